@@ -1,0 +1,57 @@
+// swift-tools-version:6.1
+// decnet: deception-network appliance. Layout and dependency direction are fixed:
+// CPacket <- Fingerprint <- Appliance <- Control <- decnet (see DEVELOPERS.md / STYLE.md).
+import PackageDescription
+
+// C core flags: optimise the packet path even in debug builds (the root package may use unsafeFlags).
+let cFlags: [CSetting] = [
+    .define("_GNU_SOURCE"),
+    .unsafeFlags(["-O2", "-std=c11", "-Wall", "-Wextra", "-Wno-unused-parameter", "-fno-strict-aliasing"]),
+]
+
+let package = Package(
+    name: "decnet",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "decnet", targets: ["decnet"]),
+        .library(name: "CPacket", targets: ["CPacket"]),
+        .library(name: "Fingerprint", targets: ["Fingerprint"]),
+        .library(name: "Appliance", targets: ["Appliance"]),
+    ],
+    traits: [
+        // FoxIO License 1.1 methods (JA4S/JA4H/JA4T/JA4TS/JA4L/JA4X/JA4SSH) live in
+        // Sources/Fingerprint/JA4Plus and compile only with this trait.
+        // Build without them: `swift build --disable-default-traits`.
+        .trait(name: "JA4Plus", description: "FoxIO-licensed JA4+ fingerprint methods"),
+        .default(enabledTraits: ["JA4Plus"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        .target(
+            name: "CPacket",
+            exclude: [],
+            cSettings: cFlags,
+            linkerSettings: [.linkedLibrary("pcap"), .linkedLibrary("crypto"), .linkedLibrary("pthread")]
+        ),
+        .target(
+            name: "Fingerprint",
+            dependencies: ["CPacket"],
+            exclude: ["JA4Plus/LICENSE", "JA4Plus/NOTICE"]
+        ),
+        .target(name: "Appliance", dependencies: ["CPacket", "Fingerprint"]),
+        .target(name: "Control", dependencies: ["Appliance"]),
+        .executableTarget(
+            name: "decnet",
+            dependencies: [
+                "Appliance", "Control",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "CPacketTests", dependencies: ["CPacket", "TestSupport"]),
+        .testTarget(name: "FingerprintTests", dependencies: ["Fingerprint", "CPacket", "TestSupport"]),
+        .testTarget(name: "ApplianceTests", dependencies: ["Appliance", "Fingerprint", "TestSupport"]),
+        .target(name: "TestSupport", dependencies: ["CPacket"], path: "Tests/Support"),
+    ]
+)

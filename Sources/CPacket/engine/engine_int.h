@@ -1,0 +1,110 @@
+/* engine_int.h: engine internals shared by the engine's files (not part of the public API). */
+#ifndef CP_ENGINE_INT_H
+#define CP_ENGINE_INT_H
+#include "cp_engine.h"
+#include "cp_decode.h"
+#include "cp_parse.h"
+#include "cp_record.h"
+#include "../util/cp_cursor.h"
+#include <pthread.h>
+#include <stdatomic.h>
+
+/* Growable byte buffer with a hard cap. */
+typedef struct cp_buf { uint8_t *p; uint32_t len, cap; } cp_buf;
+int cp_buf_append(cp_buf *b, const uint8_t *d, size_t n, uint32_t hard_cap);
+void cp_buf_consume(cp_buf *b, size_t n);
+void cp_buf_free(cp_buf *b);
+
+/* Offset-addressed reassembly (QUIC CRYPTO frames, DTLS fragments). */
+#define CP_REASM_CAP 16384u
+typedef struct cp_reasm { uint8_t data[CP_REASM_CAP]; uint8_t have[CP_REASM_CAP / 8]; uint32_t contiguous; } cp_reasm;
+void cp_reasm_put(cp_reasm *r, uint64_t off, const uint8_t *d, size_t n);
+
+/* Out-of-order TCP segments held until the gap before them fills. */
+#define CP_OOO_MAX 8
+#define CP_OOO_BYTES 32768u
+typedef struct cp_seg { uint32_t seq, len; uint8_t *data; } cp_seg;
+
+enum { APP_DETECT = 0, APP_TLS, APP_SSH, APP_HTTP, APP_OTHER };
+
+typedef struct cp_dir {
+    uint32_t next_seq;
+    uint8_t  seq_init, done, app, stage;
+    uint8_t  resyncs, ccs_seen, n_hello, n_pkts_udp;
+    uint32_t delivered;
+    uint64_t skip;
+    cp_buf   buf;                  /* in-order bytes not yet consumed by the parser */
+    cp_buf   hs;                   /* TLS handshake bytes joined across records */
+    cp_seg   ooo[CP_OOO_MAX];
+    uint8_t  n_ooo;
+    uint32_t ooo_bytes;
+    cp_reasm *crypto;
+    uint32_t crypto_msg_len;       /* DTLS: message length from the fragment header */
+} cp_dir;
+
+#define CP_PRETRACE 16
+typedef struct cp_flow {
+    struct cp_flow *hnext, *lru_prev, *lru_next;
+    uint32_t hash, id;
+    uint8_t  ipv, proto;
+    uint16_t port[2];              /* [0] = first packet's source */
+    uint8_t  addr[2][16];
+    uint64_t anomalies;
+    cp_flow_rec sum;
+    cp_dir   d[2];
+    uint8_t  syn_done, synack_done, tl_state, closed;   /* tl_state: JA4L 2-part state machine */
+    uint8_t  fin[2], rst, app_state;                  /* app_state: after handshake, for D/E/F */
+    uint8_t  tracing, pretrace_off, n_pretrace, udp_app;
+    uint16_t n_certs;
+    uint8_t  quic_odcid[20], quic_odcid_len;
+    cp_trace_ent pretrace[CP_PRETRACE];
+    cp_trace_ent *trace;
+    uint32_t n_trace;
+} cp_flow;
+
+struct cp_engine {
+    cp_engine_config cfg;
+    cp_ring *ring;
+    /* flow table */
+    cp_flow **buckets;
+    uint32_t nbuckets;
+    cp_flow *lru_head, *lru_tail;  /* head = most recently active */
+    uint32_t next_flow_id;
+    uint64_t now_ns, pkt_ns;   /* now: latest packet time (expiry); pkt: current packet */
+    /* counters: plain on the decode thread, published to `pub` periodically */
+    cp_engine_stats st;
+    pthread_mutex_t pub_lock;
+    cp_engine_stats pub;
+    /* thread */
+    pthread_t thread;
+    cp_capture *src;
+    _Atomic int stop, running;
+    int thread_started;
+};
+
+/* flow.c */
+cp_flow *cp_flow_lookup(cp_engine *e, const cp_pkt *p, int *dir, int *created);
+void cp_flow_touch(cp_engine *e, cp_flow *f);
+void cp_flow_end(cp_engine *e, cp_flow *f, uint8_t reason);
+void cp_flow_expire(cp_engine *e);
+void cp_flow_end_all(cp_engine *e);
+
+/* emit.c */
+cp_record *cp_rec_begin(cp_engine *e, const cp_flow *f, uint16_t kind, int dir, cp_out *o, size_t head);
+void cp_rec_commit(cp_engine *e, cp_record *r, const cp_out *o, uint64_t anomalies, uint8_t flags);
+void cp_emit_end(cp_engine *e, int status, uint64_t offset, const char *msg);
+void cp_trace_add(cp_engine *e, cp_flow *f, int dir, const cp_pkt *p);
+void cp_trace_flush(cp_engine *e, cp_flow *f);
+void cp_trace_enable(cp_engine *e, cp_flow *f);
+
+/* app_tcp.c / app_udp.c */
+void cp_tcp_packet(cp_engine *e, cp_flow *f, int dir, const cp_pkt *p);
+void cp_udp_packet(cp_engine *e, cp_flow *f, int dir, const cp_pkt *p);
+void cp_tls_handshake_bytes(cp_engine *e, cp_flow *f, int dir, int dtls_or_quic_flags);
+void cp_dir_free(cp_dir *d);
+
+static inline void cp_note(cp_engine *e, cp_flow *f, uint64_t anom) {
+    if (f) f->anomalies |= anom;
+    (void)e;
+}
+#endif
