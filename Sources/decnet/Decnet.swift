@@ -1,0 +1,11 @@
+// Decnet.swift: the one executable; each subcommand lives in Commands/ and only wires services.
+import ArgumentParser
+
+@main
+struct Decnet: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "decnet",
+        abstract: "Deception-network appliance: sensor, deckies and control plane.",
+        subcommands: [Sniff.self]
+    )
+}
