@@ -15,5 +15,5 @@ int cp_decode_ipv6(cp_cur *c, cp_pkt *o, int depth);
 int cp_decode_l4(cp_cur *c, uint8_t proto, cp_pkt *o, int depth);
 int cp_decode_gre(cp_cur *c, cp_pkt *o, int depth);
 /* UDP tunnels: returns 1 if the datagram was a tunnel and the inner packet decoded, 0 if not a tunnel. */
-int cp_decode_udp_tunnel(const uint8_t *p, size_t n, uint16_t dport, cp_pkt *o, int depth);
+int cp_decode_udp_tunnel(const uint8_t *p, size_t n, uint16_t sport, uint16_t dport, cp_pkt *o, int depth);
 #endif

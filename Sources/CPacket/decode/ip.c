@@ -24,6 +24,7 @@ int cp_decode_ipv4(cp_cur *c, cp_pkt *o, int depth) {
     uint16_t ff = cp_rd16(h + 6);
     o->ipv4_flags = (uint8_t)(((ff & 0x8000) ? 1 : 0) | ((ff & 0x4000) ? 2 : 0) | ((ff & 0x2000) ? 4 : 0));
     o->ttl = h[8];
+    if (depth == 0) o->outer_ttl = h[8];
     o->proto = h[9];
     memset(o->src, 0, 16); memset(o->dst, 0, 16);
     memcpy(o->src, h + 12, 4);
@@ -51,6 +52,7 @@ int cp_decode_ipv6(cp_cur *c, cp_pkt *o, int depth) {
     o->tos = (uint8_t)((w0 >> 20) & 0xff);
     o->flow_label = w0 & 0xfffff;
     o->ttl = h[7];
+    if (depth == 0) o->outer_ttl = h[7];
     memcpy(o->src, h + 8, 16);
     memcpy(o->dst, h + 24, 16);
     o->ip_hdr_len = 40;

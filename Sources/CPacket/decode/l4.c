@@ -40,7 +40,7 @@ static int udp(cp_cur *c, cp_pkt *o, int depth) {
     else if ((size_t)(len - 8) > avail) o->anomalies |= CP_AN(CP_AN_UDP_BAD_LEN);
     else plen = (size_t)(len - 8);
     uint16_t sport = cp_rd16(h), dport = cp_rd16(h + 2);
-    if (cp_decode_udp_tunnel(cp_here(c), plen, dport, o, depth)) return 1;
+    if (cp_decode_udp_tunnel(cp_here(c), plen, sport, dport, o, depth)) return 1;
     o->sport = sport;
     o->dport = dport;
     o->payload = cp_here(c);

@@ -50,7 +50,9 @@ int cp_decode_gre(cp_cur *c, cp_pkt *o, int depth) {
     return cp_decode_eth(c, o, depth);
 }
 
-int cp_decode_udp_tunnel(const uint8_t *p, size_t n, uint16_t dport, cp_pkt *o, int depth) {
+int cp_decode_udp_tunnel(const uint8_t *p, size_t n, uint16_t sport, uint16_t dport, cp_pkt *o, int depth) {
+    /* Encapsulators pick the source port freely, so either port may name the tunnel. */
+    if (dport != 4789 && dport != 6081) dport = sport;
     if (dport != 4789 && dport != 6081) return 0;
     if (depth + 1 > CP_MAX_TUNNEL_DEPTH) { o->anomalies |= CP_AN(CP_AN_TUNNEL_DEPTH); return 0; }
     cp_cur c = cp_cur_make(p, n);

@@ -319,11 +319,13 @@ void cp_tcp_packet(cp_engine *e, cp_flow *f, int dir, const cp_pkt *p) {
         }
     }
     if ((fl & CP_TH_RST) && f->synack_done && !sum->t_rst) sum->t_rst = e->pkt_ns;
-    /* JA4L 2-part: SYN, then SYN+ACK, then the first bare ACK (flags compared exactly). */
+    /* JA4L: A = SYN, B = SYN+ACK, C = first ACK without SYN after it (fingerprints.md §7; ECN bits
+     * and PSH do not matter, RST/FIN do). */
+    uint16_t core = fl & (CP_TH_SYN | CP_TH_ACK | CP_TH_RST | CP_TH_FIN);
     switch (f->tl_state) {
-    case 0: if (fl == CP_TH_SYN) { sum->t_syn = e->pkt_ns; sum->ttl_syn = p->ttl; f->tl_state = 1; } break;
-    case 1: if (fl == (CP_TH_SYN | CP_TH_ACK)) { sum->t_synack = e->pkt_ns; sum->ttl_synack = p->ttl; f->tl_state = 2; } break;
-    case 2: if (fl == CP_TH_ACK) { sum->t_ack = e->pkt_ns; f->tl_state = 3; } break;
+    case 0: if (core == CP_TH_SYN) { sum->t_syn = e->pkt_ns; sum->ttl_syn = p->outer_ttl; f->tl_state = 1; } break;
+    case 1: if (core == (CP_TH_SYN | CP_TH_ACK)) { sum->t_synack = e->pkt_ns; sum->ttl_synack = p->outer_ttl; f->tl_state = 2; } break;
+    case 2: if (core == CP_TH_ACK) { sum->t_ack = e->pkt_ns; f->tl_state = 3; } break;
     default: break;
     }
     /* JA4L 3-part: D, E, F = alternating first payload packets after the handshake. */

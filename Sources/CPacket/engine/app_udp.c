@@ -30,12 +30,17 @@ static void quic(cp_engine *e, cp_flow *f, int dir, const cp_pkt *p) {
     cp_quic_datagram(p->payload, p->payload_len, f->quic_odcid, f->quic_odcid_len, from_server,
                      s->done ? NULL : on_crypto, &c, &info, &an);
     if (an) { f->anomalies |= an; cp_count_anoms(e, an); }
-    if (!from_server) {
-        if (info.n_initial && !sum->q_a) sum->q_a = e->pkt_ns;
-        if (info.n_handshake && !sum->q_d) { sum->q_d = e->pkt_ns; sum->quic_ttl_c = p->ttl; }
-    } else {
-        if (info.n_initial && !sum->q_b) { sum->q_b = e->pkt_ns; sum->quic_ttl_s = p->ttl; }
-        if (info.n_handshake && !sum->q_d) sum->q_c = e->pkt_ns;
+    /* JA4L over QUIC, keyed on each datagram's first long-header packet: A client Initial,
+     * B server Initial, C last server Handshake before D, D first client Handshake. */
+    switch (f->app_state) {
+    case 0: if (!from_server && info.first_type == 0) { sum->q_a = e->pkt_ns; sum->quic_ttl_c = p->outer_ttl; f->app_state = 1; } break;
+    case 1: if (from_server && info.first_type == 0) { sum->q_b = e->pkt_ns; sum->quic_ttl_s = p->outer_ttl; f->app_state = 2; } break;
+    case 2: if (from_server && info.first_type == 2) { sum->q_c = e->pkt_ns; f->app_state = 3; } break;
+    case 3:
+        if (from_server && info.first_type == 2) sum->q_c = e->pkt_ns;
+        else if (!from_server && info.first_type == 2) { sum->q_d = e->pkt_ns; f->app_state = 4; }
+        break;
+    default: break;
     }
     if (s->done || !s->crypto) return;
     uint8_t type;

@@ -11,6 +11,7 @@ typedef struct cp_pkt {
     uint8_t  ip_version;       /* 0 if no IP header was decoded */
     uint8_t  proto;            /* innermost L4 protocol number */
     uint8_t  ttl, tos;
+    uint8_t  outer_ttl;        /* TTL / hop limit of the outermost IP header (JA4L's references use it) */
     uint8_t  src[16], dst[16];
     uint8_t  ip_hdr_len;       /* IPv4 IHL*4, or 40 for IPv6 */
     uint8_t  ipv4_flags;       /* bit0 reserved, bit1 DF, bit2 MF */

@@ -53,6 +53,8 @@ typedef struct cp_quic_info {
     uint32_t version;
     uint8_t  dcid[20], dcid_len;
     uint8_t  n_initial, n_handshake;   /* long-header packet types seen in the datagram */
+    uint8_t  first_type;               /* type of the first long-header packet: 0 Initial, 2 Handshake
+                                          (v1 numbering), 1 0-RTT, 3 Retry, 0xff none */
 } cp_quic_info;
 int cp_quic_looks_like_initial(const uint8_t *p, size_t n);
 cp_status cp_quic_datagram(const uint8_t *p, size_t n, const uint8_t *odcid, size_t odcid_len, int from_server,

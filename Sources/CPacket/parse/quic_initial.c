@@ -152,6 +152,7 @@ cp_status cp_quic_datagram(const uint8_t *p, size_t n, const uint8_t *odcid, siz
     cp_cur c = cp_cur_make(p, n);
     int decrypted = 0;
     memset(info, 0, sizeof *info);
+    info->first_type = 0xff;
     while (cp_left(&c) > 0) {
         size_t start = c.off;
         uint8_t b0 = cp_u8(&c);
@@ -165,6 +166,8 @@ cp_status cp_quic_datagram(const uint8_t *p, size_t n, const uint8_t *odcid, siz
         if (ver == 0 || !known_version(ver)) break;         /* version negotiation / unknown */
         if (!info->version) { info->version = ver; memcpy(info->dcid, dcid.p, dl); info->dcid_len = dl; }
         unsigned type = (b0 >> 4) & 3;
+        if (info->first_type == 0xff)
+            info->first_type = (uint8_t)(ver == QUIC_V2 ? (type == 1 ? 0 : type == 3 ? 2 : type == 2 ? 1 : 3) : type);
         if (type == (ver == QUIC_V2 ? 0u : 3u)) break;      /* Retry carries no Length field */
         if (type == initial_type(ver)) cp_skip(&c, (size_t)varint(&c));     /* token */
         uint64_t len = varint(&c);

@@ -123,7 +123,7 @@ public struct FlowAssembler {
             rep.set("ja4h_ro", h.map(\.rawOriginal))
         }
         if let syn = st.syn { rep.set("ja4t", JA4T(syn).value) }
-        if let sa = st.synAck { rep.set("ja4ts", JA4T(sa).value) }
+        if let sa = st.synAck { rep.set("ja4ts", JA4T(sa).pluginValue) }
         let isQUIC = st.clientHellos.first?.isQUIC ?? false
         let l = JA4L(sum, isQUIC: isQUIC, isHTTP: !st.http.isEmpty, ipVersion: ipv)
         rep.set("ja4l_c", l.client)

@@ -50,7 +50,10 @@ public struct JA4H: Sendable, Equatable {
         cookiePairs = sorted.map(\.text).joined(separator: ",")
         cookieNamesOriginal = cookies.map(\.name).joined(separator: ",")
         cookiePairsOriginal = cookies.map(\.text).joined(separator: ",")
-        hash = "\(a)_\(Digest.hash12(headerNames))_\(Digest.hash12(cookieNames))_\(Digest.hash12(cookiePairs))"
+        // An empty header list hashes the empty string here (the corpus' primary value, from the Python
+        // reference); the cookie parts keep the twelve-zero rule.
+        let namesHash = headerNames.isEmpty ? String(Digest.sha256Hex("").prefix(12)) : Digest.hash12(headerNames)
+        hash = "\(a)_\(namesHash)_\(Digest.hash12(cookieNames))_\(Digest.hash12(cookiePairs))"
         raw = "\(a)_\(headerNames)_\(cookieNames)_\(cookiePairs)"
         rawOriginal = cookies.isEmpty ? "\(a)_\(headerNames)_" : "\(a)_\(headerNames)_\(cookieNamesOriginal)_\(cookiePairsOriginal)"
     }

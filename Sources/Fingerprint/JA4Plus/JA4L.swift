@@ -15,7 +15,8 @@ public struct JA4L: Sendable, Equatable {
             // Wireshark's field for the 3rd part is the literal "quic"; its TTL comes from IPv4 only.
             let ttlC = ipVersion == 4 ? Int(f.quicTTLClient) : 0
             let ttlS = ipVersion == 4 ? Int(f.quicTTLServer) : 0
-            client = nil; server = nil
+            server = f.qA > 0 && f.qB >= f.qA ? "\((us(f.qB) - us(f.qA)) / 2)_\(f.quicTTLServer)" : nil
+            client = f.qC > 0 && f.qD >= f.qC ? "\((us(f.qD) - us(f.qC)) / 2)_\(f.quicTTLClient)" : nil
             if f.qA > 0, f.qB > f.qA {
                 server3 = "\(Self.subsecond(f.qB, f.qA) / 2)_\(ttlS)_quic"
             } else { server3 = nil }

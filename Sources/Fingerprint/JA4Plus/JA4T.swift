@@ -8,6 +8,9 @@ public struct JA4T: Sendable, Equatable {
     public let mss: Int, scale: Int
     /// Reference (Rust) spelling: "8192__0_0" when options are absent.
     public let value: String
+    /// Wireshark-plugin spelling ("00" for no options, MSS and scale as at least two digits), the only
+    /// reference for JA4TS.
+    public let pluginValue: String
 
     public init(_ s: TCPSynFacts) {
         window = s.window
@@ -29,7 +32,11 @@ public struct JA4T: Sendable, Equatable {
         optionKinds = kinds
         self.mss = mss
         self.scale = scale
-        value = "\(window)_\(kinds.map { String($0) }.joined(separator: "-"))_\(mss)_\(scale)"
+        let opts = kinds.map { String($0) }.joined(separator: "-")
+        value = "\(window)_\(opts)_\(mss)_\(scale)"
+        func two(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n)" }
+        // The plugin zero-pads MSS and scale only when the scale is 0 (e.g. "..._1440_00", "8192_00_00_00").
+        pluginValue = "\(window)_\(opts.isEmpty ? "00" : opts)_\(scale == 0 ? two(mss) : String(mss))_\(scale == 0 ? "00" : String(scale))"
     }
 }
 #endif
