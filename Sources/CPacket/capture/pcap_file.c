@@ -28,6 +28,7 @@ typedef struct iface {
 
 typedef struct pfile {
     const uint8_t *base;
+    int mapped;
     size_t size, off;
     int ng, swap;
     /* pcap */
@@ -186,9 +187,11 @@ static int ng_next(cp_capture *c, cp_pkthdr *h, const uint8_t **data) {
 static void pfile_close(cp_capture *c) {
     pfile *f = c->impl;
     if (!f) return;
-    if (f->base && f->size) munmap((void *)f->base, f->size);
+    if (f->mapped && f->base && f->size) munmap((void *)f->base, f->size);
     free(f);
 }
+
+static int init_format(cp_capture *c, pfile *f, const char *path, cp_capture_err *err, char *msg, size_t msglen);
 
 static const cp_capture_ops pcap_ops = { "pcap-file", pcap_next, pfile_close };
 static const cp_capture_ops pcapng_ops = { "pcapng-file", ng_next, pfile_close };
@@ -210,10 +213,24 @@ cp_capture *cp_capture_open_file(const char *path, cp_capture_err *err, char *ms
     void *m = mmap(NULL, f->size, PROT_READ, MAP_PRIVATE, fd, 0);
     if (m == MAP_FAILED) OPEN_FAIL(CP_CAP_ERR_OPEN, "%s: mmap failed: %s", path, strerror(errno));
     f->base = m;
+    f->mapped = 1;
     madvise(m, f->size, MADV_SEQUENTIAL);
     close(fd); fd = -1;
+    if (init_format(c, f, path, err, msg, msglen) < 0) goto fail;
+    return c;
+fail:
+    if (fd >= 0) close(fd);
+    if (c) { c->impl = f; pfile_close(c); free(c); }
+    else free(f);
+    return NULL;
+#undef OPEN_FAIL
+}
+
+static int init_format(cp_capture *c, pfile *f, const char *path, cp_capture_err *err, char *msg, size_t msglen) {
+#define OPEN_FAIL(e, ...) do { if (err) *err = (e); if (msg) snprintf(msg, msglen, __VA_ARGS__); return -1; } while (0)
     c->impl = f;
     c->size = f->size;
+    if (f->size < 4) OPEN_FAIL(CP_CAP_ERR_FORMAT, "%s: too short to be a capture file (%zu bytes)", path, f->size);
     uint32_t magic;
     memcpy(&magic, f->base, 4);
     switch (magic) {
@@ -238,11 +255,21 @@ cp_capture *cp_capture_open_file(const char *path, cp_capture_err *err, char *ms
     }
     c->bytes_read = f->off;
     if (err) *err = CP_CAP_OK;
-    return c;
-fail:
-    if (fd >= 0) close(fd);
-    if (c) { c->impl = f; pfile_close(c); free(c); }
-    else free(f);
-    return NULL;
+    return 0;
 #undef OPEN_FAIL
+}
+
+cp_capture *cp_capture_open_buffer(const uint8_t *data, size_t n, cp_capture_err *err, char *msg, size_t msglen) {
+    pfile *f = calloc(1, sizeof *f);
+    cp_capture *c = calloc(1, sizeof *c);
+    if (!f || !c) {
+        free(f); free(c);
+        if (err) *err = CP_CAP_ERR_OPEN;
+        if (msg) snprintf(msg, msglen, "out of memory");
+        return NULL;
+    }
+    f->base = data;
+    f->size = n;
+    if (init_format(c, f, "<memory>", err, msg, msglen) < 0) { pfile_close(c); free(c); return NULL; }
+    return c;
 }

@@ -40,6 +40,8 @@ struct cp_capture {
 };
 
 cp_capture *cp_capture_open_file(const char *path, cp_capture_err *err, char *msg, size_t msglen);
+/* Same formats from memory; the caller keeps `data` alive until cp_capture_close. */
+cp_capture *cp_capture_open_buffer(const uint8_t *data, size_t n, cp_capture_err *err, char *msg, size_t msglen);
 static inline int cp_capture_next(cp_capture *c, cp_pkthdr *h, const uint8_t **d) { return c->ops->next(c, h, d); }
 void cp_capture_close(cp_capture *c);
 

@@ -1,0 +1,16 @@
+/* fuzz_common.h: every harness copies the input into an exactly-sized heap buffer so that ASan
+ * catches any read past its end, then calls one parser. */
+#ifndef FUZZ_COMMON_H
+#define FUZZ_COMMON_H
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include "CPacket.h"
+static uint8_t *exact_copy(const uint8_t *d, size_t n) {
+    uint8_t *p = malloc(n ? n : 1);
+    if (n) memcpy(p, d, n);
+    return p;
+}
+static uint8_t fuzz_payload[CP_PAYLOAD_MAX];
+static cp_out fuzz_out(size_t head) { cp_out o = { fuzz_payload, sizeof fuzz_payload, head, 0 }; return o; }
+#endif
