@@ -29,6 +29,7 @@ typedef struct iface {
 typedef struct pfile {
     const uint8_t *base;
     int mapped;
+    size_t window;             /* next offset at which to map ahead (see advance()) */
     size_t size, off;
     int ng, swap;
     /* pcap */
@@ -38,6 +39,22 @@ typedef struct pfile {
     iface ifs[MAX_IFACES];
     uint32_t n_ifs;
 } pfile;
+
+/* Map the file ahead of the reader in WINDOW-sized steps (one kernel pass instead of a page fault
+ * every few pages on the decode thread) and drop the mappings behind it, so RSS stays bounded
+ * whatever the file size. Pages stay in the page cache either way. */
+#define WINDOW ((size_t)32 << 20)
+#ifndef MADV_POPULATE_READ
+#define MADV_POPULATE_READ 22
+#endif
+static void advance(pfile *f) {
+    if (!f->mapped || f->off < f->window) return;
+    size_t ahead = f->window & ~(WINDOW - 1);
+    size_t len = f->size - ahead < WINDOW ? f->size - ahead : WINDOW;
+    if (len) madvise((void *)(f->base + ahead), len, MADV_POPULATE_READ);
+    if (ahead >= 2 * WINDOW) madvise((void *)(f->base + ahead - 2 * WINDOW), WINDOW, MADV_DONTNEED);
+    f->window = ahead + WINDOW;
+}
 
 static uint32_t rd32(const pfile *f, const uint8_t *p) {
     uint32_t v;
@@ -68,6 +85,7 @@ static uint64_t to_ns(uint64_t ts, uint64_t units) {
 static int pcap_next(cp_capture *c, cp_pkthdr *h, const uint8_t **data) {
     pfile *f = c->impl;
     if (f->off == f->size) return 0;
+    if (f->off >= f->window) advance(f);
     if (f->size - f->off < 16) return fail(c, CP_CAP_ERR_TRUNCATED, f->off, "truncated packet header");
     const uint8_t *p = f->base + f->off;
     uint32_t sec = rd32(f, p), frac = rd32(f, p + 4), incl = rd32(f, p + 8), orig = rd32(f, p + 12);
@@ -80,6 +98,8 @@ static int pcap_next(cp_capture *c, cp_pkthdr *h, const uint8_t **data) {
     *data = p + 16;
     f->off += 16 + (size_t)incl;
     c->bytes_read = f->off;
+    /* the next record header and the start of its packet: fetch while this packet is decoded */
+    if (f->size - f->off >= 128) { __builtin_prefetch(f->base + f->off); __builtin_prefetch(f->base + f->off + 64); }
     return 1;
 }
 
@@ -122,6 +142,7 @@ static int ng_next(cp_capture *c, cp_pkthdr *h, const uint8_t **data) {
     pfile *f = c->impl;
     for (;;) {
         if (f->off == f->size) return 0;
+        if (f->off >= f->window) advance(f);
         size_t at = f->off;
         if (f->size - at < 12) return fail(c, CP_CAP_ERR_TRUNCATED, at, "truncated pcapng block header");
         uint32_t type = rd32(f, f->base + at);

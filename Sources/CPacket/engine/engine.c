@@ -37,13 +37,16 @@ void cp_engine_destroy(cp_engine *e) {
     if (!e) return;
     if (e->thread_started) { cp_engine_request_stop(e); cp_engine_join(e); }
     /* free flows without emitting records */
-    while (e->lru_head) {
-        cp_flow *f = e->lru_head;
-        e->lru_head = f->lru_next;
-        cp_dir_free(&f->d[0]);
-        cp_dir_free(&f->d[1]);
-        free(f->trace);
-        free(f);
+    for (int l = 0; l < 2; l++) {
+        cp_flow *f = l ? e->cl_head : e->lru_head;
+        while (f) {
+            cp_flow *next = f->lru_next;
+            cp_dir_free(&f->d[0]);
+            cp_dir_free(&f->d[1]);
+            free(f->trace);
+            free(f);
+            f = next;
+        }
     }
     free(e->buckets);
     cp_ring_destroy(e->ring);
@@ -80,7 +83,8 @@ void cp_engine_feed(cp_engine *e, const cp_pkthdr *h, const uint8_t *data) {
     e->st.bytes += h->caplen;
     e->pkt_ns = h->ts_ns;
     if (h->ts_ns > e->now_ns) e->now_ns = h->ts_ns;
-    if ((e->st.packets & 8191) == 0) { cp_flow_expire(e); publish(e); }
+    if ((e->st.packets & 1023) == 0) cp_flow_expire(e);
+    if ((e->st.packets & 65535) == 0) publish(e);
     cp_pkt p;
     p.anomalies = 0; p.ip_version = 0; p.is_icmp = 0; p.tunnel_depth = 0; p.has_l4 = 0; p.fragment = 0;
     p.ts_ns = h->ts_ns;

@@ -53,7 +53,7 @@ typedef struct cp_flow {
     cp_flow_rec sum;
     cp_dir   d[2];
     uint8_t  syn_done, synack_done, tl_state, closed;   /* tl_state: JA4L 2-part state machine */
-    uint8_t  fin[2], rst, app_state;                  /* app_state: after handshake, for D/E/F */
+    uint8_t  fin[2], rst, app_state, in_closed;                  /* app_state: after handshake, for D/E/F */
     uint8_t  tracing, pretrace_off, n_pretrace, udp_app;
     uint16_t n_certs;
     uint8_t  quic_odcid[20], quic_odcid_len;
@@ -68,7 +68,8 @@ struct cp_engine {
     /* flow table */
     cp_flow **buckets;
     uint32_t nbuckets;
-    cp_flow *lru_head, *lru_tail;  /* head = most recently active */
+    cp_flow *lru_head, *lru_tail;  /* open flows; head = most recently active */
+    cp_flow *cl_head, *cl_tail;    /* closed flows (FIN both ways / RST) lingering; same order */
     uint32_t next_flow_id;
     uint64_t now_ns, pkt_ns;   /* now: latest packet time (expiry); pkt: current packet */
     /* counters: plain on the decode thread, published to `pub` periodically */
@@ -85,6 +86,7 @@ struct cp_engine {
 /* flow.c */
 cp_flow *cp_flow_lookup(cp_engine *e, const cp_pkt *p, int *dir, int *created);
 void cp_flow_touch(cp_engine *e, cp_flow *f);
+void cp_flow_mark_closed(cp_engine *e, cp_flow *f);
 void cp_flow_end(cp_engine *e, cp_flow *f, uint8_t reason);
 void cp_flow_expire(cp_engine *e);
 void cp_flow_end_all(cp_engine *e);

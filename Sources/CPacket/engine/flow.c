@@ -33,22 +33,35 @@ static int match(const cp_flow *f, const cp_pkt *p, int *dir) {
     return 0;
 }
 
+/* Two recency lists: open flows, and closed flows lingering for their last ACKs. A flow is on the
+ * list its in_closed flag names; head = most recent, tail = least recent. */
+static cp_flow **list_head(cp_engine *e, const cp_flow *f) { return f->in_closed ? &e->cl_head : &e->lru_head; }
+static cp_flow **list_tail(cp_engine *e, const cp_flow *f) { return f->in_closed ? &e->cl_tail : &e->lru_tail; }
+
 static void lru_unlink(cp_engine *e, cp_flow *f) {
-    if (f->lru_prev) f->lru_prev->lru_next = f->lru_next; else e->lru_head = f->lru_next;
-    if (f->lru_next) f->lru_next->lru_prev = f->lru_prev; else e->lru_tail = f->lru_prev;
+    if (f->lru_prev) f->lru_prev->lru_next = f->lru_next; else *list_head(e, f) = f->lru_next;
+    if (f->lru_next) f->lru_next->lru_prev = f->lru_prev; else *list_tail(e, f) = f->lru_prev;
     f->lru_prev = f->lru_next = NULL;
 }
 
 static void lru_push_head(cp_engine *e, cp_flow *f) {
+    cp_flow **h = list_head(e, f), **t = list_tail(e, f);
     f->lru_prev = NULL;
-    f->lru_next = e->lru_head;
-    if (e->lru_head) e->lru_head->lru_prev = f; else e->lru_tail = f;
-    e->lru_head = f;
+    f->lru_next = *h;
+    if (*h) (*h)->lru_prev = f; else *t = f;
+    *h = f;
 }
 
 void cp_flow_touch(cp_engine *e, cp_flow *f) {
-    if (e->lru_head == f) return;
+    if (*list_head(e, f) == f) return;
     lru_unlink(e, f);
+    lru_push_head(e, f);
+}
+
+void cp_flow_mark_closed(cp_engine *e, cp_flow *f) {
+    if (f->in_closed) return;
+    lru_unlink(e, f);
+    f->in_closed = 1;
     lru_push_head(e, f);
 }
 
@@ -58,11 +71,12 @@ cp_flow *cp_flow_lookup(cp_engine *e, const cp_pkt *p, int *dir, int *created) {
     *created = 0;
     for (cp_flow *f = *slot; f; f = f->hnext)
         if (f->hash == h && match(f, p, dir)) return f;
-    if (e->st.flows_active >= e->cfg.max_flows && e->lru_tail) {
+    if (e->st.flows_active >= e->cfg.max_flows && (e->cl_tail || e->lru_tail)) {
+        cp_flow *victim = e->cl_tail ? e->cl_tail : e->lru_tail;   /* closed flows go first */
         e->st.flows_evicted++;
         e->st.anomalies[CP_AN_FLOW_EVICTED]++;
-        e->lru_tail->anomalies |= CP_AN(CP_AN_FLOW_EVICTED);
-        cp_flow_end(e, e->lru_tail, 3);
+        victim->anomalies |= CP_AN(CP_AN_FLOW_EVICTED);
+        cp_flow_end(e, victim, 3);
         slot = &e->buckets[h & (e->nbuckets - 1)];
     }
     cp_flow *f = calloc(1, sizeof *f);
@@ -108,15 +122,12 @@ void cp_flow_end(cp_engine *e, cp_flow *f, uint8_t reason) {
     e->st.flows_active--;
 }
 
+#define CLOSED_LINGER_NS 5000000000ull   /* closed flows wait 5 s (packet time) for their last ACKs */
+
 void cp_flow_expire(cp_engine *e) {
     uint64_t idle = (uint64_t)e->cfg.idle_timeout_s * 1000000000ull;
-    while (e->lru_tail) {
-        cp_flow *f = e->lru_tail;
-        /* closed flows linger briefly for retransmissions and the last ACKs */
-        uint64_t limit = f->closed ? (idle < 10000000000ull ? idle : 10000000000ull) : idle;
-        if (f->sum.last_ns + limit > e->now_ns) break;
-        cp_flow_end(e, f, f->closed ? 1 : 2);
-    }
+    while (e->cl_tail && e->cl_tail->sum.last_ns + CLOSED_LINGER_NS <= e->now_ns) cp_flow_end(e, e->cl_tail, 1);
+    while (e->lru_tail && e->lru_tail->sum.last_ns + idle <= e->now_ns) cp_flow_end(e, e->lru_tail, 2);
 }
 
 static int by_id(const void *a, const void *b) {
@@ -128,13 +139,16 @@ void cp_flow_end_all(cp_engine *e) {
     /* end in creation order so the output order is stable */
     size_t n = 0;
     for (cp_flow *f = e->lru_head; f; f = f->lru_next) n++;
+    for (cp_flow *f = e->cl_head; f; f = f->lru_next) n++;
     cp_flow **v = n ? malloc(n * sizeof *v) : NULL;
     if (!v) {
+        while (e->cl_tail) cp_flow_end(e, e->cl_tail, 0);
         while (e->lru_tail) cp_flow_end(e, e->lru_tail, 0);
         return;
     }
     n = 0;
     for (cp_flow *f = e->lru_head; f; f = f->lru_next) v[n++] = f;
+    for (cp_flow *f = e->cl_head; f; f = f->lru_next) v[n++] = f;
     qsort(v, n, sizeof *v, by_id);
     for (size_t i = 0; i < n; i++) cp_flow_end(e, v[i], 0);
     free(v);

@@ -10,24 +10,37 @@ public struct FlowAssembler {
         public init(p0f: P0fDatabase? = nil, sshWindow: Int = 200) { self.p0f = p0f; self.sshWindow = sshWindow }
     }
 
+    /// What one flow has shown so far. Fixed pairs instead of dictionaries: most flows carry little.
     struct State {
         var syn: TCPSynFacts?, synAck: TCPSynFacts?
         var clientHellos: [TLSHello] = [], serverHellos: [TLSHello] = []
         var certs: [X509OIDs] = []
-        var banners: [UInt8: String] = [:]
-        var kex: [UInt8: KexInit] = [:]
+        var banners: (String?, String?) = (nil, nil)      // by record direction
+        var kex: (KexInit?, KexInit?) = (nil, nil)
         var http: [HTTPRequestHead] = []
         #if JA4Plus
-        var ssh: JA4SSH
+        var ssh: JA4SSH? = nil                            // created by the first packet trace
         #endif
         var traced = false
     }
 
     let options: Options
     var flows: [UInt32: State] = [:]
+    /// Memo of per-message fingerprints: attackers and clients repeat the same hellos endlessly,
+    /// so recomputing strings and digests per flow is the dominant cost without these.
+    var clientCache = BoundedCache<TLSHello, FlowReport>(limit: 4096)
+    var serverCache = BoundedCache<TLSHello, FlowReport>(limit: 4096)
+    var synCache = BoundedCache<P0fKey, SynPrints>(limit: 4096)
+    var sshCache = BoundedCache<KexPair, FlowReport>(limit: 1024)
+    #if JA4Plus
+    var certCache = BoundedCache<X509OIDs, JA4X>(limit: 4096)
+    #endif
     public private(set) var reports = 0
 
-    public init(options: Options = Options()) { self.options = options }
+    public init(options: Options = Options()) {
+        self.options = options
+        flows.reserveCapacity(65536)
+    }
 
     public var openFlows: Int { flows.count }
 
@@ -35,41 +48,38 @@ public struct FlowAssembler {
     public mutating func add(_ r: PacketRecord, pcap: String) -> FlowReport? {
         if case .inputEnd = r.body { return nil }
         if case .unknown = r.body { return nil }
-        var st = flows[r.flowID] ?? Self.newState(options)
+        if case .flowEnd(let sum) = r.body {
+            let st = flows.removeValue(forKey: r.flowID) ?? State()
+            reports += 1
+            return report(st, r, sum, pcap: pcap)
+        }
+        Self.fold(&flows[r.flowID, default: State()], r, window: options.sshWindow)
+        return nil
+    }
+
+    static func fold(_ st: inout State, _ r: PacketRecord, window: Int) {
         switch r.body {
         case .tcpSyn(let s):
             if s.flags & 0x12 == 0x12 { if st.synAck == nil { st.synAck = s } } else if st.syn == nil { st.syn = s }
         case .clientHello(let h): st.clientHellos.append(h)
         case .serverHello(let h): st.serverHellos.append(h)
         case .certificate(let c): st.certs.append(c)
-        case .sshBanner(let b): if st.banners[r.dir] == nil { st.banners[r.dir] = b }
-        case .sshKexInit(let k): if st.kex[r.dir] == nil { st.kex[r.dir] = k }
+        case .sshBanner(let b):
+            if r.dir == 0 { if st.banners.0 == nil { st.banners.0 = b } } else if st.banners.1 == nil { st.banners.1 = b }
+        case .sshKexInit(let k):
+            if r.dir == 0 { if st.kex.0 == nil { st.kex.0 = k } } else if st.kex.1 == nil { st.kex.1 = k }
         case .httpRequest(let h): st.http.append(h)
         case .packetTrace(let pkts):
             st.traced = true
             #if JA4Plus
-            for p in pkts { st.ssh.add(payloadLength: Int(p.payloadLength), flags: p.flags, fromClient: p.dir == 0) }
+            if st.ssh == nil { st.ssh = JA4SSH(windowSize: window) }
+            for p in pkts { st.ssh!.add(payloadLength: Int(p.payloadLength), flags: p.flags, fromClient: p.dir == 0) }
             #endif
-        case .flowEnd(let sum):
-            flows[r.flowID] = nil
-            reports += 1
-            return Self.report(st, r, sum, pcap: pcap, options: options)
         default: break
         }
-        flows[r.flowID] = st
-        return nil
     }
 
-    static func newState(_ o: Options) -> State {
-        #if JA4Plus
-        return State(ssh: JA4SSH(windowSize: o.sshWindow))
-        #else
-        return State()
-        #endif
-    }
-
-    static func report(_ st: State, _ r: PacketRecord, _ sum: FlowSummary, pcap: String, options: Options) -> FlowReport {
-        var st = st
+    mutating func report(_ st: State, _ r: PacketRecord, _ sum: FlowSummary, pcap: String) -> FlowReport {
         var rep = FlowReport()
         rep.set("pcap", pcap)
         rep.set("proto", r.ipProto == 6 ? "tcp" : "udp")
@@ -81,14 +91,9 @@ public struct FlowAssembler {
 
         if let ch = st.clientHellos.first {
             rep.set("tls_server_name", ch.sni)
-            let ja3 = JA3(ch)
-            rep.set("ja3", ja3.hash)
-            rep.set("ja3_full", ja3.full)
-            let ja4 = JA4(ch)
-            rep.set("ja4", ja4.hash)
-            rep.set("ja4_r", ja4.raw)
-            rep.set("ja4_o", ja4.original)
-            rep.set("ja4_ro", ja4.rawOriginal)
+            var key = ch
+            key.sni = nil                       // the fingerprints do not depend on the name itself
+            rep.append(clientCache.get(key) { Self.clientFields($0) })
             if st.clientHellos.count > 1 {
                 let all = st.clientHellos.map(JA3.init)
                 rep.set("ja3_all", all.map(\.hash))
@@ -96,14 +101,7 @@ public struct FlowAssembler {
             }
         }
         if let sh = st.serverHellos.first {
-            let ja3s = JA3S(sh)
-            rep.set("ja3s", ja3s.hash)
-            rep.set("ja3s_full", ja3s.full)
-            #if JA4Plus
-            let ja4s = JA4S(sh)
-            rep.set("ja4s", ja4s.hash)
-            rep.set("ja4s_r", ja4s.raw)
-            #endif
+            rep.append(serverCache.get(sh) { Self.serverFields($0) })
             if st.serverHellos.count > 1 {
                 let all = st.serverHellos.map(JA3S.init)
                 rep.set("ja3s_all", all.map(\.hash))
@@ -112,7 +110,9 @@ public struct FlowAssembler {
         }
         #if JA4Plus
         if !st.certs.isEmpty {
-            let x = st.certs.sorted { $0.index < $1.index }.map(JA4X.init)
+            let x = st.certs.sorted { $0.index < $1.index }.map { c in
+                certCache.get(X509OIDs(index: 0, issuer: c.issuer, subject: c.subject, extensions: c.extensions)) { JA4X($0) }
+            }
             rep.set("ja4x", x.map(\.hash))
             rep.set("ja4x_r", x.map(\.raw))
         }
@@ -122,8 +122,6 @@ public struct FlowAssembler {
             rep.set("ja4h_r", h.map(\.raw))
             rep.set("ja4h_ro", h.map(\.rawOriginal))
         }
-        if let syn = st.syn { rep.set("ja4t", JA4T(syn).value) }
-        if let sa = st.synAck { rep.set("ja4ts", JA4T(sa).pluginValue) }
         let isQUIC = st.clientHellos.first?.isQUIC ?? false
         let l = JA4L(sum, isQUIC: isQUIC, isHTTP: !st.http.isEmpty, ipVersion: ipv)
         rep.set("ja4l_c", l.client)
@@ -132,47 +130,96 @@ public struct FlowAssembler {
         rep.set("ja4ls", l.server3)
         #endif
 
-        // p0f looks only at the outermost IP header, so tunnelled handshakes have no p0f signature.
-        var synSig: TCPSignature? = nil
-        if let syn = st.syn, !syn.tunnelled {
-            let sig = TCPSignature(syn, ipVersion: ipv)
-            synSig = sig
-            rep.set("p0f_syn", sig.raw)
-            rep.set("p0f_syn_os", options.p0f?.match(sig))
+        var synMSS: Int? = nil
+        if let syn = st.syn {
+            let p = synCache.get(P0fKey(syn, ipVersion: ipv, peerMSS: nil)) { Self.synFields($0, p0f: options.p0f) }
+            synMSS = p.mss
+            rep.append(p.fields)
         }
-        if let sa = st.synAck, !sa.tunnelled {
-            let sig = TCPSignature(sa, ipVersion: ipv, peerSynMSS: synSig?.mss)
-            rep.set("p0f_synack", sig.raw)
-            rep.set("p0f_synack_os", options.p0f?.match(sig))
+        if let sa = st.synAck {
+            rep.append(synCache.get(P0fKey(sa, ipVersion: ipv, peerMSS: synMSS)) { Self.synFields($0, p0f: options.p0f) }.fields)
         }
 
-        if !st.banners.isEmpty || !st.kex.isEmpty {
+        if st.banners.0 != nil || st.banners.1 != nil || st.kex.0 != nil || st.kex.1 != nil {
             let clientDir: UInt8 = sum.synSeen || sum.synAckSeen ? sum.clientDir
                 : (r.sport == 22 && r.dport != 22 ? 1 : 0)
-            let serverDir: UInt8 = clientDir ^ 1
-            rep.set("ssh_protocol_client", st.banners[clientDir])
-            rep.set("ssh_protocol_server", st.banners[serverDir])
-            if let ck = st.kex[clientDir] {
-                let h = HASSH(client: ck)
-                rep.set("hassh", h.hash)
-                rep.set("hassh_algorithms", h.algorithms)
-            }
-            if let sk = st.kex[serverDir] {
-                let h = HASSH(server: sk)
-                rep.set("hassh_server", h.hash)
-                rep.set("hassh_server_algorithms", h.algorithms)
-            }
-            if let ck = st.kex[clientDir], let sk = st.kex[serverDir] {
-                rep.set("ssh_encryption_algorithm", HASSH.negotiatedCipher(client: ck, server: sk))
-            }
+            let banners = clientDir == 0 ? st.banners : (st.banners.1, st.banners.0)
+            let kex = clientDir == 0 ? st.kex : (st.kex.1, st.kex.0)
+            rep.set("ssh_protocol_client", banners.0)
+            rep.set("ssh_protocol_server", banners.1)
+            let pair = KexPair(client: kex.0, server: kex.1)
+            rep.append(sshCache.get(pair) { Self.sshFields($0) })
         }
         #if JA4Plus
-        if st.traced { rep.set("ja4ssh", st.ssh.finish()) }
+        if st.traced, var ssh = st.ssh { rep.set("ja4ssh", ssh.finish()) }
         #endif
         rep.set("anomalies", Anomaly.names(r.anomalies))
         return rep
     }
+
+    static func clientFields(_ ch: TLSHello) -> FlowReport {
+        var f = FlowReport()
+        let ja3 = JA3(ch), ja4 = JA4(ch)
+        f.set("ja3", ja3.hash)
+        f.set("ja3_full", ja3.full)
+        f.set("ja4", ja4.hash)
+        f.set("ja4_r", ja4.raw)
+        f.set("ja4_o", ja4.original)
+        f.set("ja4_ro", ja4.rawOriginal)
+        return f
+    }
+
+    static func serverFields(_ sh: TLSHello) -> FlowReport {
+        var f = FlowReport()
+        let ja3s = JA3S(sh)
+        f.set("ja3s", ja3s.hash)
+        f.set("ja3s_full", ja3s.full)
+        #if JA4Plus
+        let ja4s = JA4S(sh)
+        f.set("ja4s", ja4s.hash)
+        f.set("ja4s_r", ja4s.raw)
+        #endif
+        return f
+    }
+
+    /// JA4T / JA4TS and the p0f signature of one SYN or SYN+ACK. p0f reads only the outermost IP
+    /// header, so a tunnelled handshake has no p0f signature.
+    static func synFields(_ k: P0fKey, p0f: P0fDatabase?) -> SynPrints {
+        var f = FlowReport()
+        let synAck = k.facts.flags & 0x12 == 0x12
+        #if JA4Plus
+        let t = JA4T(k.facts)
+        f.set(synAck ? "ja4ts" : "ja4t", synAck ? t.pluginValue : t.value)
+        #endif
+        let sig = TCPSignature(k.facts, ipVersion: k.ipVersion, peerSynMSS: k.peerMSS)
+        if !k.facts.tunnelled {
+            f.set(synAck ? "p0f_synack" : "p0f_syn", sig.raw)
+            f.set(synAck ? "p0f_synack_os" : "p0f_syn_os", p0f?.match(sig))
+        }
+        return SynPrints(fields: f, mss: k.facts.tunnelled ? nil : sig.mss)
+    }
+
+    static func sshFields(_ p: KexPair) -> FlowReport {
+        var f = FlowReport()
+        if let ck = p.client {
+            let h = HASSH(client: ck)
+            f.set("hassh", h.hash)
+            f.set("hassh_algorithms", h.algorithms)
+        }
+        if let sk = p.server {
+            let h = HASSH(server: sk)
+            f.set("hassh_server", h.hash)
+            f.set("hassh_server_algorithms", h.algorithms)
+        }
+        if let ck = p.client, let sk = p.server {
+            f.set("ssh_encryption_algorithm", HASSH.negotiatedCipher(client: ck, server: sk))
+        }
+        return f
+    }
 }
+
+struct SynPrints { let fields: FlowReport; let mss: Int? }
+struct KexPair: Hashable { let client: KexInit?; let server: KexInit? }
 
 public enum Anomaly {
     public static func name(_ bit: Int) -> String { String(cString: cp_anomaly_name(UInt32(bit))) }
@@ -180,4 +227,64 @@ public enum Anomaly {
         (0..<32).filter { bits & (1 << UInt32($0)) != 0 }.map(name)
     }
     public static var count: Int { Int(CP_AN__COUNT.rawValue) }
+}
+
+/// Cache key for p0f results: exactly the inputs a p0f signature reads, with values p0f only tests
+/// for zero/non-zero reduced to that, so identical stacks share one entry.
+struct P0fKey: Hashable {
+    let facts: TCPSynFacts
+    let ipVersion: UInt8
+    let peerMSS: Int?
+
+    init(_ s: TCPSynFacts, ipVersion: UInt8, peerMSS: Int?) {
+        var k = s
+        k.seq = s.seq == 0 ? 0 : 1
+        k.ack = s.ack == 0 ? 0 : (s.ack & 0x0100_0000) | 2    // p0f reads zero-ness and the first wire byte's low bit
+        k.ipID = s.ipID == 0 ? 0 : 1
+        k.flowLabel = s.flowLabel == 0 ? 0 : 1
+        k.payloadLength = s.payloadLength == 0 ? 0 : 1
+        k.urgentPointer = s.urgentPointer == 0 ? 0 : 1
+        k.options = Self.maskTimestamps(s.options)
+        facts = k
+        self.ipVersion = ipVersion
+        self.peerMSS = peerMSS
+    }
+
+    /// Timestamp option values only matter as zero / non-zero.
+    static func maskTimestamps(_ o: [UInt8]) -> [UInt8] {
+        var o = o
+        var i = 0
+        while i < o.count {
+            let kind = o[i]
+            if kind == 0 { break }
+            if kind == 1 { i += 1; continue }
+            guard i + 1 < o.count else { break }
+            let len = Int(o[i + 1])
+            if kind == 8 && len == 10 && i + 10 <= o.count {
+                for j in 0..<2 {
+                    let base = i + 2 + 4 * j
+                    let nonzero = o[base..<(base + 4)].contains { $0 != 0 }
+                    for b in 0..<4 { o[base + b] = 0 }
+                    if nonzero { o[base + 3] = 1 }
+                }
+            }
+            guard len >= 2 else { break }
+            i += len
+        }
+        return o
+    }
+}
+
+/// A small memo with a hard size bound (cleared when full: simple, and bounded under hostile input).
+struct BoundedCache<Key: Hashable, Value> {
+    var store: [Key: Value] = [:]
+    let limit: Int
+    init(limit: Int) { self.limit = limit }
+    mutating func get(_ key: Key, _ make: (Key) -> Value) -> Value {
+        if let v = store[key] { return v }
+        let v = make(key)
+        if store.count >= limit { store.removeAll(keepingCapacity: true) }
+        store[key] = v
+        return v
+    }
 }

@@ -1,54 +1,69 @@
-// FlowReport.swift: the per-flow result: ordered fields, rendered as one JSON object per line.
-// Field names are those of shared/corpus/README.md (check.py reads them).
-
-public enum FieldValue: Sendable, Equatable {
-    case string(String)
-    case int(Int)
-    case strings([String])
-}
+// FlowReport.swift: the per-flow result, rendered as one JSON object per line while fields are set
+// (field names are those of shared/corpus/README.md; check.py reads them).
 
 public struct FlowReport: Sendable {
-    public private(set) var fields: [(String, FieldValue)] = []
+    private var json: String
+    public private(set) var keys: [String] = []
 
-    public init() {}
-
-    public mutating func set(_ key: String, _ value: String?) {
-        if let value { fields.append((key, .string(value))) }
+    public init() {
+        json = "{"
+        json.reserveCapacity(1024)
     }
-    public mutating func set(_ key: String, _ value: Int) { fields.append((key, .int(value))) }
-    public mutating func set(_ key: String, _ values: [String]) {
-        if !values.isEmpty { fields.append((key, .strings(values))) }
-    }
-    public subscript(key: String) -> FieldValue? { fields.first { $0.0 == key }?.1 }
 
-    public func jsonLine() -> String {
-        var out = "{"
-        out.reserveCapacity(512)
-        for (i, (k, v)) in fields.enumerated() {
-            if i > 0 { out += "," }
-            JSON.appendString(k, to: &out)
-            out += ":"
-            switch v {
-            case .string(let s): JSON.appendString(s, to: &out)
-            case .int(let n): out += String(n)
-            case .strings(let list):
-                out += "["
-                for (j, s) in list.enumerated() {
-                    if j > 0 { out += "," }
-                    JSON.appendString(s, to: &out)
-                }
-                out += "]"
-            }
+    private mutating func key(_ k: String) {
+        if !keys.isEmpty { json += "," }
+        keys.append(k)
+        JSON.appendString(k, to: &json)
+        json += ":"
+    }
+
+    public mutating func set(_ k: String, _ value: String?) {
+        guard let value else { return }
+        key(k)
+        JSON.appendString(value, to: &json)
+    }
+
+    public mutating func set(_ k: String, _ value: Int) {
+        key(k)
+        json += String(value)
+    }
+
+    public mutating func set(_ k: String, _ values: [String]) {
+        guard !values.isEmpty else { return }
+        key(k)
+        json += "["
+        for (j, s) in values.enumerated() {
+            if j > 0 { json += "," }
+            JSON.appendString(s, to: &json)
         }
-        out += "}"
-        return out
+        json += "]"
+    }
+
+    public func jsonLine() -> String { json + "}" }
+
+    /// Appends the fields of another report (a pre-rendered, cached group of fields).
+    public mutating func append(_ fragment: FlowReport) {
+        guard !fragment.keys.isEmpty else { return }
+        if !keys.isEmpty { json += "," }
+        json += fragment.json.dropFirst()
+        keys += fragment.keys
     }
 }
 
 public enum JSON {
-    /// RFC 8259 string escaping; invalid UTF-8 was already replaced when the String was decoded.
+    /// RFC 8259 string escaping. Most values need none: check the bytes once and append whole.
     public static func appendString(_ s: String, to out: inout String) {
+        var s = s
+        let clean = s.withUTF8 { b -> Bool in
+            for c in b where c < 0x20 || c == 0x22 || c == 0x5c || c == 0x7f { return false }
+            return true
+        }
         out += "\""
+        if clean {
+            out += s
+            out += "\""
+            return
+        }
         for u in s.unicodeScalars {
             switch u {
             case "\"": out += "\\\""

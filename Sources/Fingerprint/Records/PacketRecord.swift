@@ -2,7 +2,7 @@
 // algorithms need is copied out of the ring slot here; nothing keeps a pointer into the slot.
 import CPacket
 
-public struct TCPSynFacts: Sendable, Equatable {
+public struct TCPSynFacts: Sendable, Hashable {
     public var window: UInt16, urgentPointer: UInt16
     public var seq: UInt32, ack: UInt32
     public var flags: UInt16
@@ -14,7 +14,7 @@ public struct TCPSynFacts: Sendable, Equatable {
     public var tunnelled: Bool
 }
 
-public struct TLSHello: Sendable, Equatable {
+public struct TLSHello: Sendable, Hashable {
     public var recordVersion: UInt16
     public var legacyVersion: UInt16
     public var cipher: UInt16
@@ -30,12 +30,12 @@ public struct TLSHello: Sendable, Equatable {
     public var isQUIC: Bool, isDTLS: Bool, isHelloRetryRequest: Bool
 }
 
-public struct X509OIDs: Sendable, Equatable {
+public struct X509OIDs: Sendable, Hashable {
     public var index: Int
     public var issuer: [[UInt8]], subject: [[UInt8]], extensions: [[UInt8]]
 }
 
-public struct KexInit: Sendable, Equatable {
+public struct KexInit: Sendable, Hashable {
     /// kex, hostkey, enc c2s, enc s2c, mac c2s, mac s2c, comp c2s, comp s2c, lang c2s, lang s2c
     public var lists: [String]
 }
