@@ -45,9 +45,9 @@ final class LineWriter {
         }
         setvbuf(file, nil, _IOFBF, 1 << 20)
     }
-    func write(_ line: String) {
-        var l = line
-        l.withUTF8 { b in _ = fwrite(b.baseAddress, 1, b.count, file) }
+    func write(_ report: FlowReport) {
+        report.bytes.withUnsafeBufferPointer { b in _ = fwrite(b.baseAddress, 1, b.count, file) }
+        fputc(0x7d, file)     // "}"
         fputc(0x0a, file)
     }
     func close() { fflush(file); if owned { fclose(file) } }
@@ -133,9 +133,11 @@ public struct OfflineSniffer {
         var idle = 0
         loop: while true {
             guard let slot = cp_ring_peek(ring) else {
+                // Empty ring: yield a few times, then sleep. The ring holds milliseconds of records,
+                // and a spinning consumer steals cycles from the decode thread (SMT siblings).
                 idle += 1
-                if idle > 64 { usleep(50) } else { sched_yield() }
-                if showProgress && idle % 64 == 0 {
+                if idle > 4 { usleep(200) } else { sched_yield() }
+                if showProgress && idle % 16 == 0 {
                     let now = monotonicSeconds()
                     if now - lastProgress >= 1 {
                         lastProgress = now
@@ -154,7 +156,7 @@ public struct OfflineSniffer {
                 if status != 0 { endError = "\(path): \(message)" }
                 break loop
             }
-            if let report = assembler.add(rec, pcap: name) { out.write(report.jsonLine()) }
+            if let report = assembler.add(rec, pcap: name) { out.write(report) }
         }
         cp_engine_join(engine)
         var stats = cp_engine_stats()

@@ -3,11 +3,12 @@
  * (block_when_full), where waiting for the consumer loses nothing and never stalls a wire. */
 #include "engine_int.h"
 #include <sched.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 
 static cp_record *reserve(cp_engine *e, int must) {
-    for (;;) {
+    for (unsigned spins = 0;; spins++) {
         cp_record *r = cp_ring_reserve(e->ring);
         if (r) return r;
         if (!must && (!e->cfg.block_when_full || atomic_load_explicit(&e->stop, memory_order_relaxed))) {
@@ -15,7 +16,8 @@ static cp_record *reserve(cp_engine *e, int must) {
             e->st.ring_drops++;
             return NULL;
         }
-        sched_yield();
+        if (spins < 16) sched_yield();
+        else { struct timespec ts = { 0, 50000 }; nanosleep(&ts, NULL); }
     }
 }
 

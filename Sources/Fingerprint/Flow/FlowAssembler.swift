@@ -153,7 +153,7 @@ public struct FlowAssembler {
         #if JA4Plus
         if st.traced, var ssh = st.ssh { rep.set("ja4ssh", ssh.finish()) }
         #endif
-        rep.set("anomalies", Anomaly.names(r.anomalies))
+        if r.anomalies != 0 { rep.set("anomalies", Anomaly.names(r.anomalies)) }
         return rep
     }
 
@@ -189,12 +189,17 @@ public struct FlowAssembler {
         let synAck = k.facts.flags & 0x12 == 0x12
         #if JA4Plus
         let t = JA4T(k.facts)
-        f.set(synAck ? "ja4ts" : "ja4t", synAck ? t.pluginValue : t.value)
+        if synAck { f.set("ja4ts", t.pluginValue) } else { f.set("ja4t", t.value) }
         #endif
         let sig = TCPSignature(k.facts, ipVersion: k.ipVersion, peerSynMSS: k.peerMSS)
         if !k.facts.tunnelled {
-            f.set(synAck ? "p0f_synack" : "p0f_syn", sig.raw)
-            f.set(synAck ? "p0f_synack_os" : "p0f_syn_os", p0f?.match(sig))
+            if synAck {
+                f.set("p0f_synack", sig.raw)
+                f.set("p0f_synack_os", p0f?.match(sig))
+            } else {
+                f.set("p0f_syn", sig.raw)
+                f.set("p0f_syn_os", p0f?.match(sig))
+            }
         }
         return SynPrints(fields: f, mss: k.facts.tunnelled ? nil : sig.mss)
     }

@@ -1,85 +1,96 @@
-// FlowReport.swift: the per-flow result, rendered as one JSON object per line while fields are set
-// (field names are those of shared/corpus/README.md; check.py reads them).
+// FlowReport.swift: the per-flow result, rendered straight into UTF-8 JSON bytes while fields are set
+// (one object per line; field names are those of shared/corpus/README.md, which check.py reads).
 
 public struct FlowReport: Sendable {
-    private var json: String
-    public private(set) var keys: [String] = []
+    public private(set) var bytes: [UInt8]
+    public private(set) var fieldCount = 0
 
     public init() {
-        json = "{"
-        json.reserveCapacity(1024)
+        bytes = [UInt8(ascii: "{")]
+        bytes.reserveCapacity(1536)
     }
 
-    private mutating func key(_ k: String) {
-        if !keys.isEmpty { json += "," }
-        keys.append(k)
-        JSON.appendString(k, to: &json)
-        json += ":"
+    /// Keys are our own ASCII literals: no escaping needed.
+    private mutating func key(_ k: StaticString) {
+        if fieldCount > 0 { bytes.append(UInt8(ascii: ",")) }
+        fieldCount += 1
+        bytes.append(UInt8(ascii: "\""))
+        k.withUTF8Buffer { bytes.append(contentsOf: $0) }
+        bytes.append(UInt8(ascii: "\""))
+        bytes.append(UInt8(ascii: ":"))
     }
 
-    public mutating func set(_ k: String, _ value: String?) {
+    public mutating func set(_ k: StaticString, _ value: String?) {
         guard let value else { return }
         key(k)
-        JSON.appendString(value, to: &json)
+        JSON.appendString(value, to: &bytes)
     }
 
-    public mutating func set(_ k: String, _ value: Int) {
+    public mutating func set(_ k: StaticString, _ value: Int) {
         key(k)
-        json += String(value)
+        JSON.appendInt(value, to: &bytes)
     }
 
-    public mutating func set(_ k: String, _ values: [String]) {
+    public mutating func set(_ k: StaticString, _ values: [String]) {
         guard !values.isEmpty else { return }
         key(k)
-        json += "["
+        bytes.append(UInt8(ascii: "["))
         for (j, s) in values.enumerated() {
-            if j > 0 { json += "," }
-            JSON.appendString(s, to: &json)
+            if j > 0 { bytes.append(UInt8(ascii: ",")) }
+            JSON.appendString(s, to: &bytes)
         }
-        json += "]"
+        bytes.append(UInt8(ascii: "]"))
     }
-
-    public func jsonLine() -> String { json + "}" }
 
     /// Appends the fields of another report (a pre-rendered, cached group of fields).
     public mutating func append(_ fragment: FlowReport) {
-        guard !fragment.keys.isEmpty else { return }
-        if !keys.isEmpty { json += "," }
-        json += fragment.json.dropFirst()
-        keys += fragment.keys
+        guard fragment.fieldCount > 0 else { return }
+        if fieldCount > 0 { bytes.append(UInt8(ascii: ",")) }
+        bytes.append(contentsOf: fragment.bytes[1...])
+        fieldCount += fragment.fieldCount
     }
+
+    /// The complete JSON object.
+    public var jsonBytes: [UInt8] { bytes + [UInt8(ascii: "}")] }
+    public func jsonLine() -> String { String(decoding: jsonBytes, as: UTF8.self) }
 }
 
 public enum JSON {
     /// RFC 8259 string escaping. Most values need none: check the bytes once and append whole.
-    public static func appendString(_ s: String, to out: inout String) {
+    public static func appendString(_ s: String, to out: inout [UInt8]) {
         var s = s
-        let clean = s.withUTF8 { b -> Bool in
-            for c in b where c < 0x20 || c == 0x22 || c == 0x5c || c == 0x7f { return false }
-            return true
-        }
-        out += "\""
-        if clean {
-            out += s
-            out += "\""
-            return
-        }
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if u.value < 0x20 || u.value == 0x7f {
-                    let h = String(u.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - h.count) + h
-                } else {
-                    out.unicodeScalars.append(u)
+        out.append(UInt8(ascii: "\""))
+        s.withUTF8 { b in
+            var clean = true
+            for c in b where c < 0x20 || c == 0x22 || c == 0x5c || c == 0x7f { clean = false; break }
+            if clean { out.append(contentsOf: b); return }
+            let hex = Array("0123456789abcdef".utf8)
+            for c in b {
+                switch c {
+                case 0x22: out += [0x5c, 0x22]
+                case 0x5c: out += [0x5c, 0x5c]
+                case 0x0a: out += [0x5c, UInt8(ascii: "n")]
+                case 0x0d: out += [0x5c, UInt8(ascii: "r")]
+                case 0x09: out += [0x5c, UInt8(ascii: "t")]
+                case 0..<0x20, 0x7f:
+                    out += [0x5c, UInt8(ascii: "u"), 0x30, 0x30, hex[Int(c >> 4)], hex[Int(c & 15)]]
+                default: out.append(c)   // UTF-8 bytes pass through (the String was already valid)
                 }
             }
         }
-        out += "\""
+        out.append(UInt8(ascii: "\""))
+    }
+
+    public static func appendInt(_ v: Int, to out: inout [UInt8]) {
+        if v < 0 { out.append(UInt8(ascii: "-")) }
+        var m = v.magnitude
+        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
+            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        var n = 0
+        withUnsafeMutableBytes(of: &digits) { d in
+            repeat { d[n] = UInt8(ascii: "0") + UInt8(m % 10); m /= 10; n += 1 } while m > 0
+            for i in stride(from: n - 1, through: 0, by: -1) { out.append(d[i]) }
+        }
     }
 }
