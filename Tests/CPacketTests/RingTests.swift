@@ -59,3 +59,30 @@ struct RingRef: @unchecked Sendable { let p: OpaquePointer }
     #expect(cp_ring_create(3) == nil)
     #expect(cp_ring_create(100) == nil)
 }
+
+@Test func ringBlockingHandoffLosesNothing() {
+    // Both sides sleep on futexes (small ring, so each side blocks often); every record must arrive.
+    let ring = RingRef(p: cp_ring_create(64)!)
+    defer { cp_ring_destroy(ring.p) }
+    let total: UInt64 = 300_000
+    let producer = Thread {
+        var seq: UInt64 = 0
+        while seq < total {
+            guard let r = cp_ring_reserve(ring.p) else { cp_ring_wait_writable(ring.p, 10_000); continue }
+            r.pointee.ts_ns = seq
+            cp_ring_commit(ring.p)
+            seq += 1
+        }
+    }
+    producer.start()
+    var expected: UInt64 = 0
+    var errors = 0
+    while expected < total {
+        guard let r = cp_ring_peek(ring.p) else { cp_ring_wait_readable(ring.p, 1_000); continue }
+        if r.pointee.ts_ns != expected { errors += 1 }
+        cp_ring_release(ring.p)
+        expected += 1
+    }
+    #expect(errors == 0)
+    #expect(expected == total)
+}

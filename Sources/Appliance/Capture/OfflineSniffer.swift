@@ -21,6 +21,7 @@ public struct SniffFileResult: Sendable {
     public var path: String
     public var error: String?
     public var stats: cp_engine_stats
+    public var consumerCPUSeconds: Double = 0
 }
 
 public enum SniffError: Error, CustomStringConvertible {
@@ -107,7 +108,7 @@ public struct OfflineSniffer {
         var err = CP_CAP_OK
         var msg = [CChar](repeating: 0, count: 512)
         guard let cap = cp_capture_open_file(path, &err, &msg, msg.count) else {
-            return SniffFileResult(path: path, error: String(cString: msg), stats: cp_engine_stats())
+            return SniffFileResult(path: path, error: cString(msg), stats: cp_engine_stats())
         }
         var cfg = cp_engine_config()
         cp_engine_config_defaults(&cfg)
@@ -121,23 +122,23 @@ public struct OfflineSniffer {
         defer { cp_engine_destroy(engine); cp_capture_close(cap) }
         let size = cap.pointee.size
         guard cp_engine_start(engine, cap, &msg, msg.count) == 0 else {
-            return SniffFileResult(path: path, error: "\(path): \(String(cString: msg))", stats: cp_engine_stats())
+            return SniffFileResult(path: path, error: "\(path): \(cString(msg))", stats: cp_engine_stats())
         }
         let ring = cp_engine_ring(engine)!
         let name = String(path.split(separator: "/").last ?? Substring(path))
         var assembler = FlowAssembler(options: .init(p0f: p0f))
         let showProgress = config.progress && size >= 64 << 20
         let start = monotonicSeconds()
+        let cpuAtStart = cp_thread_cpu_ns()
         var lastProgress = start
         var endError: String? = nil
         var idle = 0
         loop: while true {
             guard let slot = cp_ring_peek(ring) else {
-                // Empty ring: yield a few times, then sleep. The ring holds milliseconds of records,
-                // and a spinning consumer steals cycles from the decode thread (SMT siblings).
+                // Empty ring: sleep until the decode thread has a batch for us (futex), or 1 ms.
                 idle += 1
-                if idle > 4 { usleep(200) } else { sched_yield() }
-                if showProgress && idle % 16 == 0 {
+                cp_ring_wait_readable(ring, 1_000)
+                if showProgress && idle % 64 == 0 {
                     let now = monotonicSeconds()
                     if now - lastProgress >= 1 {
                         lastProgress = now
@@ -150,7 +151,7 @@ public struct OfflineSniffer {
                 continue
             }
             idle = 0
-            let rec = PacketRecord(decoding: slot)
+            let rec = PacketRecord(decodingLazily: slot)
             cp_ring_release(ring)
             if case .inputEnd(let status, _, let message) = rec.body {
                 if status != 0 { endError = "\(path): \(message)" }
@@ -159,9 +160,10 @@ public struct OfflineSniffer {
             if let report = assembler.add(rec, pcap: name) { out.write(report) }
         }
         cp_engine_join(engine)
+        let consumerCPU = Double(cp_thread_cpu_ns() - cpuAtStart) / 1e9
         var stats = cp_engine_stats()
         cp_engine_get_stats(engine, &stats)
-        return SniffFileResult(path: path, error: endError, stats: stats)
+        return SniffFileResult(path: path, error: endError, stats: stats, consumerCPUSeconds: consumerCPU)
     }
 }
 
@@ -173,11 +175,13 @@ func format1(_ v: Double) -> String {
 extension SniffFileResult {
     /// The final summary line(s) for stderr.
     public static func summary(_ results: [SniffFileResult], seconds: Double) -> String {
-        var packets: UInt64 = 0, bytes: UInt64 = 0, flows: UInt64 = 0, drops: UInt64 = 0, perr: UInt64 = 0
+        var packets: UInt64 = 0, bytes: UInt64 = 0, flows: UInt64 = 0, drops: UInt64 = 0, perr: UInt64 = 0, waits: UInt64 = 0
+        var decodeCPU = 0.0, consumerCPU = 0.0
         var anomalies = [UInt64](repeating: 0, count: Anomaly.count)
         for r in results {
             packets += r.stats.packets; bytes += r.stats.bytes; flows += r.stats.flows
-            drops += r.stats.ring_drops; perr += r.stats.parse_errors
+            drops += r.stats.ring_drops; perr += r.stats.parse_errors; waits += r.stats.ring_waits
+            decodeCPU += Double(r.stats.decode_cpu_ns) / 1e9; consumerCPU += r.consumerCPUSeconds
             withUnsafeBytes(of: r.stats.anomalies) { raw in
                 for i in 0..<Anomaly.count { anomalies[i] += raw.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self) }
             }
@@ -185,7 +189,17 @@ extension SniffFileResult {
         let an = (0..<Anomaly.count).filter { anomalies[$0] > 0 }.map { "\(Anomaly.name($0))=\(anomalies[$0])" }
         let pps = seconds > 0 ? Double(packets) / seconds : 0
         return "sniff: \(results.count) file(s), \(packets) packets, \(bytes) bytes, \(flows) flows, "
-            + "\(format1(seconds)) s, \(Int(pps)) packets/s, ring drops \(drops), parse errors \(perr), "
+            + "\(format1(seconds)) s, \(Int(pps)) packets/s, cpu s: decode \(format2(decodeCPU)) fingerprint \(format2(consumerCPU)), ring drops \(drops) (consumer waits \(waits)), parse errors \(perr), "
             + "anomalies: \(an.isEmpty ? "none" : an.joined(separator: " "))"
     }
+}
+
+func format2(_ v: Double) -> String {
+    let t = Int((v * 100).rounded())
+    return "\(t / 100)." + (t % 100 < 10 ? "0" : "") + "\(t % 100)"
+}
+
+/// A NUL-terminated C buffer as a String (invalid UTF-8 replaced).
+func cString(_ buf: [CChar]) -> String {
+    String(decoding: buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
 }

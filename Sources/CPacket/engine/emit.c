@@ -16,8 +16,8 @@ static cp_record *reserve(cp_engine *e, int must) {
             e->st.ring_drops++;
             return NULL;
         }
-        if (spins < 16) sched_yield();
-        else { struct timespec ts = { 0, 50000 }; nanosleep(&ts, NULL); }
+        if (spins == 0) e->st.ring_waits++;
+        cp_ring_wait_writable(e->ring, 10000);
     }
 }
 

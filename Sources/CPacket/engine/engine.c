@@ -1,6 +1,7 @@
 /* engine.c: engine lifecycle, the per-packet entry point, the reader thread and counters. */
 #include "engine_int.h"
 #include <openssl/evp.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -139,6 +140,7 @@ static void *reader(void *arg) {
         if (atomic_load_explicit(&e->stop, memory_order_relaxed)) break;
     }
     cp_flow_end_all(e);
+    e->st.decode_cpu_ns = cp_thread_cpu_ns();
     publish(e);
     if (r < 0) cp_emit_end(e, (int)e->src->err, e->src->err_offset, e->src->message);
     else cp_emit_end(e, 0, e->src->bytes_read, NULL);
@@ -167,6 +169,13 @@ void cp_engine_join(cp_engine *e) {
     if (!e->thread_started) return;
     pthread_join(e->thread, NULL);
     e->thread_started = 0;
+}
+
+uint64_t cp_thread_cpu_ns(void) {
+    struct rusage ru;
+    if (getrusage(RUSAGE_THREAD, &ru) != 0) return 0;
+    return ((uint64_t)ru.ru_utime.tv_sec + (uint64_t)ru.ru_stime.tv_sec) * 1000000000ull +
+           ((uint64_t)ru.ru_utime.tv_usec + (uint64_t)ru.ru_stime.tv_usec) * 1000ull;
 }
 
 int cp_engine_running(const cp_engine *e) { return atomic_load(&((cp_engine *)e)->running); }

@@ -20,6 +20,8 @@ typedef struct cp_engine_stats {
     uint64_t non_ip, icmp, other_l4;
     uint64_t flows, flows_active, flows_evicted;
     uint64_t records, ring_drops, parse_errors;
+    uint64_t ring_waits;        /* offline: times the decode thread waited for the consumer */
+    uint64_t decode_cpu_ns;     /* CPU time of the decode thread (set when it finishes) */
     uint64_t anomalies[CP_AN__COUNT];
 } cp_engine_stats;
 
@@ -43,6 +45,9 @@ void cp_engine_flush(cp_engine *e);
 
 /* Snapshot of counters; safe to call from another thread while running (values lag slightly). */
 void cp_engine_get_stats(cp_engine *e, cp_engine_stats *out);
+
+/* CPU time (user + system) of the calling thread, ns (RUSAGE_THREAD is _GNU_SOURCE-only). */
+uint64_t cp_thread_cpu_ns(void);
 
 /* Hash helpers for the Swift side (OpenSSL): lowercase hex into out (33 / 65 bytes incl. NUL). */
 void cp_md5_hex(const void *data, size_t n, char out[33]);

@@ -76,7 +76,7 @@ typedef struct cp_tls_hello_rec {
     cp_span  sig_algs;         /* uint16 (ext 13), wire order */
     cp_span  versions;         /* uint16 (ext 43): client list / server selection */
     cp_span  alpn;             /* first ALPN protocol (client) or selected one (server), bytes */
-    cp_span  sni;              /* first host_name, bytes */
+    cp_span  sni;              /* first host_name, bytes; always the last thing in the payload */
 } cp_tls_hello_rec;
 
 #define CP_X509_OID_MAX 48

@@ -22,6 +22,12 @@ void cp_ring_drop(cp_ring *r);              /* count one record dropped because 
 const cp_record *cp_ring_peek(cp_ring *r);
 void cp_ring_release(cp_ring *r);
 
+/* Blocking helpers (futex), batched: the consumer sleeps until an eighth of the ring is filled, an
+ * offline producer until half of it is free; each is woken by the other side, and both return after
+ * at most timeout_us (which bounds the delay when traffic trickles). */
+void cp_ring_wait_readable(cp_ring *r, unsigned timeout_us);
+void cp_ring_wait_writable(cp_ring *r, unsigned timeout_us);
+
 uint64_t cp_ring_drops(const cp_ring *r);
 uint32_t cp_ring_count(const cp_ring *r);   /* approximate occupancy (for stats) */
 uint32_t cp_ring_capacity(const cp_ring *r);

@@ -20,6 +20,8 @@ cp_status cp_tls_handshake_frame(const uint8_t *p, size_t n, uint8_t *type, size
 int cp_tls_extensions(cp_cur *c, int client, cp_tls_hello_rec *h, cp_out *o, uint64_t *anom) {
     uint16_t ext_types[CP_HELLO_LIST_MAX];
     size_t n_ext = 0;
+    const uint8_t *sni = NULL;      /* written last: the payload before it does not depend on the name */
+    size_t sni_len = 0;
     while (cp_left(c) > 0) {
         uint16_t type = cp_u16be(c), len = cp_u16be(c);
         cp_cur e = cp_sub(c, len);
@@ -36,9 +38,9 @@ int cp_tls_extensions(cp_cur *c, int client, cp_tls_hello_rec *h, cp_out *o, uin
                     uint16_t nl = cp_u16be(&l);
                     cp_cur name = cp_sub(&l, nl);
                     if (l.bad) break;
-                    if (nt == 0 && h->sni.len == 0 && nl > 0) {
-                        h->sni.off = cp_out_put(o, name.p, nl, 1);
-                        h->sni.len = o->full ? 0 : nl;
+                    if (nt == 0 && !sni && nl > 0) {
+                        sni = name.p;
+                        sni_len = nl;
                         for (size_t i = 0; i < nl; i++)
                             if (name.p[i] < 0x21 || name.p[i] > 0x7e) { *anom |= CP_AN(CP_AN_NONPRINTABLE); break; }
                     }
@@ -99,6 +101,10 @@ int cp_tls_extensions(cp_cur *c, int client, cp_tls_hello_rec *h, cp_out *o, uin
     }
     h->extensions.off = cp_out_put(o, ext_types, n_ext * 2, 2);
     h->extensions.len = o->full ? 0 : (uint16_t)(n_ext * 2);
+    if (sni) {
+        h->sni.off = cp_out_put(o, sni, sni_len, 1);
+        h->sni.len = o->full ? 0 : (uint16_t)sni_len;
+    }
     return !c->bad;
 }
 

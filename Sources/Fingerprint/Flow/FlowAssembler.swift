@@ -10,13 +10,14 @@ public struct FlowAssembler {
         public init(p0f: P0fDatabase? = nil, sshWindow: Int = 200) { self.p0f = p0f; self.sshWindow = sshWindow }
     }
 
-    /// What one flow has shown so far. Fixed pairs instead of dictionaries: most flows carry little.
-    struct State {
+    /// What one flow has shown so far (a reference, so records fold in place). Fixed pairs instead of
+    /// dictionaries: most flows carry little.
+    final class State {
         var syn: TCPSynFacts?, synAck: TCPSynFacts?
-        var clientHellos: [TLSHello] = [], serverHellos: [TLSHello] = []
+        var clientHellos: [HelloRef] = [], serverHellos: [HelloRef] = []
         var certs: [X509OIDs] = []
         var banners: (String?, String?) = (nil, nil)      // by record direction
-        var kex: (KexInit?, KexInit?) = (nil, nil)
+        var kex: (KexRef?, KexRef?) = (nil, nil)
         var http: [HTTPRequestHead] = []
         #if JA4Plus
         var ssh: JA4SSH? = nil                            // created by the first packet trace
@@ -28,8 +29,8 @@ public struct FlowAssembler {
     var flows: [UInt32: State] = [:]
     /// Memo of per-message fingerprints: attackers and clients repeat the same hellos endlessly,
     /// so recomputing strings and digests per flow is the dominant cost without these.
-    var clientCache = BoundedCache<TLSHello, FlowReport>(limit: 4096)
-    var serverCache = BoundedCache<TLSHello, FlowReport>(limit: 4096)
+    var clientCache = BoundedCache<HelloRef, FlowReport>(limit: 4096)
+    var serverCache = BoundedCache<HelloRef, FlowReport>(limit: 4096)
     var synCache = BoundedCache<P0fKey, SynPrints>(limit: 4096)
     var sshCache = BoundedCache<KexPair, FlowReport>(limit: 1024)
     #if JA4Plus
@@ -53,21 +54,27 @@ public struct FlowAssembler {
             reports += 1
             return report(st, r, sum, pcap: pcap)
         }
-        Self.fold(&flows[r.flowID, default: State()], r, window: options.sshWindow)
+        let st: State
+        if let s = flows[r.flowID] { st = s } else { st = State(); flows[r.flowID] = st }
+        Self.fold(st, r, window: options.sshWindow)
         return nil
     }
 
-    static func fold(_ st: inout State, _ r: PacketRecord, window: Int) {
+    static func fold(_ st: State, _ r: PacketRecord, window: Int) {
         switch r.body {
         case .tcpSyn(let s):
             if s.flags & 0x12 == 0x12 { if st.synAck == nil { st.synAck = s } } else if st.syn == nil { st.syn = s }
-        case .clientHello(let h): st.clientHellos.append(h)
-        case .serverHello(let h): st.serverHellos.append(h)
+        case .clientHello(let h): st.clientHellos.append(.decoded(h))
+        case .serverHello(let h): st.serverHellos.append(.decoded(h))
+        case .rawHello(let m):
+            if m.kind == UInt16(CP_REC_TLS_CLIENT_HELLO.rawValue) { st.clientHellos.append(.raw(m)) } else { st.serverHellos.append(.raw(m)) }
+        case .rawKexInit(let m):
+            if r.dir == 0 { if st.kex.0 == nil { st.kex.0 = .raw(m) } } else if st.kex.1 == nil { st.kex.1 = .raw(m) }
         case .certificate(let c): st.certs.append(c)
         case .sshBanner(let b):
             if r.dir == 0 { if st.banners.0 == nil { st.banners.0 = b } } else if st.banners.1 == nil { st.banners.1 = b }
         case .sshKexInit(let k):
-            if r.dir == 0 { if st.kex.0 == nil { st.kex.0 = k } } else if st.kex.1 == nil { st.kex.1 = k }
+            if r.dir == 0 { if st.kex.0 == nil { st.kex.0 = .decoded(k) } } else if st.kex.1 == nil { st.kex.1 = .decoded(k) }
         case .httpRequest(let h): st.http.append(h)
         case .packetTrace(let pkts):
             st.traced = true
@@ -83,27 +90,25 @@ public struct FlowAssembler {
         var rep = FlowReport()
         rep.set("pcap", pcap)
         rep.set("proto", r.ipProto == 6 ? "tcp" : "udp")
-        rep.set("src", r.src.description)
-        rep.set("dst", r.dst.description)
+        rep.setAddress("src", r.src)
+        rep.setAddress("dst", r.dst)
         rep.set("sport", Int(r.sport))
         rep.set("dport", Int(r.dport))
         let ipv = r.src.version
 
         if let ch = st.clientHellos.first {
-            rep.set("tls_server_name", ch.sni)
-            var key = ch
-            key.sni = nil                       // the fingerprints do not depend on the name itself
-            rep.append(clientCache.get(key) { Self.clientFields($0) })
+            rep.set("tls_server_name", ch.serverName)
+            rep.append(clientCache.get(ch.cacheKey) { k in k.hello.map(Self.clientFields) ?? FlowReport() })
             if st.clientHellos.count > 1 {
-                let all = st.clientHellos.map(JA3.init)
+                let all = st.clientHellos.compactMap(\.hello).map(JA3.init)
                 rep.set("ja3_all", all.map(\.hash))
                 rep.set("ja3_full_all", all.map(\.full))
             }
         }
         if let sh = st.serverHellos.first {
-            rep.append(serverCache.get(sh) { Self.serverFields($0) })
+            rep.append(serverCache.get(sh.cacheKey) { k in k.hello.map(Self.serverFields) ?? FlowReport() })
             if st.serverHellos.count > 1 {
-                let all = st.serverHellos.map(JA3S.init)
+                let all = st.serverHellos.compactMap(\.hello).map(JA3S.init)
                 rep.set("ja3s_all", all.map(\.hash))
                 rep.set("ja3s_full_all", all.map(\.full))
             }
@@ -148,10 +153,10 @@ public struct FlowAssembler {
             rep.set("ssh_protocol_client", banners.0)
             rep.set("ssh_protocol_server", banners.1)
             let pair = KexPair(client: kex.0, server: kex.1)
-            rep.append(sshCache.get(pair) { Self.sshFields($0) })
+            rep.append(sshCache.get(pair) { p in Self.sshFields(client: p.client?.kexInit, server: p.server?.kexInit) })
         }
         #if JA4Plus
-        if st.traced, var ssh = st.ssh { rep.set("ja4ssh", ssh.finish()) }
+        if st.traced, st.ssh != nil { rep.set("ja4ssh", st.ssh!.finish()) }
         #endif
         if r.anomalies != 0 { rep.set("anomalies", Anomaly.names(r.anomalies)) }
         return rep
@@ -204,19 +209,19 @@ public struct FlowAssembler {
         return SynPrints(fields: f, mss: k.facts.tunnelled ? nil : sig.mss)
     }
 
-    static func sshFields(_ p: KexPair) -> FlowReport {
+    static func sshFields(client: KexInit?, server: KexInit?) -> FlowReport {
         var f = FlowReport()
-        if let ck = p.client {
+        if let ck = client {
             let h = HASSH(client: ck)
             f.set("hassh", h.hash)
             f.set("hassh_algorithms", h.algorithms)
         }
-        if let sk = p.server {
+        if let sk = server {
             let h = HASSH(server: sk)
             f.set("hassh_server", h.hash)
             f.set("hassh_server_algorithms", h.algorithms)
         }
-        if let ck = p.client, let sk = p.server {
+        if let ck = client, let sk = server {
             f.set("ssh_encryption_algorithm", HASSH.negotiatedCipher(client: ck, server: sk))
         }
         return f
@@ -224,7 +229,50 @@ public struct FlowAssembler {
 }
 
 struct SynPrints { let fields: FlowReport; let mss: Int? }
-struct KexPair: Hashable { let client: KexInit?; let server: KexInit? }
+struct KexPair: Hashable { let client: KexRef?; let server: KexRef? }
+
+/// A hello as the flow saw it: decoded (tests, in-process callers) or raw (the sniff hot path).
+enum HelloRef: Hashable {
+    case decoded(TLSHello)
+    case raw(RawMessage)
+
+    var hello: TLSHello? {
+        switch self {
+        case .decoded(let h): return h
+        case .raw(let m): return m.hello
+        }
+    }
+    var serverName: String? {
+        switch self {
+        case .decoded(let h): return h.sni
+        case .raw(let m): return m.serverName
+        }
+    }
+    var isQUIC: Bool {
+        switch self {
+        case .decoded(let h): return h.isQUIC
+        case .raw(let m): return m.flags & UInt8(CP_RF_QUIC) != 0
+        }
+    }
+    /// The same hello without its server name: the fingerprints do not depend on the name.
+    var cacheKey: HelloRef {
+        switch self {
+        case .decoded(var h): h.sni = nil; return .decoded(h)
+        case .raw: return self          // RawMessage identity already excludes the name
+        }
+    }
+}
+
+enum KexRef: Hashable {
+    case decoded(KexInit)
+    case raw(RawMessage)
+    var kexInit: KexInit? {
+        switch self {
+        case .decoded(let k): return k
+        case .raw(let m): return m.kexInit
+        }
+    }
+}
 
 public enum Anomaly {
     public static func name(_ bit: Int) -> String { String(cString: cp_anomaly_name(UInt32(bit))) }

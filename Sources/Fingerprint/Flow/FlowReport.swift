@@ -42,6 +42,18 @@ public struct FlowReport: Sendable {
         bytes.append(UInt8(ascii: "]"))
     }
 
+    /// An address as a JSON string; IPv4 is rendered without building a String.
+    public mutating func setAddress(_ k: StaticString, _ a: IPAddress) {
+        guard a.version == 4 else { set(k, a.description); return }
+        key(k)
+        bytes.append(UInt8(ascii: "\""))
+        for i in 0..<4 {
+            if i > 0 { bytes.append(UInt8(ascii: ".")) }
+            JSON.appendInt(Int(a.hi >> (56 - 8 * UInt64(i)) & 0xff), to: &bytes)
+        }
+        bytes.append(UInt8(ascii: "\""))
+    }
+
     /// Appends the fields of another report (a pre-rendered, cached group of fields).
     public mutating func append(_ fragment: FlowReport) {
         guard fragment.fieldCount > 0 else { return }

@@ -71,10 +71,69 @@ public struct FlowSummary: Sendable, Equatable {
     }
 }
 
+/// A hello or KEXINIT kept as its raw record payload: the payload is the cache key (equal payloads give
+/// equal fingerprints), and the full decode only runs when the key is new.
+public struct RawMessage: Sendable, Hashable {
+    public let kind: UInt16
+    public let flags: UInt8
+    /// Payload bytes, with a ClientHello's server name cut off (it is always last) and its span zeroed.
+    public let key: [UInt8]
+    public let serverName: String?
+
+    init(kind: UInt16, flags: UInt8, payload: UnsafeRawBufferPointer) {
+        self.kind = kind
+        self.flags = flags
+        if kind == UInt16(CP_REC_TLS_CLIENT_HELLO.rawValue), payload.count >= MemoryLayout<cp_tls_hello_rec>.size {
+            let h = payload.loadUnaligned(as: cp_tls_hello_rec.self)
+            let off = Int(h.sni.off), len = Int(h.sni.len)
+            if len > 0, off <= payload.count, len <= payload.count - off {
+                serverName = String(decoding: UnsafeRawBufferPointer(rebasing: payload[off..<(off + len)]), as: UTF8.self)
+                var k = Array(payload[0..<off])
+                let at = MemoryLayout<cp_tls_hello_rec>.offset(of: \cp_tls_hello_rec.sni)!
+                for i in 0..<MemoryLayout<cp_span>.size { k[at + i] = 0 }
+                key = k
+                return
+            }
+        }
+        serverName = nil
+        key = Array(payload)
+    }
+
+    public var hello: TLSHello? {
+        let body = key.withUnsafeBytes { PacketRecord.decodeBody(kind: kind, flags: flags, PayloadReader(base: $0)) }
+        switch body {
+        case .clientHello(var h):
+            h.sni = serverName
+            return h
+        case .serverHello(let h):
+            return h
+        default:
+            return nil
+        }
+    }
+
+    // Identity for caching: the payload without the server name.
+    public static func == (a: RawMessage, b: RawMessage) -> Bool { a.kind == b.kind && a.flags == b.flags && a.key == b.key }
+    public func hash(into h: inout Hasher) {
+        h.combine(kind)
+        h.combine(flags)
+        key.withUnsafeBytes { h.combine(bytes: $0) }
+    }
+
+    public var kexInit: KexInit? {
+        key.withUnsafeBytes { raw in
+            if case .sshKexInit(let k) = PacketRecord.decodeBody(kind: kind, flags: flags, PayloadReader(base: raw)) { return k }
+            return nil
+        }
+    }
+}
+
 public enum RecordBody: Sendable {
     case tcpSyn(TCPSynFacts)
     case clientHello(TLSHello)
     case serverHello(TLSHello)
+    case rawHello(RawMessage)          // a ClientHello or ServerHello, decoded on demand
+    case rawKexInit(RawMessage)
     case certificate(X509OIDs)
     case sshBanner(String)
     case sshKexInit(KexInit)
@@ -142,10 +201,27 @@ struct PayloadReader {
 extension PacketRecord {
     /// Decode the record at `r` (header + payload in one slot). The caller owns the slot until it returns.
     public init(decoding r: UnsafePointer<cp_record>) {
+        self.init(header: r) { h, payload in Self.decodeBody(kind: h.kind, flags: h.flags, PayloadReader(base: payload)) }
+    }
+
+    /// Like init(decoding:) but keeps hellos and KEXINITs raw (see RawMessage): the sniff hot path.
+    public init(decodingLazily r: UnsafePointer<cp_record>) {
+        self.init(header: r) { h, payload in
+            switch Int(h.kind) {
+            case Int(CP_REC_TLS_CLIENT_HELLO.rawValue), Int(CP_REC_TLS_SERVER_HELLO.rawValue):
+                return .rawHello(RawMessage(kind: h.kind, flags: h.flags, payload: payload))
+            case Int(CP_REC_SSH_KEXINIT.rawValue):
+                return .rawKexInit(RawMessage(kind: h.kind, flags: h.flags, payload: payload))
+            default:
+                return Self.decodeBody(kind: h.kind, flags: h.flags, PayloadReader(base: payload))
+            }
+        }
+    }
+
+    private init(header r: UnsafePointer<cp_record>, body: (cp_record, UnsafeRawBufferPointer) -> RecordBody) {
         let h = r.pointee
         let payload = UnsafeRawBufferPointer(start: UnsafeRawPointer(r.advanced(by: 1)),
                                              count: min(Int(h.payload_len), Int(CP_PAYLOAD_MAX)))
-        let rd = PayloadReader(base: payload)
         flowID = h.flow_id
         timestampNs = h.ts_ns
         src = IPAddress(version: h.ip_version, tuple: h.src)
@@ -156,7 +232,7 @@ extension PacketRecord {
         dir = h.dir
         flags = h.flags
         anomalies = h.anomalies
-        body = Self.decodeBody(kind: h.kind, flags: h.flags, rd)
+        self.body = body(h, payload)
     }
 
     static func decodeBody(kind: UInt16, flags: UInt8, _ rd: PayloadReader) -> RecordBody {
