@@ -106,12 +106,13 @@ func syn(window: UInt16, opts: [UInt8], ttl: UInt8 = 64, df: Bool = true, ipid: 
 
 @Test func ja4sshWindowsAndModeTies() {
     var s = JA4SSH(windowSize: 4)
-    s.add(payloadLength: 36, flags: 0x18, fromClient: true)
-    s.add(payloadLength: 0, flags: 0x10, fromClient: false)
-    s.add(payloadLength: 48, flags: 0x18, fromClient: false)
-    s.add(payloadLength: 20, flags: 0x18, fromClient: false)
-    s.add(payloadLength: 36, flags: 0x18, fromClient: true)     // 4th SSH packet closes the window
-    s.add(payloadLength: 52, flags: 0x18, fromClient: true)     // partial window
-    #expect(s.finish() == ["c36s20_c2s2_c0s1", "c52s0_c1s0_c0s0"])
+    s.add(payloadLength: 36, isSSH: true, flags: 0x18, fromClient: true)
+    s.add(payloadLength: 0, isSSH: false, flags: 0x10, fromClient: false)
+    s.add(payloadLength: 48, isSSH: true, flags: 0x18, fromClient: false)
+    s.add(payloadLength: 700, isSSH: false, flags: 0x10, fromClient: false)   // PDU continuation: counts as ACK
+    s.add(payloadLength: 20, isSSH: true, flags: 0x18, fromClient: false)
+    s.add(payloadLength: 36, isSSH: true, flags: 0x18, fromClient: true)     // 4th SSH packet closes the window
+    s.add(payloadLength: 52, isSSH: true, flags: 0x18, fromClient: true)     // partial window
+    #expect(s.finish() == ["c36s20_c2s2_c0s2", "c52s0_c1s0_c0s0"])
 }
 #endif

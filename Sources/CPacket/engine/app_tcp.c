@@ -338,7 +338,7 @@ void cp_tcp_packet(cp_engine *e, cp_flow *f, int dir, const cp_pkt *p) {
     if (fl & CP_TH_FIN) f->fin[dir] = 1;
     if (fl & CP_TH_RST) f->rst = 1;
     if (!f->closed && (f->rst || (f->fin[0] && f->fin[1]))) { f->closed = 1; cp_flow_mark_closed(e, f); }
-    if (f->tracing || f->n_pretrace < CP_PRETRACE) cp_trace_add(e, f, dir, p);
+    if (f->tracing || f->n_pretrace < CP_PRETRACE) cp_trace_add(e, f, dir, p, cp_ssh_segment(f, dir, p));
     cp_dir *s = &f->d[dir];
     if (fl & CP_TH_SYN) {
         if (!s->seq_init) { s->next_seq = p->seq + 1; s->seq_init = 1; }

@@ -95,9 +95,9 @@ void cp_trace_flush(cp_engine *e, cp_flow *f) {
     f->n_trace = 0;
 }
 
-void cp_trace_add(cp_engine *e, cp_flow *f, int dir, const cp_pkt *p) {
-    cp_trace_ent t = { (uint16_t)(p->payload_len > 0xffff ? 0xffff : p->payload_len), (uint8_t)dir,
-                       (uint8_t)(p->tcp_flags & 0xff) };
+void cp_trace_add(cp_engine *e, cp_flow *f, int dir, const cp_pkt *p, int is_ssh) {
+    cp_trace_ent t = { (uint16_t)(p->payload_len > 0xffff ? 0xffff : p->payload_len),
+                       (uint8_t)(dir | (is_ssh ? CP_TRACE_SSH : 0)), (uint8_t)(p->tcp_flags & 0xff) };
     if (f->tracing) {
         f->trace[f->n_trace++] = t;
         if (f->n_trace == CP_TRACE_MAX) cp_trace_flush(e, f);

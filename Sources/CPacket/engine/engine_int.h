@@ -42,6 +42,17 @@ typedef struct cp_dir {
     uint32_t crypto_msg_len;       /* DTLS: message length from the fragment header */
 } cp_dir;
 
+/* SSH PDU framing of one direction, for deciding which segments are "SSH packets" (JA4SSH). */
+typedef struct cp_sshframe {
+    uint32_t next_seq;
+    uint32_t need;                 /* bytes left in the current PDU; 0 at a boundary */
+    uint32_t pdu_start;            /* offset of the current PDU in this segment, UINT32_MAX if earlier */
+    uint8_t  seq_init, phase;      /* SF_* */
+    uint8_t  hdr[6], hdr_len;      /* PDU header bytes gathered so far (length + padding + code) */
+    uint8_t  line[8], line_len;    /* first bytes of the identification line */
+} cp_sshframe;
+enum { SF_BANNER = 0, SF_V2 = 1, SF_V1 = 2, SF_OPAQUE = 3 };
+
 #define CP_PRETRACE 16
 typedef struct cp_flow {
     struct cp_flow *hnext, *lru_prev, *lru_next;
@@ -58,6 +69,7 @@ typedef struct cp_flow {
     uint16_t n_certs;
     uint8_t  quic_odcid[20], quic_odcid_len;
     cp_trace_ent pretrace[CP_PRETRACE];
+    cp_sshframe sf[2];
     cp_trace_ent *trace;
     uint32_t n_trace;
 } cp_flow;
@@ -95,7 +107,8 @@ void cp_flow_end_all(cp_engine *e);
 cp_record *cp_rec_begin(cp_engine *e, const cp_flow *f, uint16_t kind, int dir, cp_out *o, size_t head);
 void cp_rec_commit(cp_engine *e, cp_record *r, const cp_out *o, uint64_t anomalies, uint8_t flags);
 void cp_emit_end(cp_engine *e, int status, uint64_t offset, const char *msg);
-void cp_trace_add(cp_engine *e, cp_flow *f, int dir, const cp_pkt *p);
+void cp_trace_add(cp_engine *e, cp_flow *f, int dir, const cp_pkt *p, int is_ssh);
+int cp_ssh_segment(cp_flow *f, int dir, const cp_pkt *p);
 void cp_trace_flush(cp_engine *e, cp_flow *f);
 void cp_trace_enable(cp_engine *e, cp_flow *f);
 

@@ -106,9 +106,12 @@ typedef struct cp_http_rec {
 
 typedef struct cp_trace_ent {
     uint16_t payload_len;
-    uint8_t  dir;              /* 0 client (flow initiator), 1 server */
+    uint8_t  dir;              /* bit 0: direction (0 = flow's first sender); bit 1 (CP_TRACE_SSH): the
+                                  segment completes an SSH PDU or carries encrypted SSH data, the way
+                                  the references' dissector (tshark) delimits SSH packets */
     uint8_t  tcp_flags;        /* low 8 flag bits */
 } cp_trace_ent;
+#define CP_TRACE_SSH 0x02
 #define CP_TRACE_MAX ((CP_PAYLOAD_MAX - 8) / sizeof(cp_trace_ent))
 typedef struct cp_trace_rec {
     uint32_t count;

@@ -27,7 +27,10 @@ public struct JA4: Sendable, Equatable {
         extensionListOriginal = withSigs(exts.map(Hex.hex4).joined(separator: ","))
         hash = "\(a)_\(Digest.hash12(cipherList))_\(Digest.hash12(extensionList))"
         raw = "\(a)_\(cipherList)_\(extensionList)"
-        original = "\(a)_\(Digest.hash12(cipherListOriginal))_\(Digest.hash12(extensionListOriginal))"
+        // The Python reference (the only source of ja4_o) tests emptiness on the sorted list, which has
+        // SNI/ALPN removed: a hello whose only extensions are SNI/ALPN gets twelve zeros here too.
+        let oc = extensionList.isEmpty ? "000000000000" : Digest.hash12(extensionListOriginal)
+        original = "\(a)_\(Digest.hash12(cipherListOriginal))_\(oc)"
         rawOriginal = "\(a)_\(cipherListOriginal)_\(extensionListOriginal)"
     }
 }

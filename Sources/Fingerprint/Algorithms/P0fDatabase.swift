@@ -74,11 +74,11 @@ public struct P0fDatabase: Sendable {
         let w = Int(s.window)
         let ws = sig.wsize
         if ws != "*" {
+            // p0f compares "mss*N"/"mtu*N" with the multiple it detected in the packet (MSS-12,
+            // 1460, peer MSS ... rules included), not with window == MSS * N.
             if ws.hasPrefix("%") { guard let n = Int(ws.dropFirst()), n > 0, w % n == 0 else { return .none } }
-            else if ws.hasPrefix("mss*") { guard let n = Int(ws.dropFirst(4)), mss > 0, w == mss * n else { return .none } }
-            else if ws.hasPrefix("mtu*") {
-                guard let n = Int(ws.dropFirst(4)), mss > 0, w == (mss + (s.ipVersion == 6 ? 60 : 40)) * n else { return .none }
-            } else if ws != String(w) { return .none }
+            else if ws.hasPrefix("mss*") || ws.hasPrefix("mtu*") { guard ws == s.windowForm else { return .none } }
+            else if ws != String(w) { return .none }
         }
         let ittl = Int(s.ttl) + s.distance
         var fuzzy = false

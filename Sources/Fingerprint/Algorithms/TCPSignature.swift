@@ -12,6 +12,8 @@ public struct TCPSignature: Sendable, Equatable {
     public let quirks: [String]
     public let hasPayload: Bool
     public let isSynAck: Bool
+    /// The window as p0f classifies it: "mss*N", "mtu*N" or the plain number (what signatures match).
+    public let windowForm: String
 
     /// Options walked the way p0f 3.09b does (fp_tcp.c / process.c).
     struct Options {
@@ -128,6 +130,7 @@ public struct TCPSignature: Sendable, Equatable {
         let totalHeader = (ipVersion == 4 ? Int(s.ipHeaderLength) : 40) + tcpHeader
         let wsize = Self.windowForm(window: Int(s.window), mss: opts.mss ?? 0, ts1: opts.ts1 ?? 0, ipv6: ipVersion == 6,
                                     totalHeader: totalHeader, peerSynMSS: synAck ? peerSynMSS : nil)
+        windowForm = wsize
         raw = "\(ipVersion):\(ittl):\(ipOptionLength):\(opts.mss ?? 0):\(wsize),\(opts.scale):\(layout):\(q.joined(separator: ",")):\(hasPayload ? "+" : "0")"
     }
 

@@ -80,7 +80,7 @@ public struct FlowAssembler {
             st.traced = true
             #if JA4Plus
             if st.ssh == nil { st.ssh = JA4SSH(windowSize: window) }
-            for p in pkts { st.ssh!.add(payloadLength: Int(p.payloadLength), flags: p.flags, fromClient: p.dir == 0) }
+            for p in pkts { st.ssh!.add(payloadLength: Int(p.payloadLength), isSSH: p.isSSH, flags: p.flags, fromClient: p.dir == 0) }
             #endif
         default: break
         }

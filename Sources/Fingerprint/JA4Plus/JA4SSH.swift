@@ -1,6 +1,7 @@
 // JA4SSH.swift: JA4SSH session fingerprint over windows of SSH packets. FoxIO License 1.1 (LICENSE/NOTICE).
 //   c<mode client len>s<mode server len>_c<client pkts>s<server pkts>_c<client bare ACKs>s<server bare ACKs>
-// An SSH packet is a TCP segment with payload; a bare ACK has flags exactly ACK. A window closes after
+// An SSH packet is a segment the sensor delimits as one (it completes an SSH PDU or carries encrypted
+// data); any other segment with flags exactly ACK counts as a bare ACK. A window closes after
 // `windowSize` SSH packets; a final partial window with at least one SSH packet is emitted at the end.
 #if JA4Plus
 
@@ -13,9 +14,9 @@ public struct JA4SSH: Sendable {
     public init(windowSize: Int = 200) { self.windowSize = windowSize }
 
     /// - Parameter fromClient: whether the packet was sent by the connection's client.
-    public mutating func add(payloadLength: Int, flags: UInt8, fromClient: Bool) {
+    public mutating func add(payloadLength: Int, isSSH: Bool, flags: UInt8, fromClient: Bool) {
         let side = fromClient ? 0 : 1
-        if payloadLength > 0 {
+        if isSSH && payloadLength > 0 {
             lengths[side][payloadLength, default: 0] += 1
             packets[side] += 1
             if packets[0] + packets[1] == windowSize { close() }

@@ -51,6 +51,8 @@ public struct HTTPRequestHead: Sendable, Equatable {
 
 public struct TracePacket: Sendable, Equatable {
     public var payloadLength: UInt16, dir: UInt8, flags: UInt8
+    /// The segment is an SSH packet as the references' dissector delimits them (CP_TRACE_SSH).
+    public var isSSH: Bool
 }
 
 public struct FlowSummary: Sendable, Equatable {
@@ -288,7 +290,8 @@ extension PacketRecord {
             for i in 0..<min(count, maxCount) {
                 let o = 8 + i * 4
                 out.append(TracePacket(payloadLength: rd.base.loadUnaligned(fromByteOffset: o, as: UInt16.self),
-                                       dir: rd.base[o + 2], flags: rd.base[o + 3]))
+                                       dir: rd.base[o + 2] & 1, flags: rd.base[o + 3],
+                                       isSSH: rd.base[o + 2] & UInt8(CP_TRACE_SSH) != 0))
             }
             return .packetTrace(out)
         case Int(CP_REC_FLOW_END.rawValue):
