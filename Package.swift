@@ -33,7 +33,7 @@ let package = Package(
             name: "CPacket",
             exclude: [],
             cSettings: cFlags,
-            linkerSettings: [.linkedLibrary("pcap"), .linkedLibrary("crypto"), .linkedLibrary("pthread")]
+            linkerSettings: [.linkedLibrary("pcap"), .linkedLibrary("crypto"), .linkedLibrary("brotlidec"), .linkedLibrary("z"), .linkedLibrary("pthread")]
         ),
         .target(
             name: "Fingerprint",

@@ -199,7 +199,14 @@ static int ng_next(cp_capture *c, cp_pkthdr *h, const uint8_t **data) {
             *data = b + 4;
             return 1;
         }
-        default:  /* SHB handled above; NRB, ISB, DSB, custom blocks: skipped */
+        case 0x0000000A: { /* DSB: secrets type, secrets length, data */
+            if (bn >= 8 && c->on_secrets) {
+                uint32_t st = rd32(f, b), sl = rd32(f, b + 4);
+                if (sl <= bn - 8) c->on_secrets(c->secrets_ctx, st, b + 8, sl);
+            }
+            continue;
+        }
+        default:  /* SHB handled above; NRB, ISB, custom blocks: skipped */
             continue;
         }
     }

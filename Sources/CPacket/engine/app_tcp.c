@@ -88,6 +88,7 @@ void cp_tls_handshake_bytes(cp_engine *e, cp_flow *f, int dir, int rflags) {
         }
         switch (type) {
         case 1:
+            if (!f->has_random && ml >= 4 + 2 + 32) { memcpy(f->client_random, s->hs.p + 6, 32); f->has_random = 1; }
             if (s->n_hello++ < MAX_HELLOS) cp_emit_hello(e, f, dir, s->hs.p, ml, 0, 0, (uint8_t)rflags);
             break;
         case 2: {
@@ -96,19 +97,43 @@ void cp_tls_handshake_bytes(cp_engine *e, cp_flow *f, int dir, int rflags) {
                 /* TLS 1.3 (supported_versions = 0x0304): everything after is encrypted */
                 const uint8_t *m = s->hs.p;
                 for (size_t i = 4 + 2 + 32; i + 6 <= ml; i++)
-                    if (m[i] == 0x00 && m[i + 1] == 0x2b && m[i + 2] == 0 && m[i + 3] == 2 && m[i + 4] == 3 && m[i + 5] == 4) { s->done = 1; break; }
+                    if (m[i] == 0x00 && m[i + 1] == 0x2b && m[i + 2] == 0 && m[i + 3] == 2 && m[i + 4] == 3 && m[i + 5] == 4) {
+                        s->done = 1;
+                        /* With the server's handshake secret from the capture, keep reading: the
+                         * encrypted flight carries the certificates (JA4X). */
+                        size_t sl = 0;
+                        const uint8_t *sec = f->has_random ? cp_keylog_server_hs_secret(e, f->client_random, &sl) : NULL;
+                        size_t sid = ml > 38 ? m[38] : 0;
+                        if (sec && ml >= 39 + sid + 2 && !s->dec) {
+                            uint16_t suite = (uint16_t)(m[39 + sid] << 8 | m[40 + sid]);
+                            s->dec = cp_tls13_new(suite, sec, sl);
+                            if (s->dec) s->done = 0;
+                        }
+                        break;
+                    }
             }
             break;
         }
         case 11: {
             cert_ctx c = { e, f, dir };
             uint64_t an = 0;
-            if (cp_tls_certificate(s->hs.p, ml, 0, on_cert, &c, &an) != CP_OK) e->st.parse_errors++;
+            if (cp_tls_certificate(s->hs.p, ml, s->dec != NULL, on_cert, &c, &an) != CP_OK) e->st.parse_errors++;
+            if (s->dec) s->done = 1;          /* TLS 1.3: the certificates were all we decrypted for */
             f->anomalies |= an;
             cp_count_anoms(e, an);
             break;
         }
+        case 25: {                            /* CompressedCertificate (RFC 8879), TLS 1.3 only */
+            cert_ctx c = { e, f, dir };
+            uint64_t an = 0;
+            if (cp_tls_compressed_certificate(s->hs.p, ml, on_cert, &c, &an) != CP_OK) e->st.parse_errors++;
+            f->anomalies |= an;
+            cp_count_anoms(e, an);
+            if (s->dec) s->done = 1;
+            break;
+        }
         case 14:
+        case 20:                              /* ServerHelloDone / Finished: nothing after is needed */
             s->done = 1;
             break;
         default:
@@ -147,7 +172,19 @@ static size_t tls_record(cp_engine *e, cp_flow *f, int dir, const uint8_t *q, si
         cp_tls_handshake_bytes(e, f, dir, 0);
         break;
     case 20: s->ccs_seen = 1; break;
-    case 23: s->done = 1; break;
+    case 23:
+        if (s->dec && s->dec->seq < 16) {
+            uint8_t plain[18432], inner = 0;
+            long pl = cp_tls13_open(s->dec, q, 5 + len, plain, sizeof plain, &inner);
+            if (pl < 0) { s->done = 1; break; }
+            if (inner == 22) {
+                if (!cp_buf_append(&s->hs, plain, (size_t)pl, TLS_HS_CAP)) { s->done = 1; break; }
+                cp_tls_handshake_bytes(e, f, dir, 0);
+            }
+            break;
+        }
+        s->done = 1;
+        break;
     default: break;                              /* alert, heartbeat */
     }
     return 5 + len;

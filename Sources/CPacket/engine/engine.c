@@ -50,6 +50,7 @@ void cp_engine_destroy(cp_engine *e) {
         }
     }
     free(e->buckets);
+    cp_keylog_free(e->keylog);
     cp_ring_destroy(e->ring);
     pthread_mutex_destroy(&e->pub_lock);
     free(e);
@@ -149,8 +150,18 @@ static void *reader(void *arg) {
     return NULL;
 }
 
+static void on_secrets(void *ctx, uint32_t type, const uint8_t *d, size_t n) {
+    if (type == 0x544c534bu) cp_keylog_ingest(ctx, d, n);      /* "TLSK": TLS key log */
+}
+
+void cp_engine_attach_secrets(cp_engine *e, cp_capture *src) {
+    src->on_secrets = on_secrets;
+    src->secrets_ctx = e;
+}
+
 int cp_engine_start(cp_engine *e, cp_capture *src, char *msg, size_t msglen) {
     e->src = src;
+    cp_engine_attach_secrets(e, src);
     atomic_store(&e->running, 1);
     atomic_store(&e->stop, 0);
     int rc = pthread_create(&e->thread, NULL, reader, e);

@@ -27,6 +27,13 @@ typedef struct cp_seg { uint32_t seq, len; uint8_t *data; } cp_seg;
 
 enum { APP_DETECT = 0, APP_TLS, APP_SSH, APP_HTTP, APP_OTHER };
 
+/* TLS 1.3 record protection for reading a server's handshake flight (tls13_decrypt.c). */
+typedef struct cp_tls13 { uint8_t key[32], iv[12]; uint8_t key_len; uint16_t suite; uint64_t seq; } cp_tls13;
+cp_tls13 *cp_tls13_new(uint16_t suite, const uint8_t *secret, size_t secret_len);
+long cp_tls13_open(cp_tls13 *t, const uint8_t *rec, size_t n, uint8_t *out, size_t cap, uint8_t *type);
+
+typedef struct cp_keylog cp_keylog;
+
 typedef struct cp_dir {
     uint32_t next_seq;
     uint8_t  seq_init, done, app, stage;
@@ -40,6 +47,7 @@ typedef struct cp_dir {
     uint32_t ooo_bytes;
     cp_reasm *crypto;
     uint32_t crypto_msg_len;       /* DTLS: message length from the fragment header */
+    cp_tls13 *dec;                 /* server TLS 1.3 handshake keys, when the capture carried them */
 } cp_dir;
 
 /* SSH PDU framing of one direction, for deciding which segments are "SSH packets" (JA4SSH). */
@@ -68,6 +76,7 @@ typedef struct cp_flow {
     uint8_t  tracing, pretrace_off, n_pretrace, udp_app;
     uint16_t n_certs;
     uint8_t  quic_odcid[20], quic_odcid_len;
+    uint8_t  client_random[32], has_random;
     cp_trace_ent pretrace[CP_PRETRACE];
     cp_sshframe sf[2];
     cp_trace_ent *trace;
@@ -93,7 +102,12 @@ struct cp_engine {
     cp_capture *src;
     _Atomic int stop, running;
     int thread_started;
+    cp_keylog *keylog;             /* from pcapng DSBs; NULL when the input carried none */
 };
+
+void cp_keylog_ingest(cp_engine *e, const uint8_t *d, size_t n);
+const uint8_t *cp_keylog_server_hs_secret(const cp_engine *e, const uint8_t *random, size_t *len);
+void cp_keylog_free(cp_keylog *k);
 
 /* flow.c */
 cp_flow *cp_flow_lookup(cp_engine *e, const cp_pkt *p, int *dir, int *created);

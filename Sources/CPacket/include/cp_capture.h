@@ -37,6 +37,9 @@ struct cp_capture {
     uint64_t size;             /* total bytes when known (files), else 0 */
     char message[200];
     void *impl;
+    /* Decryption Secrets Blocks (pcapng): handed to this callback when set (type e.g. 0x544c534b TLS). */
+    void (*on_secrets)(void *ctx, uint32_t type, const uint8_t *data, size_t n);
+    void *secrets_ctx;
 };
 
 cp_capture *cp_capture_open_file(const char *path, cp_capture_err *err, char *msg, size_t msglen);

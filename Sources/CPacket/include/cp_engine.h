@@ -41,6 +41,8 @@ int cp_engine_running(const cp_engine *e);
 
 /* Synchronous use (tests, fuzzing): feed packets on the caller's thread, then flush. */
 void cp_engine_feed(cp_engine *e, const cp_pkthdr *h, const uint8_t *data);
+/* Let the engine read TLS key logs from the capture's pcapng Decryption Secrets Blocks. */
+void cp_engine_attach_secrets(cp_engine *e, cp_capture *src);
 void cp_engine_flush(cp_engine *e);
 
 /* Snapshot of counters; safe to call from another thread while running (values lag slightly). */

@@ -29,6 +29,9 @@ cp_status cp_tls_server_hello(const uint8_t *msg, size_t n, int dtls, cp_tls_hel
 typedef void (*cp_cert_cb)(void *ctx, const uint8_t *der, size_t n);
 cp_status cp_tls_certificate(const uint8_t *msg, size_t n, int tls13, cp_cert_cb cb, void *ctx, uint64_t *anom);
 
+/* CompressedCertificate (RFC 8879; zlib and brotli): decompresses and walks it like a TLS 1.3 Certificate. */
+cp_status cp_tls_compressed_certificate(const uint8_t *msg, size_t n, cp_cert_cb cb, void *ctx, uint64_t *anom);
+
 /* X.509 DER: issuer / subject attribute-type OIDs and extension OIDs (for JA4X). */
 cp_status cp_x509_oids(const uint8_t *der, size_t n, cp_x509_rec *x, cp_out *out, uint64_t *anom);
 

@@ -10,6 +10,7 @@
 #include "cp_parse.h"
 #include "cp_anomaly.h"
 #include "../util/cp_cursor.h"
+#include "../util/hkdf.h"
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <string.h>
@@ -34,21 +35,7 @@ static uint64_t varint(cp_cur *c) {
 }
 
 static int expand_label(const uint8_t *secret, const char *label, uint8_t *out, size_t out_len) {
-    uint8_t info[64];
-    size_t ll = strlen(label);
-    if (ll + 6 > 60 || out_len > 32) return 0;
-    size_t k = 0;
-    info[k++] = (uint8_t)(out_len >> 8); info[k++] = (uint8_t)out_len;
-    info[k++] = (uint8_t)(6 + ll);
-    memcpy(info + k, "tls13 ", 6); k += 6;
-    memcpy(info + k, label, ll); k += ll;
-    info[k++] = 0;
-    info[k++] = 1;                              /* HKDF-Expand T(1) counter */
-    uint8_t t[32];
-    unsigned tl = 0;
-    if (!HMAC(EVP_sha256(), secret, 32, info, k, t, &tl) || tl != 32) return 0;
-    memcpy(out, t, out_len);
-    return 1;
+    return cp_hkdf_expand_label(EVP_sha256(), secret, 32, label, out, out_len);
 }
 
 typedef struct qkeys { uint8_t key[16], iv[12], hp[16]; } qkeys;

@@ -84,4 +84,6 @@ void cp_dir_free(cp_dir *s) {
     while (s->n_ooo) ooo_drop(s, 0);
     free(s->crypto);
     s->crypto = NULL;
+    free(s->dec);
+    s->dec = NULL;
 }
