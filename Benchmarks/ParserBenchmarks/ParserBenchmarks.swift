@@ -33,10 +33,15 @@ let helloMessage: [UInt8] = {
 let kexinitPacket: [UInt8] = payloads("ssh-scp-1050.pcap").first { $0.count > 5 && $0[5] == 20 }!
 let httpRequest: [UInt8] = payloads("latest.pcapng").first { $0.starts(with: Array("GET ".utf8)) }!
 
-var scratch = [UInt8](repeating: 0, count: Int(CP_PAYLOAD_MAX))
+/// A record-payload-sized buffer, as the engine gives each parser (one per benchmark).
+func withScratch<T>(_ body: (UnsafeMutableBufferPointer<UInt8>) -> T) -> T {
+    let b = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: Int(CP_PAYLOAD_MAX))
+    defer { b.deallocate() }
+    return body(b)
+}
 
 func parseHello() -> TLSHello {
-    scratch.withUnsafeMutableBufferPointer { b -> TLSHello in
+    withScratch { b -> TLSHello in
         var o = cp_out(buf: b.baseAddress, cap: b.count, len: MemoryLayout<cp_tls_hello_rec>.size, full: 0)
         var h = cp_tls_hello_rec()
         var a: UInt64 = 0
@@ -61,7 +66,7 @@ let benchmarks: @Sendable () -> Void = {
                                          maxDuration: .seconds(2))
 
     Benchmark("C tls_client_hello (Chrome, 517 B)", configuration: config) { benchmark in
-        scratch.withUnsafeMutableBufferPointer { b in
+        withScratch { b in
             helloMessage.withUnsafeBufferPointer { m in
                 for _ in benchmark.scaledIterations {
                     var o = cp_out(buf: b.baseAddress, cap: b.count, len: MemoryLayout<cp_tls_hello_rec>.size, full: 0)
@@ -74,7 +79,7 @@ let benchmarks: @Sendable () -> Void = {
     }
 
     Benchmark("C ssh_kexinit (OpenSSH)", configuration: config) { benchmark in
-        scratch.withUnsafeMutableBufferPointer { b in
+        withScratch { b in
             kexinitPacket.withUnsafeBufferPointer { m in
                 for _ in benchmark.scaledIterations {
                     var o = cp_out(buf: b.baseAddress, cap: b.count, len: MemoryLayout<cp_kexinit_rec>.size, full: 0)
@@ -88,7 +93,7 @@ let benchmarks: @Sendable () -> Void = {
     }
 
     Benchmark("C http_request (browser GET)", configuration: config) { benchmark in
-        scratch.withUnsafeMutableBufferPointer { b in
+        withScratch { b in
             httpRequest.withUnsafeBufferPointer { m in
                 for _ in benchmark.scaledIterations {
                     var o = cp_out(buf: b.baseAddress, cap: b.count, len: MemoryLayout<cp_http_rec>.size, full: 0)

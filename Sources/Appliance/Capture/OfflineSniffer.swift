@@ -11,7 +11,7 @@ public struct SniffConfiguration: Sendable {
     public var files: [String]
     public var outputPath: String?          // nil: standard output
     public var streamBytes: UInt32 = 65536
-    public var ringSlots: UInt32 = 4096
+    public var ringSlots: UInt32 = 1024
     public var progress: Bool = true
     public var p0fDatabasePath: String? = "/etc/p0f/p0f.fp"
     public init(files: [String]) { self.files = files }

@@ -28,7 +28,7 @@
 #define CACHE_LINE 64
 /* Records handed over per consumer wakeup: big enough to amortise the futex round trip, small enough
  * that the batch is still in cache when the consumer reads it (measured on the throughput benchmark). */
-#define CONSUMER_BATCH(r) ((r)->cap >> 6 ? (r)->cap >> 6 : 1)
+#define CONSUMER_BATCH(r) ((r)->cap >> 3 ? (r)->cap >> 3 : 1)
 
 struct cp_ring {
     uint32_t mask, cap;

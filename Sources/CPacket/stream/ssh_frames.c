@@ -123,6 +123,12 @@ int cp_ssh_segment(cp_flow *f, int dir, const cp_pkt *p) {
         s->next_seq = seq;
         if (!(n >= 4 && memcmp(d, "SSH-", 4) == 0)) s->phase = SF_OPAQUE;
     }
+    /* The first data of a direction that is not "SSH-" is no identification line: either not SSH at
+     * all (most flows pass here only for the pre-identification trace) or data tshark would treat as
+     * encrypted. Either way no framing: this keeps the scan off every TLS and HTTP flow. */
+    if (s->phase == SF_BANNER && s->line_len == 0 && !(n >= 4 && memcmp(d, "SSH-", 4) == 0) &&
+        (int32_t)(seq - s->next_seq) == 0)
+        s->phase = SF_OPAQUE;
     int32_t diff = (int32_t)(seq - s->next_seq);
     if (diff < 0) {
         uint32_t old = (uint32_t)(-diff);
