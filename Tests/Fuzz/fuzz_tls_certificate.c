@@ -18,3 +18,4 @@ int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n) {
     free(p);
     return 0;
 }
+

@@ -6,6 +6,7 @@
 #include <string.h>
 
 int cp_emit_hello(cp_engine *e, cp_flow *f, int dir, const uint8_t *msg, size_t n, int server, int dtls, uint8_t rflags);
+cp_status cp_emit_http(cp_engine *e, cp_flow *f, int dir, const uint8_t *q, size_t m, size_t *used, uint64_t *body);
 void cp_count_anoms(cp_engine *e, uint64_t bits);
 
 enum { UDP_UNKNOWN = 0, UDP_QUIC, UDP_DTLS, UDP_HTTP, UDP_DONE };
@@ -90,21 +91,9 @@ static void dtls(cp_engine *e, cp_flow *f, int dir, const cp_pkt *p) {
 
 static void http(cp_engine *e, cp_flow *f, int dir, const cp_pkt *p) {
     if (cp_http_looks_like_request(p->payload, p->payload_len) != 1) return;
-    cp_out o;
-    cp_record *r = cp_rec_begin(e, f, CP_REC_HTTP_REQUEST, dir, &o, sizeof(cp_http_rec));
-    if (!r) return;
-    cp_http_rec h;
-    memset(&h, 0, sizeof h);
     size_t used = 0;
-    uint64_t body = 0, an = 0;
-    int chunked = 0;
-    cp_status st = cp_http_request(p->payload, p->payload_len, &h, &o, &used, &body, &chunked, &an);
-    f->anomalies |= an;
-    cp_count_anoms(e, an);
-    if (st != CP_OK) { e->st.parse_errors++; return; }
-    memcpy(o.buf, &h, sizeof h);
-    cp_rec_commit(e, r, &o, an, 0);
-    f->sum.app |= CP_APP_HTTP;
+    uint64_t body = 0;
+    cp_emit_http(e, f, dir, p->payload, p->payload_len, &used, &body);   /* one request per datagram */
 }
 
 void cp_udp_packet(cp_engine *e, cp_flow *f, int dir, const cp_pkt *p) {

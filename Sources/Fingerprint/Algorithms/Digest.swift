@@ -2,22 +2,17 @@
 import CPacket
 
 public enum Digest {
-    public static func md5Hex(_ s: String) -> String {
-        var s = s
-        return s.withUTF8 { buf in
-            withUnsafeTemporaryAllocation(of: CChar.self, capacity: 33) { out in
-                cp_md5_hex(buf.baseAddress, buf.count, out.baseAddress!)
-                return String(cString: out.baseAddress!)
-            }
-        }
-    }
+    public static func md5Hex(_ s: String) -> String { hex(s, digits: 32, cp_md5_hex) }
+    public static func sha256Hex(_ s: String) -> String { hex(s, digits: 64, cp_sha256_hex) }
 
-    public static func sha256Hex(_ s: String) -> String {
+    /// Runs a C digest over the string's UTF-8 bytes; `digits` hex characters come back NUL-terminated.
+    private static func hex(_ s: String, digits: Int,
+                            _ f: (UnsafeRawPointer?, Int, UnsafeMutablePointer<CChar>?) -> Void) -> String {
         var s = s
         return s.withUTF8 { buf in
-            withUnsafeTemporaryAllocation(of: CChar.self, capacity: 65) { out in
-                cp_sha256_hex(buf.baseAddress, buf.count, out.baseAddress!)
-                return String(cString: out.baseAddress!)
+            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: digits + 1) { out in
+                out.withMemoryRebound(to: CChar.self) { f(buf.baseAddress, buf.count, $0.baseAddress) }
+                return String(decoding: UnsafeBufferPointer(rebasing: out[0..<digits]), as: UTF8.self)
             }
         }
     }
