@@ -6,13 +6,9 @@
  *  Geneve (RFC 8926, UDP 6081): |ver2 optlen6|O C rsv|proto16|VNI24|rsv8| options(optlen*4). */
 #include "decode_int.h"
 
+/* GRE / Geneve protocol field: an ethertype, where 0x6558 means a whole Ethernet frame follows. */
 static int payload_proto(cp_cur *c, uint16_t proto, cp_pkt *o, int depth) {
-    switch (proto) {
-    case 0x0800: return cp_decode_ipv4(c, o, depth);
-    case 0x86DD: return cp_decode_ipv6(c, o, depth);
-    case 0x6558: return cp_decode_eth(c, o, depth);
-    default: return 0;
-    }
+    return proto == 0x6558 ? cp_decode_eth(c, o, depth) : cp_decode_ethertype(c, proto, o, depth);
 }
 
 int cp_decode_gre(cp_cur *c, cp_pkt *o, int depth) {

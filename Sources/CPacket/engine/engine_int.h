@@ -132,8 +132,4 @@ void cp_udp_packet(cp_engine *e, cp_flow *f, int dir, const cp_pkt *p);
 void cp_tls_handshake_bytes(cp_engine *e, cp_flow *f, int dir, int dtls_or_quic_flags);
 void cp_dir_free(cp_dir *d);
 
-static inline void cp_note(cp_engine *e, cp_flow *f, uint64_t anom) {
-    if (f) f->anomalies |= anom;
-    (void)e;
-}
 #endif

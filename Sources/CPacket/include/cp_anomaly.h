@@ -31,7 +31,6 @@ typedef enum cp_anomaly_bit {
     CP_AN_HTTP_BAD,             /* request line or header block malformed or oversize */
     CP_AN_QUIC_BAD,             /* QUIC long header malformed, or Initial fails to decrypt */
     CP_AN_DTLS_BAD,             /* DTLS record/handshake framing invalid */
-    CP_AN_PROTO_UNKNOWN,        /* payload at a message boundary matched no known protocol */
     CP_AN_FLOW_EVICTED,         /* flow table full: least recently used flow evicted */
     CP_AN_SSH_VERSION1,         /* peer speaks SSH protocol 1.x */
     CP_AN_NONPRINTABLE,         /* non-printable bytes where text was expected (SNI, headers) */

@@ -130,6 +130,7 @@ int cp_ssh_segment(cp_flow *f, int dir, const cp_pkt *p) {
         (int32_t)(seq - s->next_seq) == 0)
         s->phase = SF_OPAQUE;
     int32_t diff = (int32_t)(seq - s->next_seq);
+    uint32_t end = seq + n;                     /* sequence number after this segment */
     if (diff < 0) {
         uint32_t old = (uint32_t)(-diff);
         if (old >= n) return 0;                 /* retransmission: not dissected again */
@@ -137,7 +138,6 @@ int cp_ssh_segment(cp_flow *f, int dir, const cp_pkt *p) {
     } else if (diff > 0) {
         s->phase = SF_OPAQUE;                   /* bytes missing: framing lost */
     }
-    s->next_seq = seq + (uint32_t)(diff < 0 ? (uint32_t)(-diff) : 0) + n;
-    if (diff > 0) s->next_seq = seq + n;
+    s->next_seq = end;
     return frame(s, d, n);
 }

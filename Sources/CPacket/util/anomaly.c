@@ -14,7 +14,7 @@ static const char *const names[CP_AN__COUNT] = {
     [CP_AN_TLS_LIST_CAPPED] = "tls_list_capped", [CP_AN_TLS_CERT_BAD] = "tls_cert_bad",
     [CP_AN_SSH_BANNER_BAD] = "ssh_banner_bad", [CP_AN_SSH_KEXINIT_BAD] = "ssh_kexinit_bad",
     [CP_AN_HTTP_BAD] = "http_bad",             [CP_AN_QUIC_BAD] = "quic_bad",
-    [CP_AN_DTLS_BAD] = "dtls_bad",             [CP_AN_PROTO_UNKNOWN] = "proto_unknown",
+    [CP_AN_DTLS_BAD] = "dtls_bad",
     [CP_AN_FLOW_EVICTED] = "flow_evicted",     [CP_AN_SSH_VERSION1] = "ssh_version1",
     [CP_AN_NONPRINTABLE] = "nonprintable",
 };
