@@ -27,6 +27,10 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        // Store: GRDB over the system SQLite (WAL, migrations, one writer + reader pool).
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        // Bus broker/client on UNIX sockets; Hummingbird (control plane) shares this NIO.
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         .target(
@@ -40,7 +44,15 @@ let package = Package(
             dependencies: ["CPacket"],
             exclude: ["JA4Plus/LICENSE", "JA4Plus/NOTICE"]
         ),
-        .target(name: "Appliance", dependencies: ["CPacket", "Fingerprint"]),
+        .target(
+            name: "Appliance",
+            dependencies: [
+                "CPacket", "Fingerprint",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
         .target(name: "Control", dependencies: ["Appliance"]),
         .executableTarget(
             name: "decnet",
@@ -51,7 +63,15 @@ let package = Package(
         ),
         .testTarget(name: "CPacketTests", dependencies: ["CPacket", "TestSupport"]),
         .testTarget(name: "FingerprintTests", dependencies: ["Fingerprint", "CPacket", "TestSupport"]),
-        .testTarget(name: "ApplianceTests", dependencies: ["Appliance", "Fingerprint", "TestSupport"]),
+        .testTarget(
+            name: "ApplianceTests",
+            dependencies: [
+                "Appliance", "Fingerprint", "TestSupport",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
         .target(name: "TestSupport", dependencies: ["CPacket"], path: "Tests/Support"),
     ]
 )

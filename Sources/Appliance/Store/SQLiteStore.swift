@@ -1,0 +1,414 @@
+import GRDB
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Why the store refused to open or to act. Every case names the file so the operator knows which one.
+public enum StoreError: Error, CustomStringConvertible, Equatable {
+    case notADatabase(path: String, reason: String)
+    case unreadable(path: String, reason: String)
+    case migrationFailed(path: String, reason: String)
+    case newerSchema(path: String, migration: String)
+
+    public var description: String {
+        switch self {
+        case .notADatabase(let path, let reason):
+            return "store: \(path) is not a usable SQLite database (\(reason)); refusing to touch it"
+        case .unreadable(let path, let reason):
+            return "store: cannot open \(path): \(reason)"
+        case .migrationFailed(let path, let reason):
+            return "store: migrating \(path) failed: \(reason); nothing was changed"
+        case .newerSchema(let path, let migration):
+            return "store: \(path) has schema migration '\(migration)' that this build does not know; refusing to run an older decnet on a newer database"
+        }
+    }
+}
+
+/// The SQLite implementation of `EventRepository`: a GRDB `DatabasePool` (WAL, one writer, concurrent
+/// readers) over the system SQLite.
+///
+/// Durability: WAL with `synchronous=NORMAL`. A committed transaction survives a process crash (`kill -9`);
+/// a power loss may lose the last transactions but never corrupts the file. The batch writer commits at
+/// most `StoreWriter.Configuration.maxBatch` items per transaction, which bounds what a crash can lose.
+public final class SQLiteStore: EventRepository, @unchecked Sendable {
+    public let path: String
+    let pool: DatabasePool
+
+    /// Opens (creating if absent) and migrates the database at `path`. An existing file that is not a
+    /// SQLite database, or is unreadable, or carries migrations this build does not know, is refused with a
+    /// `StoreError` and left untouched.
+    public init(path: String, readers: Int = 4) throws {
+        self.path = path
+        try SQLiteStore.checkExistingFile(path)
+        var config = Configuration()
+        config.maximumReaderCount = readers
+        config.busyMode = .timeout(5)
+        config.label = "decnet.store"
+        config.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            try db.execute(sql: "PRAGMA temp_store = MEMORY")
+        }
+        do {
+            pool = try DatabasePool(path: path, configuration: config)
+        } catch {
+            throw StoreError.unreadable(path: path, reason: SQLiteStore.describe(error))
+        }
+        do {
+            // Fails fast on a damaged file whose header looked right.
+            _ = try pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM sqlite_master") }
+        } catch {
+            throw StoreError.notADatabase(path: path, reason: SQLiteStore.describe(error))
+        }
+        try migrate()
+    }
+
+    /// Refuses a file that exists but is not SQLite (a wrong path, a truncated copy, a config file).
+    static func checkExistingFile(_ path: String) throws {
+        var st = stat()
+        guard stat(path, &st) == 0 else {
+            if errno == ENOENT { return }
+            throw StoreError.unreadable(path: path, reason: String(cString: strerror(errno)))
+        }
+        guard (st.st_mode & S_IFMT) == S_IFREG else {
+            throw StoreError.notADatabase(path: path, reason: "not a regular file")
+        }
+        if st.st_size == 0 { return }
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw StoreError.unreadable(path: path, reason: String(cString: strerror(errno))) }
+        defer { close(fd) }
+        var header = [UInt8](repeating: 0, count: 16)
+        let n = header.withUnsafeMutableBytes { read(fd, $0.baseAddress, 16) }
+        let magic = Array("SQLite format 3".utf8) + [0]
+        guard n == 16, header == magic else {
+            throw StoreError.notADatabase(path: path, reason: n < 16 ? "file is shorter than a SQLite header" : "no SQLite header")
+        }
+    }
+
+    static func describe(_ error: any Error) -> String {
+        if let e = error as? DatabaseError { return e.message ?? "\(e.resultCode)" }
+        return "\(error)"
+    }
+
+    private func migrate() throws {
+        let migrator = StoreSchema.migrator()
+        do {
+            let applied = try pool.read { db in try migrator.appliedIdentifiers(db) }
+            let known = Set(migrator.migrations)
+            if let unknown = applied.first(where: { !known.contains($0) }) {
+                throw StoreError.newerSchema(path: path, migration: unknown)
+            }
+            // auto_vacuum must be chosen before the first table exists; it lets retention give space back.
+            try pool.writeWithoutTransaction { db in
+                if try Int.fetchOne(db, sql: "SELECT count(*) FROM sqlite_master") == 0 {
+                    try db.execute(sql: "PRAGMA auto_vacuum = INCREMENTAL")
+                    try db.execute(sql: "VACUUM")
+                }
+            }
+            try migrator.migrate(pool)
+        } catch let e as StoreError {
+            throw e
+        } catch {
+            throw StoreError.migrationFailed(path: path, reason: SQLiteStore.describe(error))
+        }
+    }
+
+    // MARK: writes
+
+    public func write(_ batch: StoreBatch) throws {
+        if batch.isEmpty { return }
+        try pool.write { db in
+            if !batch.logs.isEmpty {
+                let st = try db.cachedStatement(sql: """
+                    INSERT INTO logs (timestamp, decky, service, event_type, attacker_ip, severity, raw_line, fields, msg)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """)
+                for r in batch.logs {
+                    st.setUncheckedArguments([r.timestamp, r.decky, r.service, r.eventType, r.attackerIP,
+                                              r.severity, r.rawLine, r.fields, r.msg])
+                    try st.execute()
+                }
+            }
+            if !batch.bounty.isEmpty {
+                let st = try db.cachedStatement(sql: """
+                    INSERT INTO bounty (timestamp, decky, service, attacker_ip, bounty_type, payload)
+                    VALUES (?, ?, ?, ?, ?, ?)
+                    """)
+                for r in batch.bounty {
+                    st.setUncheckedArguments([r.timestamp, r.decky, r.service, r.attackerIP, r.bountyType, r.payload])
+                    try st.execute()
+                }
+            }
+            if !batch.credentials.isEmpty {
+                let st = try db.cachedStatement(sql: """
+                    INSERT INTO credentials (attacker_ip, decky_name, service, principal, principal_key, secret_kind,
+                        secret_sha256, secret_b64, secret_printable, outcome, fields, first_seen, last_seen, attempt_count)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)
+                    ON CONFLICT (attacker_ip, decky_name, service, secret_kind, secret_sha256, principal_key)
+                    DO UPDATE SET attempt_count = attempt_count + 1,
+                        last_seen = max(last_seen, excluded.last_seen),
+                        first_seen = min(first_seen, excluded.first_seen),
+                        outcome = coalesce(excluded.outcome, outcome)
+                    """)
+                for r in batch.credentials {
+                    st.setUncheckedArguments([r.attackerIP, r.deckyName, r.service, r.principal, r.principal ?? "",
+                                              r.secretKind, r.secretSHA256, r.secretB64, r.secretPrintable, r.outcome,
+                                              r.fields, r.firstSeen, r.lastSeen])
+                    try st.execute()
+                }
+            }
+            if !batch.artifacts.isEmpty {
+                let st = try db.cachedStatement(sql: """
+                    INSERT INTO artifacts (timestamp, decky, service, attacker_ip, session_id, kind, sha256, size, stored_as, fields)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """)
+                for r in batch.artifacts {
+                    st.setUncheckedArguments([r.timestamp, r.decky, r.service, r.attackerIP, r.sessionID, r.kind,
+                                              r.sha256, r.size, r.storedAs, r.fields])
+                    try st.execute()
+                }
+            }
+        }
+    }
+
+    // MARK: log reads
+
+    private static func whereClause(_ q: LogQuery) -> (String, StatementArguments) {
+        var parts: [String] = []
+        var args = StatementArguments()
+        if let v = q.afterID { parts.append("id > ?"); args += [v] }
+        if let v = q.since { parts.append("timestamp >= ?"); args += [v] }
+        if let v = q.until { parts.append("timestamp < ?"); args += [v] }
+        if let v = q.decky { parts.append("decky = ?"); args += [v] }
+        if let v = q.service { parts.append("service = ?"); args += [v] }
+        if let v = q.eventType { parts.append("event_type = ?"); args += [v] }
+        if let v = q.attackerIP { parts.append("attacker_ip = ?"); args += [v] }
+        return (parts.isEmpty ? "" : " WHERE " + parts.joined(separator: " AND "), args)
+    }
+
+    public func logs(_ query: LogQuery) throws -> [LogRecord] {
+        let (clause, args) = SQLiteStore.whereClause(query)
+        let sql = "SELECT id, timestamp, decky, service, event_type, attacker_ip, severity, raw_line, fields, msg FROM logs"
+            + clause + " ORDER BY id " + (query.ascending ? "ASC" : "DESC") + " LIMIT ? OFFSET ?"
+        var all = args
+        all += [max(0, query.limit), max(0, query.offset)]
+        return try pool.read { db in
+            try Row.fetchAll(db, sql: sql, arguments: all).map { row in
+                LogRecord(id: row[0], timestamp: row[1], decky: row[2], service: row[3], eventType: row[4],
+                          attackerIP: row[5], severity: row[6], rawLine: row[7], fields: row[8], msg: row[9])
+            }
+        }
+    }
+
+    public func countLogs(_ query: LogQuery) throws -> Int {
+        let (clause, args) = SQLiteStore.whereClause(query)
+        return try pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM logs" + clause, arguments: args) ?? 0 }
+    }
+
+    private static func byAttacker(_ ip: String?) -> (String, StatementArguments) {
+        guard let ip else { return ("", []) }
+        return (" WHERE attacker_ip = ?", [ip])
+    }
+
+    public func bounty(attackerIP: String?, limit: Int) throws -> [BountyRecord] {
+        let (clause, args) = SQLiteStore.byAttacker(attackerIP)
+        var all = args
+        all += [limit]
+        return try pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT id, timestamp, decky, service, attacker_ip, bounty_type, payload FROM bounty"
+                             + clause + " ORDER BY id DESC LIMIT ?", arguments: all).map { row in
+                BountyRecord(id: row[0], timestamp: row[1], decky: row[2], service: row[3], attackerIP: row[4],
+                             bountyType: row[5], payload: row[6])
+            }
+        }
+    }
+
+    public func credentials(attackerIP: String?, limit: Int) throws -> [CredentialRecord] {
+        let (clause, args) = SQLiteStore.byAttacker(attackerIP)
+        var all = args
+        all += [limit]
+        return try pool.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT attacker_ip, decky_name, service, principal, secret_kind, secret_sha256, secret_b64,
+                       secret_printable, outcome, fields, first_seen, last_seen, attempt_count FROM credentials
+                """ + clause + " ORDER BY last_seen DESC LIMIT ?", arguments: all).map { row in
+                var c = CredentialRecord(attackerIP: row[0], deckyName: row[1], service: row[2], principal: row[3],
+                                         secretKind: row[4], secretSHA256: row[5], secretB64: row[6],
+                                         secretPrintable: row[7], outcome: row[8], fields: row[9], seen: row[10])
+                c.lastSeen = row[11]
+                c.attemptCount = row[12]
+                return c
+            }
+        }
+    }
+
+    public func artifacts(attackerIP: String?, limit: Int) throws -> [ArtifactRecord] {
+        let (clause, args) = SQLiteStore.byAttacker(attackerIP)
+        var all = args
+        all += [limit]
+        return try pool.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT id, timestamp, decky, service, attacker_ip, session_id, kind, sha256, size, stored_as, fields
+                FROM artifacts
+                """ + clause + " ORDER BY id DESC LIMIT ?", arguments: all).map { row in
+                ArtifactRecord(id: row[0], timestamp: row[1], decky: row[2], service: row[3], attackerIP: row[4],
+                               sessionID: row[5], kind: row[6], sha256: row[7], size: row[8], storedAs: row[9],
+                               fields: row[10])
+            }
+        }
+    }
+
+    // MARK: state, heartbeats, deckies, attackers
+
+    public func state(_ key: String) throws -> String? {
+        try pool.read { db in try String.fetchOne(db, sql: "SELECT value FROM state WHERE key = ?", arguments: [key]) }
+    }
+
+    public func setState(_ key: String, _ value: String) throws {
+        try pool.write { db in
+            try db.execute(sql: "INSERT INTO state (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                           arguments: [key, value])
+        }
+    }
+
+    public func recordHeartbeat(_ h: HeartbeatRecord) throws {
+        try pool.write { db in
+            try db.execute(sql: """
+                INSERT INTO worker_heartbeats (worker, ts, payload) VALUES (?, ?, ?)
+                ON CONFLICT (worker) DO UPDATE SET ts = excluded.ts, payload = excluded.payload
+                """, arguments: [h.worker, h.ts, h.payload])
+        }
+    }
+
+    public func heartbeats() throws -> [HeartbeatRecord] {
+        try pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT worker, ts, payload FROM worker_heartbeats ORDER BY worker").map {
+                HeartbeatRecord(worker: $0[0], ts: $0[1], payload: $0[2])
+            }
+        }
+    }
+
+    public func upsertDecky(_ d: DeckyRecord) throws {
+        try pool.write { db in
+            try db.execute(sql: """
+                INSERT INTO deckies (host_uuid, name, ip, mac, services, config, state, last_error, updated_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (host_uuid, name) DO UPDATE SET ip = excluded.ip, mac = excluded.mac,
+                    services = excluded.services, config = excluded.config, state = excluded.state,
+                    last_error = excluded.last_error, updated_at = excluded.updated_at
+                """, arguments: [d.hostUUID, d.name, d.ip, d.mac, d.services, d.config, d.state, d.lastError, d.updatedAt])
+        }
+    }
+
+    public func deckies() throws -> [DeckyRecord] {
+        try pool.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT name, host_uuid, ip, mac, services, config, state, last_error, updated_at FROM deckies
+                ORDER BY host_uuid, name
+                """).map {
+                DeckyRecord(name: $0[0], hostUUID: $0[1], ip: $0[2], mac: $0[3], services: $0[4], config: $0[5],
+                            state: $0[6], lastError: $0[7], updatedAt: $0[8])
+            }
+        }
+    }
+
+    @discardableResult
+    public func deleteDecky(name: String, hostUUID: String) throws -> Bool {
+        try pool.write { db in
+            try db.execute(sql: "DELETE FROM deckies WHERE host_uuid = ? AND name = ?", arguments: [hostUUID, name])
+            return db.changesCount > 0
+        }
+    }
+
+    public func upsertAttacker(_ a: AttackerRecord) throws {
+        try pool.write { db in
+            try db.execute(sql: """
+                INSERT INTO attackers (uuid, ip, first_seen, last_seen, event_count, service_count, decky_count,
+                    credential_count, bounty_count, is_traversal, score, profile, updated_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (ip) DO UPDATE SET first_seen = excluded.first_seen, last_seen = excluded.last_seen,
+                    event_count = excluded.event_count, service_count = excluded.service_count,
+                    decky_count = excluded.decky_count, credential_count = excluded.credential_count,
+                    bounty_count = excluded.bounty_count, is_traversal = excluded.is_traversal,
+                    score = excluded.score, profile = excluded.profile, updated_at = excluded.updated_at
+                """, arguments: [a.uuid, a.ip, a.firstSeen, a.lastSeen, a.eventCount, a.serviceCount, a.deckyCount,
+                                 a.credentialCount, a.bountyCount, a.isTraversal, a.score, a.profile, a.lastSeen])
+        }
+    }
+
+    private static func attackerRow(_ r: Row) -> AttackerRecord {
+        AttackerRecord(uuid: r[0], ip: r[1], firstSeen: r[2], lastSeen: r[3], eventCount: r[4], serviceCount: r[5],
+                       deckyCount: r[6], credentialCount: r[7], bountyCount: r[8], isTraversal: r[9], score: r[10],
+                       profile: r[11])
+    }
+
+    private static let attackerColumns = """
+        SELECT uuid, ip, first_seen, last_seen, event_count, service_count, decky_count, credential_count,
+               bounty_count, is_traversal, score, profile FROM attackers
+        """
+
+    public func attacker(ip: String) throws -> AttackerRecord? {
+        try pool.read { db in
+            try Row.fetchOne(db, sql: SQLiteStore.attackerColumns + " WHERE ip = ?", arguments: [ip]).map(SQLiteStore.attackerRow)
+        }
+    }
+
+    public func attackers(limit: Int, offset: Int) throws -> [AttackerRecord] {
+        try pool.read { db in
+            try Row.fetchAll(db, sql: SQLiteStore.attackerColumns + " ORDER BY score DESC, last_seen DESC LIMIT ? OFFSET ?",
+                             arguments: [limit, offset]).map(SQLiteStore.attackerRow)
+        }
+    }
+
+    // MARK: retention
+
+    public func sizeInBytes() throws -> Int64 {
+        try pool.read { db in try SQLiteStore.usedBytes(db) }
+    }
+
+    static func usedBytes(_ db: Database) throws -> Int64 {
+        let pages = try Int64.fetchOne(db, sql: "PRAGMA page_count") ?? 0
+        let free = try Int64.fetchOne(db, sql: "PRAGMA freelist_count") ?? 0
+        let size = try Int64.fetchOne(db, sql: "PRAGMA page_size") ?? 4096
+        return (pages - free) * size
+    }
+
+    /// Deletes in chunks of `chunk` rows so the writer lock is never held for long.
+    public func applyRetention(_ policy: RetentionPolicy, now: Double) throws -> RetentionResult {
+        let chunk = 20_000
+        var byAge = 0
+        var bySize = 0
+        if let maxAge = policy.maxAge {
+            let cutoff = now - maxAge
+            while true {
+                let n = try pool.write { db -> Int in
+                    try db.execute(sql: """
+                        DELETE FROM logs WHERE id IN (SELECT id FROM logs WHERE timestamp < ? ORDER BY timestamp LIMIT ?)
+                        """, arguments: [cutoff, chunk])
+                    let logs = db.changesCount
+                    try db.execute(sql: "DELETE FROM bounty WHERE id IN (SELECT id FROM bounty WHERE timestamp < ? LIMIT ?)",
+                                   arguments: [cutoff, chunk])
+                    return logs + db.changesCount
+                }
+                byAge += n
+                if n == 0 { break }
+            }
+        }
+        if let maxBytes = policy.maxBytes {
+            while true {
+                let n = try pool.write { db -> Int in
+                    guard try SQLiteStore.usedBytes(db) > maxBytes else { return 0 }
+                    try db.execute(sql: "DELETE FROM logs WHERE id IN (SELECT id FROM logs ORDER BY id LIMIT ?)",
+                                   arguments: [chunk / 4])
+                    return db.changesCount
+                }
+                bySize += n
+                if n == 0 { break }
+            }
+        }
+        if byAge + bySize > 0 {
+            try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA incremental_vacuum") }
+        }
+        return RetentionResult(deletedByAge: byAge, deletedBySize: bySize, bytesAfter: try sizeInBytes())
+    }
+}

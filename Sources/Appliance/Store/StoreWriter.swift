@@ -1,0 +1,192 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The store's one writer: producers on any thread `submit` items; a dedicated thread folds them into
+/// transactions of up to `maxBatch` items, committing when a batch is full or `maxDelay` seconds after its
+/// first item. Submitting never blocks: past `capacity` pending items, new items are dropped and counted
+/// (capture must never wait on disk).
+///
+/// Crash semantics: everything `committed` counts is on disk (WAL, survives `kill -9`). At most the
+/// pending queue (≤ `capacity`) plus the batch in flight (≤ `maxBatch`) is lost by a crash.
+public final class StoreWriter: @unchecked Sendable {
+    public struct Configuration: Sendable {
+        public var maxBatch: Int = 2_000
+        public var maxDelay: Double = 0.25
+        public var capacity: Int = 100_000
+        /// A failed commit is retried this many times (with 50 ms, 100 ms, ... backoff) before its items
+        /// are counted as `failed` and dropped.
+        public var retries: Int = 3
+
+        public init(maxBatch: Int = 2_000, maxDelay: Double = 0.25, capacity: Int = 100_000, retries: Int = 3) {
+            self.maxBatch = maxBatch
+            self.maxDelay = maxDelay
+            self.capacity = capacity
+            self.retries = retries
+        }
+    }
+
+    public struct Stats: Sendable, Equatable {
+        public var submitted: Int = 0
+        public var committed: Int = 0
+        public var batches: Int = 0
+        public var dropped: Int = 0
+        public var failed: Int = 0
+        public var pending: Int = 0
+    }
+
+    public let repository: any EventRepository
+    public let configuration: Configuration
+    /// Called on the writer thread after each commit with the number of items committed.
+    private let onCommit: (@Sendable (Int) -> Void)?
+    private let onError: (@Sendable (String) -> Void)?
+
+    private let cond = ConditionMutex()
+    private var pending = StoreBatch()
+    private var firstPendingAt = 0.0
+    private var stats = Stats()
+    private var closing = false
+    private var inFlight = 0
+    private var flushWaiters = 0
+    private var thread: pthread_t?
+
+    public init(repository: any EventRepository, configuration: Configuration = Configuration(),
+                onCommit: (@Sendable (Int) -> Void)? = nil, onError: (@Sendable (String) -> Void)? = nil) {
+        self.repository = repository
+        self.configuration = configuration
+        self.onCommit = onCommit
+        self.onError = onError
+        thread = spawnThread(name: "store-writer") { [unowned self] in self.run() }
+    }
+
+    /// Queues items for the next transaction. Returns false (and counts them dropped) when the queue is full
+    /// or the writer is closed.
+    @discardableResult
+    public func submit(_ batch: StoreBatch) -> Bool {
+        let n = batch.count
+        if n == 0 { return true }
+        return cond.withLock {
+            stats.submitted += n
+            if closing || pending.count + n > configuration.capacity {
+                stats.dropped += n
+                return false
+            }
+            if pending.isEmpty { firstPendingAt = monotonicSeconds() }
+            pending.append(contentsOf: batch)
+            if pending.count >= configuration.maxBatch { cond.broadcast() }
+            return true
+        }
+    }
+
+    @discardableResult
+    public func submit(_ log: LogRecord) -> Bool { submit(StoreBatch(logs: [log])) }
+
+    public var statistics: Stats {
+        cond.withLock {
+            var s = stats
+            s.pending = pending.count + inFlight
+            return s
+        }
+    }
+
+    /// Blocks until everything submitted before the call is committed (or failed).
+    public func flush() {
+        cond.withLock {
+            flushWaiters += 1
+            cond.broadcast()
+            while !pending.isEmpty || inFlight > 0 { cond.wait(seconds: 0.05) }
+            flushWaiters -= 1
+        }
+    }
+
+    /// Commits what is pending and stops the thread. Idempotent.
+    public func close() {
+        let t: pthread_t? = cond.withLock {
+            closing = true
+            cond.broadcast()
+            let t = thread
+            thread = nil
+            return t
+        }
+        if let t { joinThread(t) }
+    }
+
+    deinit { close() }
+
+    private func run() {
+        while true {
+            var batch = StoreBatch()
+            let stop: Bool = cond.withLock {
+                while true {
+                    if pending.isEmpty {
+                        if closing { return true }
+                        cond.wait(seconds: 1)
+                        continue
+                    }
+                    let age = monotonicSeconds() - firstPendingAt
+                    if closing || flushWaiters > 0 || pending.count >= configuration.maxBatch || age >= configuration.maxDelay {
+                        break
+                    }
+                    cond.wait(seconds: configuration.maxDelay - age)
+                }
+                batch = take(configuration.maxBatch)
+                inFlight = batch.count
+                return false
+            }
+            if stop { return }
+            let committed = commit(batch)
+            cond.withLock {
+                inFlight = 0
+                if committed {
+                    stats.committed += batch.count
+                    stats.batches += 1
+                } else {
+                    stats.failed += batch.count
+                }
+                cond.broadcast()
+            }
+            if committed { onCommit?(batch.count) }
+        }
+    }
+
+    /// Removes up to `limit` items from `pending` (lock held), oldest first, logs before the others.
+    private func take(_ limit: Int) -> StoreBatch {
+        if pending.count <= limit {
+            let all = pending
+            pending = StoreBatch()
+            return all
+        }
+        var out = StoreBatch()
+        var room = limit
+        func cut<T>(_ a: inout [T]) -> [T] {
+            let k = min(room, a.count)
+            room -= k
+            let head = Array(a.prefix(k))
+            a.removeFirst(k)
+            return head
+        }
+        out.logs = cut(&pending.logs)
+        out.bounty = cut(&pending.bounty)
+        out.credentials = cut(&pending.credentials)
+        out.artifacts = cut(&pending.artifacts)
+        if !pending.isEmpty { firstPendingAt = monotonicSeconds() }
+        return out
+    }
+
+    private func commit(_ batch: StoreBatch) -> Bool {
+        var delay = 0.05
+        for attempt in 0...configuration.retries {
+            do {
+                try repository.write(batch)
+                return true
+            } catch {
+                onError?("store: commit of \(batch.count) items failed (attempt \(attempt + 1)): \(error)")
+                if attempt < configuration.retries {
+                    usleep(useconds_t(delay * 1e6))
+                    delay *= 2
+                }
+            }
+        }
+        return false
+    }
+}

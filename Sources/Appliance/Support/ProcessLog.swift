@@ -1,0 +1,58 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Control-plane process logs in the original's shape (spec §9.2):
+/// `<PRI>1 <ts µs> <host> <APP> <pid> <logger name> - <message>` on stderr.
+/// DEBUG lines print only when DECNET_DEVELOPER=true. Never pass secrets in a message.
+public struct ProcessLog: Sendable {
+    public enum Level: Int, Sendable { case error = 3, warning = 4, info = 6, debug = 7 }
+
+    public let component: String
+    public static let debugEnabled: Bool = {
+        guard let v = getenv("DECNET_DEVELOPER") else { return false }
+        return String(cString: v).lowercased() == "true"
+    }()
+
+    public init(_ component: String) { self.component = component }
+
+    public func error(_ message: @autoclosure () -> String) { emit(.error, message()) }
+    public func warning(_ message: @autoclosure () -> String) { emit(.warning, message()) }
+    public func info(_ message: @autoclosure () -> String) { emit(.info, message()) }
+    public func debug(_ message: @autoclosure () -> String) {
+        if ProcessLog.debugEnabled { emit(.debug, message()) }
+    }
+
+    func emit(_ level: Level, _ message: String) {
+        let line = "<\(16 * 8 + level.rawValue)>1 \(iso8601Micro(wallClockSeconds())) \(ProcessLog.hostname) decnet \(getpid()) decnet.\(component) - \(message.replacingNewlines())"
+        stderrLine(line)
+    }
+
+    static let hostname: String = {
+        var buf = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buf, 255) == 0 else { return "-" }
+        return cString(buf)
+    }()
+}
+
+extension String {
+    func replacingNewlines() -> String {
+        guard utf8.contains(where: { $0 == 0x0A || $0 == 0x0D }) else { return self }
+        return String(String.UnicodeScalarView(unicodeScalars.map { $0 == "\n" || $0 == "\r" ? " " : $0 }))
+    }
+}
+
+/// UTC ISO-8601 with microseconds and `+00:00` (the original's RFC 5424 TIMESTAMP).
+public func iso8601Micro(_ epoch: Double) -> String {
+    var secs = time_t(epoch.rounded(.down))
+    var micros = Int(((epoch - Double(secs)) * 1_000_000).rounded())
+    if micros >= 1_000_000 { secs += 1; micros -= 1_000_000 }
+    var tm = tm()
+    gmtime_r(&secs, &tm)
+    func pad(_ v: Int, _ w: Int) -> String {
+        let s = String(v)
+        return s.count >= w ? s : String(repeating: "0", count: w - s.count) + s
+    }
+    return "\(pad(Int(tm.tm_year) + 1900, 4))-\(pad(Int(tm.tm_mon) + 1, 2))-\(pad(Int(tm.tm_mday), 2))T"
+        + "\(pad(Int(tm.tm_hour), 2)):\(pad(Int(tm.tm_min), 2)):\(pad(Int(tm.tm_sec), 2)).\(pad(micros, 6))+00:00"
+}
