@@ -11,14 +11,14 @@ import Glibc
 /// pending queue (≤ `capacity`) plus the batch in flight (≤ `maxBatch`) is lost by a crash.
 public final class StoreWriter: @unchecked Sendable {
     public struct Configuration: Sendable {
-        public var maxBatch: Int = 2_000
+        public var maxBatch: Int = 5_000
         public var maxDelay: Double = 0.25
         public var capacity: Int = 100_000
         /// A failed commit is retried this many times (with 50 ms, 100 ms, ... backoff) before its items
         /// are counted as `failed` and dropped.
         public var retries: Int = 3
 
-        public init(maxBatch: Int = 2_000, maxDelay: Double = 0.25, capacity: Int = 100_000, retries: Int = 3) {
+        public init(maxBatch: Int = 5_000, maxDelay: Double = 0.25, capacity: Int = 100_000, retries: Int = 3) {
             self.maxBatch = maxBatch
             self.maxDelay = maxDelay
             self.capacity = capacity

@@ -1,10 +1,14 @@
 /// Deterministic, realistic-looking event rows for store benchmarks and crash tests: 10,000 attacker
-/// addresses, 20 deckies, 8 services, a dozen event types, RFC 5424 raw lines of ~220 bytes and ~150-byte
+/// addresses, 20 deckies, 8 services, a dozen event types, RFC 5424 raw lines of ~220 bytes and ~200-byte
 /// JSON field sets. Rows are built up front so a benchmark measures the store, not the generator.
+///
+/// `sessionLength` shapes the attacker column: 1 = every row from an independent random address (the worst
+/// case for the attacker index); n > 1 = 64 concurrent attacker sessions of about n events each, rows
+/// interleaved across them (what a deception network sees: bursts from each source).
 public struct SyntheticLoad: Sendable {
     public let rows: [LogRecord]
 
-    public init(distinct: Int = 4096, seed: UInt64 = 0x5eed) {
+    public init(distinct: Int = 65_536, sessionLength: Int = 1, seed: UInt64 = 0x5eed) {
         let services = ["ssh", "http", "https", "telnet", "ftp", "smtp", "redis", "mysql"]
         let types = ["connect", "disconnect", "login_attempt", "command", "tls_session", "tcp_syn_fingerprint",
                      "tcp_flow_timing", "http_request_fingerprint", "ssh_client_banner", "file_captured",
@@ -19,9 +23,18 @@ public struct SyntheticLoad: Sendable {
         }
         var rows: [LogRecord] = []
         rows.reserveCapacity(distinct)
+        var active = (0..<64).map { _ in (Int(next() % 10_000), 0) }
         for i in 0..<distinct {
             let r = next()
-            let a = Int(r % 10_000)
+            let a: Int
+            if sessionLength <= 1 {
+                a = Int(r % 10_000)
+            } else {
+                let slot = Int((r >> 48) % 64)
+                if active[slot].1 >= sessionLength { active[slot] = (Int(next() % 10_000), 0) }
+                active[slot].1 += 1
+                a = active[slot].0
+            }
             let ip = "198.51.\(a / 100).\(a % 100 + 1)"
             let decky = "decky-\(String(Int((r >> 16) % 20) + 1))"
             let service = services[Int((r >> 24) % UInt64(services.count))]

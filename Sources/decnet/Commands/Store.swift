@@ -72,15 +72,18 @@ struct Store: ParsableCommand {
         @Option(name: .long, help: "Events to insert.")
         var events: Int = 1_000_000
 
+        @Option(name: .long, help: "Events per attacker session (1 = every event from an independent random source, the attacker index's worst case).")
+        var sessionLength: Int = 1
+
         @Option(name: .long, help: "Events per transaction.")
-        var batch: Int = 2_000
+        var batch: Int = 5_000
 
         @Flag(name: .long, help: "Print `committed N` after every commit.")
         var progress = false
 
         func run() throws {
             let store = try openStore(db)
-            let load = SyntheticLoad()
+            let load = SyntheticLoad(sessionLength: sessionLength)
             let writer = StoreWriter(
                 repository: store,
                 configuration: .init(maxBatch: batch, maxDelay: 0.25, capacity: max(batch * 8, 50_000)),
