@@ -6,6 +6,6 @@ struct Decnet: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "decnet",
         abstract: "Deception-network appliance: sensor, deckies and control plane.",
-        subcommands: [Sniff.self, Store.self]
+        subcommands: [Sniff.self, Store.self, BusCommand.self]
     )
 }

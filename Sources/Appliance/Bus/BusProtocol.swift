@@ -64,10 +64,25 @@ public struct BusFrameParser: Sendable {
 
     public init() {}
 
-    /// Parses one frame from `bytes[start...]`. On success returns the frame and how many bytes it used.
-    /// `scanned` carries header progress between calls (pass back what you got).
+    /// A frame located in a buffer, body not copied.
+    public struct Located: Sendable {
+        public var verb: BusVerb
+        public var args: String
+        public var body: Range<Int>
+        public var consumed: Int { body.upperBound }
+    }
+
+    /// Parses one frame from the start of `bytes`, copying its body.
     public static func parse(_ bytes: UnsafeRawBufferPointer, scanned: inout Int)
         throws(BusProtocolError) -> (frame: BusFrame, consumed: Int)? {
+        guard let f = try locate(bytes, scanned: &scanned) else { return nil }
+        return (BusFrame(verb: f.verb, args: f.args, body: Array(UnsafeRawBufferPointer(rebasing: bytes[f.body]))), f.consumed)
+    }
+
+    /// Finds one frame at the start of `bytes` without copying its body. Nil = need more bytes.
+    /// `scanned` carries header progress between calls (pass back what you got; reset to 0 after a frame).
+    public static func locate(_ bytes: UnsafeRawBufferPointer, scanned: inout Int)
+        throws(BusProtocolError) -> Located? {
         // Header.
         var lf = -1
         var i = scanned
@@ -106,8 +121,7 @@ public struct BusFrameParser: Sendable {
             args = trimmedASCII(UnsafeRawBufferPointer(rebasing: bytes[(space + 1)..<end]))
         }
         scanned = 0
-        return (BusFrame(verb: verb, args: args, body: Array(UnsafeRawBufferPointer(rebasing: bytes[bodyAt..<(bodyAt + len)]))),
-                bodyAt + len)
+        return Located(verb: verb, args: args, body: bodyAt..<(bodyAt + len))
     }
 
     static func verb(_ b: UnsafeRawBufferPointer) -> BusVerb? {

@@ -1,0 +1,41 @@
+// BusCommand.swift: `decnet bus`: the host-local pub/sub broker on a UNIX socket.
+import Appliance
+import ArgumentParser
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct BusCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bus",
+        abstract: "Run the host-local event bus broker (UNIX socket, wire-compatible with DECNET's bus).")
+
+    @Option(name: .long, help: "Socket path (default $DECNET_BUS_SOCKET, /run/decnet/bus.sock, or ~/.decnet/bus.sock).")
+    var socket: String?
+
+    @Option(name: .long, help: "Group that may connect (socket mode 0660); empty to keep the process group.")
+    var group: String = String(cString: getenv("DECNET_BUS_GROUP") ?? strdup("decnet"))
+
+    @Option(name: .long, help: "Seconds between system.bus.health heartbeats.")
+    var heartbeat: Double = 10
+
+    func run() throws {
+        TerminationSignals.block()
+        let server = BusServer(path: socket ?? defaultBusSocketPath(), group: group.isEmpty ? nil : group,
+                               heartbeatInterval: heartbeat)
+        do {
+            try server.start()
+        } catch {
+            stderrLine("decnet bus: \(error)")
+            throw ExitCode(2)
+        }
+        while true {
+            let sig = TerminationSignals.wait()
+            if sig == SIGHUP { continue }
+            break
+        }
+        let s = server.stats
+        server.close()
+        stderrLine("decnet bus: stopped; published=\(s.published) delivered=\(s.delivered) dropped=\(s.dropped) protocol_errors=\(s.protocolErrors)")
+    }
+}
