@@ -241,8 +241,37 @@ public struct JSONScanner {
     public mutating func skipString() throws(JSONError) -> Range<Int> {
         let start = pos
         try expect(UInt8(ascii: "\""))
+        let n = base.count
         while true {
-            guard let b = peek() else { throw JSONError.unexpectedEnd }
+            // Fast path: plain ASCII runs, eight bytes at a time (SWAR: any byte < 0x20, == '"', == '\\' or
+            // >= 0x80 stops the skip), then byte by byte.
+            let lo: UInt64 = 0x0101_0101_0101_0101, hi: UInt64 = 0x8080_8080_8080_8080
+            @inline(__always) func special(_ w: UInt64) -> UInt64 {
+                let q = w ^ (lo &* 0x22), bs = w ^ (lo &* 0x5C)
+                return ((w &- lo &* 0x20) & ~w) | ((q &- lo) & ~q) | ((bs &- lo) & ~bs) | w
+            }
+            while pos + 32 <= n {
+                let p = base.baseAddress! + pos
+                let m = special(p.loadUnaligned(as: UInt64.self)) | special(p.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
+                    | special(p.loadUnaligned(fromByteOffset: 16, as: UInt64.self)) | special(p.loadUnaligned(fromByteOffset: 24, as: UInt64.self))
+                if m & hi != 0 { break }
+                pos += 32
+            }
+            while pos + 8 <= n {
+                let w = UInt64(littleEndian: base.loadUnaligned(fromByteOffset: pos, as: UInt64.self))
+                let ctl = (w &- lo &* 0x20) & ~w & hi
+                let q = w ^ (lo &* 0x22), bs = w ^ (lo &* 0x5C)
+                let quote = (q &- lo) & ~q & hi, slash = (bs &- lo) & ~bs & hi
+                if (ctl | quote | slash | (w & hi)) != 0 { break }
+                pos += 8
+            }
+            while pos < n {
+                let b = base[pos]
+                if b < 0x20 || b == 0x22 || b == 0x5C || b >= 0x80 { break }
+                pos += 1
+            }
+            guard pos < n else { throw JSONError.unexpectedEnd }
+            let b = base[pos]
             if b == UInt8(ascii: "\"") { pos += 1; return start..<pos }
             if b == UInt8(ascii: "\\") {
                 pos += 1
@@ -253,7 +282,7 @@ public struct JSONScanner {
                     pos += 1
                 case UInt8(ascii: "u"):
                     pos += 1
-                    guard pos + 4 <= base.count else { throw JSONError.unexpectedEnd }
+                    guard pos + 4 <= n else { throw JSONError.unexpectedEnd }
                     for i in 0..<4 where JSONScanner.hexValue(base[pos + i]) == nil {
                         throw JSONError.unexpectedByte(offset: pos + i)
                     }
@@ -263,7 +292,6 @@ public struct JSONScanner {
                 continue
             }
             if b < 0x20 { throw JSONError.unexpectedByte(offset: pos) }
-            if b < 0x80 { pos += 1; continue }
             try skipUTF8Sequence()
         }
     }
