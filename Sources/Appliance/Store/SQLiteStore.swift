@@ -256,56 +256,47 @@ public final class SQLiteStore: EventRepository, @unchecked Sendable {
         return try pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM logs" + clause, arguments: args) ?? 0 }
     }
 
-    private static func byAttacker(_ ip: String?) -> (String, StatementArguments) {
-        guard let ip else { return ("", []) }
-        return (" WHERE attacker_ip = ?", [ip])
+    /// `select` + optional `WHERE attacker_ip = ?` + `order` + `LIMIT ?`, each row mapped by `row`.
+    private func fetch<T>(_ select: String, attackerIP: String?, order: String, limit: Int,
+                          _ row: @escaping (Row) -> T) throws -> [T] {
+        var args = StatementArguments()
+        var sql = select
+        if let attackerIP { sql += " WHERE attacker_ip = ?"; args += [attackerIP] }
+        sql += " ORDER BY \(order) LIMIT ?"
+        args += [limit]
+        return try pool.read { db in try Row.fetchAll(db, sql: sql, arguments: args).map(row) }
     }
 
     public func bounty(attackerIP: String?, limit: Int) throws -> [BountyRecord] {
-        let (clause, args) = SQLiteStore.byAttacker(attackerIP)
-        var all = args
-        all += [limit]
-        return try pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT id, timestamp, decky, service, attacker_ip, bounty_type, payload FROM bounty"
-                             + clause + " ORDER BY id DESC LIMIT ?", arguments: all).map { row in
-                BountyRecord(id: row[0], timestamp: row[1], decky: row[2], service: row[3], attackerIP: row[4],
-                             bountyType: row[5], payload: row[6])
-            }
+        try fetch("SELECT id, timestamp, decky, service, attacker_ip, bounty_type, payload FROM bounty",
+                  attackerIP: attackerIP, order: "id DESC", limit: limit) { row in
+            BountyRecord(id: row[0], timestamp: row[1], decky: row[2], service: row[3], attackerIP: row[4],
+                         bountyType: row[5], payload: row[6])
         }
     }
 
     public func credentials(attackerIP: String?, limit: Int) throws -> [CredentialRecord] {
-        let (clause, args) = SQLiteStore.byAttacker(attackerIP)
-        var all = args
-        all += [limit]
-        return try pool.read { db in
-            try Row.fetchAll(db, sql: """
-                SELECT attacker_ip, decky_name, service, principal, secret_kind, secret_sha256, secret_b64,
-                       secret_printable, outcome, fields, first_seen, last_seen, attempt_count FROM credentials
-                """ + clause + " ORDER BY last_seen DESC LIMIT ?", arguments: all).map { row in
-                var c = CredentialRecord(attackerIP: row[0], deckyName: row[1], service: row[2], principal: row[3],
-                                         secretKind: row[4], secretSHA256: row[5], secretB64: row[6],
-                                         secretPrintable: row[7], outcome: row[8], fields: row[9], seen: row[10])
-                c.lastSeen = row[11]
-                c.attemptCount = row[12]
-                return c
-            }
+        try fetch("""
+            SELECT attacker_ip, decky_name, service, principal, secret_kind, secret_sha256, secret_b64,
+                   secret_printable, outcome, fields, first_seen, last_seen, attempt_count FROM credentials
+            """, attackerIP: attackerIP, order: "last_seen DESC", limit: limit) { row in
+            var c = CredentialRecord(attackerIP: row[0], deckyName: row[1], service: row[2], principal: row[3],
+                                     secretKind: row[4], secretSHA256: row[5], secretB64: row[6],
+                                     secretPrintable: row[7], outcome: row[8], fields: row[9], seen: row[10])
+            c.lastSeen = row[11]
+            c.attemptCount = row[12]
+            return c
         }
     }
 
     public func artifacts(attackerIP: String?, limit: Int) throws -> [ArtifactRecord] {
-        let (clause, args) = SQLiteStore.byAttacker(attackerIP)
-        var all = args
-        all += [limit]
-        return try pool.read { db in
-            try Row.fetchAll(db, sql: """
-                SELECT id, timestamp, decky, service, attacker_ip, session_id, kind, sha256, size, stored_as, fields
-                FROM artifacts
-                """ + clause + " ORDER BY id DESC LIMIT ?", arguments: all).map { row in
-                ArtifactRecord(id: row[0], timestamp: row[1], decky: row[2], service: row[3], attackerIP: row[4],
-                               sessionID: row[5], kind: row[6], sha256: row[7], size: row[8], storedAs: row[9],
-                               fields: row[10])
-            }
+        try fetch("""
+            SELECT id, timestamp, decky, service, attacker_ip, session_id, kind, sha256, size, stored_as, fields
+            FROM artifacts
+            """, attackerIP: attackerIP, order: "id DESC", limit: limit) { row in
+            ArtifactRecord(id: row[0], timestamp: row[1], decky: row[2], service: row[3], attackerIP: row[4],
+                           sessionID: row[5], kind: row[6], sha256: row[7], size: row[8], storedAs: row[9],
+                           fields: row[10])
         }
     }
 
