@@ -202,8 +202,15 @@ public final class BusSubscription: AsyncSequence, @unchecked Sendable {
             let first = await group.next() ?? nil
             if first == nil { self.cancelWaiter() }
             group.cancelAll()
-            _ = await group.next()
+            // An event that raced the timeout is not lost: it goes back to the head of the queue.
+            if first == nil, let late = await group.next() ?? nil { self.requeueFront(late) }
             return first
+        }
+    }
+
+    private func requeueFront(_ e: BusEvent) {
+        lock.withLock {
+            if head > 0 { head -= 1; queue[head] = e } else { queue.insert(e, at: 0) }
         }
     }
 
