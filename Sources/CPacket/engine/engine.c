@@ -136,9 +136,9 @@ static void *reader(void *arg) {
     cp_pkthdr h;
     const uint8_t *d;
     int r;
-    while ((r = cp_capture_next(e->src, &h, &d)) == 1) {
-        cp_engine_feed(e, &h, d);
-        if (atomic_load_explicit(&e->stop, memory_order_relaxed)) break;
+    while ((r = cp_capture_next(e->src, &h, &d)) >= 1) {
+        if (r == 1) cp_engine_feed(e, &h, d);          /* 2 = live source idle: just check for stop */
+        if (atomic_load_explicit(&e->stop, memory_order_relaxed)) { r = 0; break; }
     }
     cp_flow_end_all(e);
     e->st.decode_cpu_ns = cp_thread_cpu_ns();

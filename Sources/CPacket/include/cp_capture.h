@@ -1,5 +1,6 @@
 /* cp_capture.h: packet sources behind one ops table (libpcap's pcap_t layering).
- * Backends: capture/pcap_file.c (offline pcap + pcapng, format by magic number). */
+ * Backends: capture/pcap_file.c (offline pcap + pcapng, format by magic number),
+ *           capture/pcap_live.c (libpcap on an interface). */
 #ifndef CP_CAPTURE_H
 #define CP_CAPTURE_H
 #include <stdint.h>
@@ -12,6 +13,10 @@ typedef enum cp_capture_err {
     CP_CAP_ERR_TRUNCATED = 3,  /* file ends inside a header or packet */
     CP_CAP_ERR_CORRUPT = 4,    /* impossible lengths, bad block framing */
     CP_CAP_ERR_LINKTYPE = 5,   /* link type we cannot decode */
+    CP_CAP_ERR_NOIFACE = 6,    /* live: no such interface */
+    CP_CAP_ERR_PERM = 7,       /* live: not permitted (needs CAP_NET_RAW) */
+    CP_CAP_ERR_FILTER = 8,     /* live: BPF expression does not compile (message = pcap's text) */
+    CP_CAP_ERR_LIVE = 9,       /* live: any other libpcap failure (message = pcap's text) */
 } cp_capture_err;
 
 typedef struct cp_pkthdr {
@@ -24,7 +29,8 @@ typedef struct cp_capture cp_capture;
 
 typedef struct cp_capture_ops {
     const char *name;
-    /* 1 = packet, 0 = clean end, -1 = error (see cp_capture_error). data stays valid until the next call. */
+    /* 1 = packet, 2 = no packet yet (live timeout: check for stop, call again), 0 = clean end,
+     * -1 = error (see err/message). data stays valid until the next call. */
     int (*next)(cp_capture *c, cp_pkthdr *h, const uint8_t **data);
     void (*close)(cp_capture *c);
 } cp_capture_ops;
@@ -47,6 +53,23 @@ cp_capture *cp_capture_open_file(const char *path, cp_capture_err *err, char *ms
 cp_capture *cp_capture_open_buffer(const uint8_t *data, size_t n, cp_capture_err *err, char *msg, size_t msglen);
 static inline int cp_capture_next(cp_capture *c, cp_pkthdr *h, const uint8_t **d) { return c->ops->next(c, h, d); }
 void cp_capture_close(cp_capture *c);
+
+/* Live capture through libpcap (TPACKET ring; libpcap picks TPACKET_V3, or V2 in immediate mode). */
+typedef struct cp_live_config {
+    const char *interface;
+    const char *bpf;           /* NULL or "" = everything */
+    int snaplen;               /* bytes per packet kept (0 = 65535) */
+    int promiscuous;
+    int immediate;             /* deliver each packet at once instead of per filled block */
+    int buffer_bytes;          /* kernel ring size (0 = 32 MiB) */
+    int timeout_ms;            /* next() returns 2 after this long without packets (0 = 100) */
+} cp_live_config;
+
+cp_capture *cp_capture_open_live(const cp_live_config *cfg, cp_capture_err *err, char *msg, size_t msglen);
+
+/* Kernel counters of a live capture (pcap_stats): received and dropped by the kernel ring / interface.
+ * Returns -1 for sources without counters (files). */
+int cp_capture_kernel_stats(cp_capture *c, uint64_t *received, uint64_t *dropped, uint64_t *if_dropped);
 
 /* True when the decoder understands this LINKTYPE_* value. */
 int cp_linktype_supported(uint32_t linktype);
