@@ -135,6 +135,9 @@ public final class StoreWriter: @unchecked Sendable {
             }
             if stop { return }
             let committed = commit(batch)
+            // The callback runs before the batch stops counting as in flight, so `flush()` returning means
+            // every callback for what it waited on has run.
+            if committed { onCommit?(batch.count) }
             cond.withLock {
                 inFlight = 0
                 if committed {
@@ -145,7 +148,6 @@ public final class StoreWriter: @unchecked Sendable {
                 }
                 cond.broadcast()
             }
-            if committed { onCommit?(batch.count) }
         }
     }
 
