@@ -16,6 +16,16 @@ func startBroker(_ path: String, heartbeat: Double = 0) throws -> BusServer {
     return s
 }
 
+/// Calls `body` (bind or connect) with a sockaddr_un for `path`.
+func withUnixAddress(_ path: String, _ body: (UnsafePointer<sockaddr>, socklen_t) -> Int32) -> Int32 {
+    var addr = sockaddr_un()
+    addr.sun_family = sa_family_t(AF_UNIX)
+    withUnsafeMutableBytes(of: &addr.sun_path) { raw in raw.copyBytes(from: Array(path.utf8)) }
+    return withUnsafePointer(to: &addr) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+    }
+}
+
 func waitUntil(_ seconds: Double, _ cond: () async -> Bool) async -> Bool {
     let deadline = Date().addingTimeInterval(seconds)
     while Date() < deadline {
@@ -106,10 +116,7 @@ func waitUntil(_ seconds: Double, _ cond: () async -> Bool) async -> Bool {
     // A stale socket left by a crashed broker is replaced.
     let stale = socketPath("stale")
     let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-    var addr = sockaddr_un()
-    addr.sun_family = sa_family_t(AF_UNIX)
-    withUnsafeMutableBytes(of: &addr.sun_path) { raw in raw.copyBytes(from: Array(stale.utf8)) }
-    _ = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) } }
+    _ = withUnixAddress(stale) { bind(fd, $0, $1) }
     close(fd)
     let s2 = try startBroker(stale)
     s2.close()
@@ -176,10 +183,7 @@ final class LockedFlag: @unchecked Sendable {
     // A raw subscriber that never reads.
     let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
     defer { close(fd) }
-    var addr = sockaddr_un()
-    addr.sun_family = sa_family_t(AF_UNIX)
-    withUnsafeMutableBytes(of: &addr.sun_path) { raw in raw.copyBytes(from: Array(path.utf8)) }
-    let rc = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) } }
+    let rc = withUnixAddress(path) { connect(fd, $0, $1) }
     #expect(rc == 0)
     let sub = try BusFrameEncoder.encode(.sub, args: ">")
     _ = sub.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
@@ -217,10 +221,7 @@ final class LockedFlag: @unchecked Sendable {
     }
     for input in inputs {
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-        var addr = sockaddr_un()
-        addr.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &addr.sun_path) { raw in raw.copyBytes(from: Array(path.utf8)) }
-        _ = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) } }
+        _ = withUnixAddress(path) { connect(fd, $0, $1) }
         _ = input.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
         close(fd)
     }

@@ -122,7 +122,6 @@ var decnetBinary: String { Corpus.repoRoot.appendingPathComponent(".build/debug/
     let q = try DatabaseQueue(path: corrupt)
     try q.writeWithoutTransaction { db in _ = try db.checkpoint(.truncate) }
     try q.close()
-    removeDB(corrupt + "-nothing")
     var bytes = try Data(contentsOf: URL(fileURLWithPath: corrupt))
     for i in 100..<min(bytes.count, 60_000) { bytes[i] = UInt8(truncatingIfNeeded: i &* 31) }
     try bytes.write(to: URL(fileURLWithPath: corrupt))

@@ -44,16 +44,23 @@ public struct BusEvent: Sendable, Equatable {
 public func newEventID() -> String {
     var g = SystemRandomNumberGenerator()
     var bytes = (g.next() as UInt64, g.next() as UInt64)
-    return withUnsafeMutableBytes(of: &bytes) { raw -> String in
-        raw[6] = (raw[6] & 0x0F) | 0x40
-        raw[8] = (raw[8] & 0x3F) | 0x80
-        let hex = Array("0123456789abcdef".utf8)
-        var out = [UInt8](repeating: 0, count: 32)
-        for i in 0..<16 {
-            out[2 * i] = hex[Int(raw[i] >> 4)]
-            out[2 * i + 1] = hex[Int(raw[i] & 15)]
-        }
-        return String(decoding: out, as: UTF8.self)
+    var out = [UInt8](repeating: 0, count: 32)
+    withUnsafeMutableBytes(of: &bytes) { raw in
+        out.withUnsafeMutableBytes { uuid4Hex(random: raw, into: $0) }
+    }
+    return String(decoding: out, as: UTF8.self)
+}
+
+/// Writes 16 random bytes as a uuid4 in 32 lowercase hex characters (version and variant bits set in
+/// `random` too). Shared by `newEventID` and the broker's pooled ids.
+func uuid4Hex(random: UnsafeMutableRawBufferPointer, into out: UnsafeMutableRawBufferPointer) {
+    random[6] = (random[6] & 0x0F) | 0x40
+    random[8] = (random[8] & 0x3F) | 0x80
+    let hex: StaticString = "0123456789abcdef"
+    let h = hex.utf8Start
+    for i in 0..<16 {
+        out[2 * i] = h[Int(random[i] >> 4)]
+        out[2 * i + 1] = h[Int(random[i] & 15)]
     }
 }
 
@@ -170,7 +177,7 @@ public final class BusSubscription: AsyncSequence, @unchecked Sendable {
 
     /// Closes the subscription: iteration ends and the bus forgets the pattern (UNSUB when it was the last).
     public func close() {
-        let first: Bool = lock.withLock { let f = !finished; return f }
+        let first = lock.withLock { !finished }
         finish()
         if first { onClose(self) }
     }

@@ -92,6 +92,17 @@ public final class UnixSocketBus: Bus, @unchecked Sendable {
         }
     }
 
+    /// Starts a background connection attempt (with the reconnect backoff) when there is no connection and
+    /// none is being made. Checked and claimed under one lock, so concurrent callers start one attempt.
+    private func ensureConnecting() {
+        let start: Bool = lock.withLock {
+            guard channel == nil, !reconnecting, !closed else { return false }
+            reconnecting = true
+            return true
+        }
+        if start { scheduleReconnect(delay: 0) }
+    }
+
     private func scheduleReconnect(delay: Double) {
         group.next().scheduleTask(in: .nanoseconds(Int64(delay * 1e9))) { [weak self] in
             guard let self else { return }
@@ -125,10 +136,7 @@ public final class UnixSocketBus: Bus, @unchecked Sendable {
 
     public func publishFromAnyThread(_ topic: String, _ payload: JSONValue, type: String) {
         if noteIfClosed(topic) { return }
-        if lock.withLock({ channel == nil && !everConnected && !reconnecting }) {
-            lock.withLock { reconnecting = true }
-            scheduleReconnect(delay: 0)
-        }
+        ensureConnecting()
         send(topic, payload, type: type)
     }
 
@@ -178,15 +186,13 @@ public final class UnixSocketBus: Bus, @unchecked Sendable {
         try validatePattern(pattern)
         let sub = BusSubscription(pattern: pattern) { [weak self] s in self?.unsubscribe(s) }
         table.add(sub)
-        let (first, ch, kick): (Bool, (any Channel)?, Bool) = lock.withLock {
+        let (first, ch): (Bool, (any Channel)?) = lock.withLock {
             let n = patternRefs[pattern, default: 0]
             patternRefs[pattern] = n + 1
-            let kick = channel == nil && !reconnecting
-            if kick { reconnecting = true }
-            return (n == 0, channel, kick)
+            return (n == 0, channel)
         }
         if first, let ch { sendControl(.sub, pattern, on: ch) }
-        if kick { scheduleReconnect(delay: 0) }     // lazy connect; the SUB is replayed on connect
+        ensureConnecting()                          // lazy connect; the SUB is replayed on connect
         return sub
     }
 

@@ -312,7 +312,6 @@ public final class BusServer: @unchecked Sendable {
 struct EventIDSource {
     private var pool = [UInt8](repeating: 0, count: 4096)
     private var used = 4096
-    private static let hex = Array("0123456789abcdef".utf8)
     private static let urandom: Int32 = open("/dev/urandom", O_RDONLY | O_CLOEXEC)
 
     /// Writes 32 hex characters into `o` (exactly 32 bytes).
@@ -327,16 +326,8 @@ struct EventIDSource {
             }
             used = 0
         }
-        pool[used + 6] = (pool[used + 6] & 0x0F) | 0x40
-        pool[used + 8] = (pool[used + 8] & 0x3F) | 0x80
-        pool.withUnsafeBytes { p in
-            EventIDSource.hex.withUnsafeBytes { h in
-                for i in 0..<16 {
-                    let b = p[used + i]
-                    o[2 * i] = h[Int(b >> 4)]
-                    o[2 * i + 1] = h[Int(b & 15)]
-                }
-            }
+        pool.withUnsafeMutableBytes { p in
+            uuid4Hex(random: UnsafeMutableRawBufferPointer(rebasing: p[used..<(used + 16)]), into: o)
         }
         used += 16
     }

@@ -198,22 +198,8 @@ public struct JSONScanner {
         guard let b = peek() else { throw JSONError.unexpectedEnd }
         switch b {
         case UInt8(ascii: "{"):
-            guard depth < JSONScanner.maxDepth else { throw JSONError.tooDeep }
-            pos += 1
-            skipWhitespace()
-            if peek() == UInt8(ascii: "}") { pos += 1; return start..<pos }
-            while true {
-                skipWhitespace()
-                _ = try skipString()
-                skipWhitespace()
-                try expect(UInt8(ascii: ":"))
-                _ = try skipValue(depth: depth + 1)
-                skipWhitespace()
-                guard let c = peek() else { throw JSONError.unexpectedEnd }
-                pos += 1
-                if c == UInt8(ascii: "}") { return start..<pos }
-                guard c == UInt8(ascii: ",") else { throw JSONError.unexpectedByte(offset: pos - 1) }
-            }
+            try scanObject(depth: depth) { _, _ in }
+            return start..<pos
         case UInt8(ascii: "["):
             guard depth < JSONScanner.maxDepth else { throw JSONError.tooDeep }
             pos += 1
@@ -353,6 +339,28 @@ public struct JSONScanner {
         }
     }
 
+    /// Validates one object at the cursor (which is at `{`) and calls `member` with each key's range
+    /// (including quotes) and value's range. Shared by `skipValue` and `members`.
+    mutating func scanObject(depth: Int, _ member: (Range<Int>, Range<Int>) -> Void) throws(JSONError) {
+        guard depth < JSONScanner.maxDepth else { throw JSONError.tooDeep }
+        try expect(UInt8(ascii: "{"))
+        skipWhitespace()
+        if peek() == UInt8(ascii: "}") { pos += 1; return }
+        while true {
+            skipWhitespace()
+            let k = try skipString()
+            skipWhitespace()
+            try expect(UInt8(ascii: ":"))
+            let v = try skipValue(depth: depth + 1)
+            member(k, v)
+            skipWhitespace()
+            guard let c = peek() else { throw JSONError.unexpectedEnd }
+            pos += 1
+            if c == UInt8(ascii: "}") { return }
+            guard c == UInt8(ascii: ",") else { throw JSONError.unexpectedByte(offset: pos - 1) }
+        }
+    }
+
     /// Validates that the whole buffer is one JSON object and calls `member` with each top-level key's raw
     /// bytes (without quotes; escapes left as-is) and the value's byte range.
     public static func members(of raw: UnsafeRawBufferPointer,
@@ -364,24 +372,8 @@ public struct JSONScanner {
             _ = try c.skipValue(depth: 0)
             throw JSONError.notAnObject
         }
-        c.pos += 1
-        c.skipWhitespace()
-        if c.peek() == UInt8(ascii: "}") {
-            c.pos += 1
-        } else {
-            while true {
-                c.skipWhitespace()
-                let k = try c.skipString()
-                c.skipWhitespace()
-                try c.expect(UInt8(ascii: ":"))
-                let v = try c.skipValue(depth: 1)
-                member(UnsafeRawBufferPointer(rebasing: raw[(k.lowerBound + 1)..<(k.upperBound - 1)]), v)
-                c.skipWhitespace()
-                guard let b = c.peek() else { throw JSONError.unexpectedEnd }
-                c.pos += 1
-                if b == UInt8(ascii: "}") { break }
-                guard b == UInt8(ascii: ",") else { throw JSONError.unexpectedByte(offset: c.pos - 1) }
-            }
+        try c.scanObject(depth: 0) { k, v in
+            member(UnsafeRawBufferPointer(rebasing: raw[(k.lowerBound + 1)..<(k.upperBound - 1)]), v)
         }
         c.skipWhitespace()
         guard c.atEnd else { throw JSONError.trailingData(offset: c.pos) }

@@ -101,10 +101,10 @@ struct Store: ParsableCommand {
                     writer.submit(chunk)
                     chunk = StoreBatch()
                     chunk.logs.reserveCapacity(batch)
-                }
-                if progress {
-                    let c = writer.statistics.committed
-                    if c != lastReported { print("committed \(c)"); fflushStdout(); lastReported = c }
+                    if progress {                  // once per chunk, not per row (the writer's lock)
+                        let c = writer.statistics.committed
+                        if c != lastReported { print("committed \(c)"); fflushStdout(); lastReported = c }
+                    }
                 }
             }
             writer.flush()
