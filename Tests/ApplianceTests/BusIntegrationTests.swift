@@ -225,7 +225,7 @@ final class LockedFlag: @unchecked Sendable {
         _ = input.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
         close(fd)
     }
-    #expect(server.stats.protocolErrors > 0)
+    #expect(await waitUntil(5) { server.stats.protocolErrors > 0 })   // the broker reads asynchronously
     // Still serving.
     let a = UnixSocketBus(socketPath: path, clientName: "after-a")
     let b = UnixSocketBus(socketPath: path, clientName: "after-b")

@@ -25,6 +25,11 @@ public final class UnixSocketBus: Bus, @unchecked Sendable {
     private var everConnected = false
     private var _dropped = 0
     private var _reconnects = 0
+    private var pendingBytes: [UInt8] = []
+    private var pendingFrames = 0
+    private var drainScheduled = false
+    /// Publishes waiting for the event loop; past this, new ones are dropped and counted.
+    static let maxPendingFrames = 4096
     private let log = ProcessLog("bus.client")
 
     public init(socketPath: String = defaultBusSocketPath(), clientName: String? = nil,
@@ -45,7 +50,17 @@ public final class UnixSocketBus: Bus, @unchecked Sendable {
     public func connect() async throws {
         if lock.withLock({ closed }) { throw BusError.closed }
         if lock.withLock({ channel?.isActive ?? false }) { return }
-        _ = try await openChannel().get()
+        // A full listen backlog (EAGAIN on a UNIX socket) is transient: the broker is busy accepting.
+        // Retry for up to 2 s before reporting it; any other error is reported at once.
+        let deadline = monotonicSeconds() + 2
+        while true {
+            do {
+                _ = try await openChannel().get()
+                return
+            } catch let e as IOError where e.errnoCode == EAGAIN && monotonicSeconds() < deadline {
+                try await Task.sleep(nanoseconds: 20_000_000)
+            }
+        }
     }
 
     /// One connection attempt; on success installs the channel and replays HELLO + SUBs.
@@ -170,13 +185,47 @@ public final class UnixSocketBus: Bus, @unchecked Sendable {
         body.append(contentsOf: #","payload":"#.utf8)
         payload.serialize(into: &body)
         body.append(UInt8(ascii: "}"))
+        let frame: [UInt8]
         do {
-            let frame = try BusFrameEncoder.encode(.pub, args: topic, body: body)
-            ch.writeAndFlush(ch.allocator.buffer(bytes: frame), promise: nil)
+            frame = try BusFrameEncoder.encode(.pub, args: topic, body: body)
         } catch {
             lock.withLock { _dropped += 1 }
             log.warning("cannot publish topic=\(topic): \(error)")
+            return
         }
+        // Frames wait in one bounded buffer and go out in one write per event-loop turn: a producer thread
+        // faster than the socket neither grows memory without bound nor floods the loop with one task per
+        // event. Past the bound, or while the socket is backed up, events are dropped and counted.
+        let schedule: Bool = lock.withLock {
+            if pendingFrames >= UnixSocketBus.maxPendingFrames {
+                _dropped += 1
+                return false
+            }
+            pendingBytes.append(contentsOf: frame)
+            pendingFrames += 1
+            if drainScheduled { return false }
+            drainScheduled = true
+            return true
+        }
+        if schedule { ch.eventLoop.execute { [self] in drain() } }
+    }
+
+    /// Runs on the channel's loop: writes everything pending in one buffer.
+    private func drain() {
+        let (bytes, n, ch): ([UInt8], Int, (any Channel)?) = lock.withLock {
+            let out = (pendingBytes, pendingFrames, channel)
+            pendingBytes = []
+            pendingFrames = 0
+            drainScheduled = false
+            return out
+        }
+        guard n > 0 else { return }
+        guard let ch, ch.isActive, ch.isWritable else {
+            lock.withLock { _dropped += n }
+            log.debug("bus socket not writable, dropped \(n) events")
+            return
+        }
+        ch.writeAndFlush(ch.allocator.buffer(bytes: bytes), promise: nil)
     }
 
     // MARK: subscribe

@@ -76,7 +76,7 @@ public final class BusServer: @unchecked Sendable {
     public func start() throws {
         try prepareSocketPath()
         let bootstrap = ServerBootstrap(group: loopGroup)
-            .serverChannelOption(ChannelOptions.backlog, value: 256)
+            .serverChannelOption(ChannelOptions.backlog, value: 1024)
             .childChannelOption(ChannelOptions.writeBufferWaterMark, value: .init(low: 32 << 10, high: 256 << 10))
             .childChannelOption(ChannelOptions.maxMessagesPerRead, value: 16)
             .childChannelInitializer { [self] ch in
