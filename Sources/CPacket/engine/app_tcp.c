@@ -382,6 +382,12 @@ void cp_tcp_packet(cp_engine *e, cp_flow *f, int dir, const cp_pkt *p) {
         else if (f->app_state == 1 && !client) { sum->t_e = e->pkt_ns; f->app_state = 2; }
         else if (f->app_state == 2 && client) { sum->t_f = e->pkt_ns; f->app_state = 3; }
     }
+    if (p->payload_len && dir == sum->client_dir) {
+        uint32_t end = p->seq + p->payload_len;
+        if (!f->fwd_hi_init) { f->fwd_hi = end; f->fwd_hi_init = 1; }
+        else if ((int32_t)(p->seq - f->fwd_hi) < 0) sum->retransmits++;       /* starts in bytes already seen */
+        if ((int32_t)(end - f->fwd_hi) > 0) f->fwd_hi = end;
+    }
     if (fl & CP_TH_FIN) f->fin[dir] = 1;
     if (fl & CP_TH_RST) f->rst = 1;
     if (!f->closed && (f->rst || (f->fin[0] && f->fin[1]))) { f->closed = 1; cp_flow_mark_closed(e, f); }

@@ -11,7 +11,8 @@ static cp_record *reserve(cp_engine *e, int must) {
     for (unsigned spins = 0;; spins++) {
         cp_record *r = cp_ring_reserve(e->ring);
         if (r) return r;
-        if (!must && (!e->cfg.block_when_full || atomic_load_explicit(&e->stop, memory_order_relaxed))) {
+        /* While draining (the final flush of every open flow), wait: the consumer is still reading. */
+        if (!must && !e->draining && (!e->cfg.block_when_full || atomic_load_explicit(&e->stop, memory_order_relaxed))) {
             cp_ring_drop(e->ring);
             e->st.ring_drops++;
             return NULL;

@@ -2,6 +2,7 @@
 #include "engine_int.h"
 #include <openssl/evp.h>
 #include <sys/resource.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,8 +67,21 @@ void cp_count_anoms(cp_engine *e, uint64_t bits) {
     }
 }
 
+static uint64_t wall_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
 static void publish(cp_engine *e) {
-    if (e->src) { e->st.input_bytes = e->src->bytes_read; e->st.input_size = e->src->size; }
+    if (e->src) {
+        e->st.input_bytes = e->src->bytes_read; e->st.input_size = e->src->size;
+        uint64_t rx, drop, ifdrop;
+        if (cp_capture_kernel_stats(e->src, &rx, &drop, &ifdrop) == 0) {
+            e->st.kernel_received = rx; e->st.kernel_dropped = drop; e->st.if_dropped = ifdrop;
+        }
+    }
+    e->st.publishes++;
     e->st.ring_drops = cp_ring_drops(e->ring);
     pthread_mutex_lock(&e->pub_lock);
     e->pub = e->st;
@@ -114,6 +128,11 @@ void cp_engine_feed(cp_engine *e, const cp_pkthdr *h, const uint8_t *data) {
         sum->client_dir = (p.proto == 6 && sa == (CP_TH_SYN | CP_TH_ACK)) ? 1 : 0;
         if (p.proto == 6 && (p.dport == 22 || p.sport == 22)) cp_trace_enable(e, f);
     }
+    if (!created && h->ts_ns >= sum->last_ns) {
+        uint64_t iat = h->ts_ns - sum->last_ns;
+        if (sum->packets[0] + sum->packets[1] == 1 || iat < sum->iat_min_ns) sum->iat_min_ns = iat;
+        if (iat > sum->iat_max_ns) sum->iat_max_ns = iat;
+    }
     sum->last_ns = h->ts_ns;
     sum->packets[dir]++;
     sum->bytes[dir] += p.payload_len;
@@ -136,10 +155,24 @@ static void *reader(void *arg) {
     cp_pkthdr h;
     const uint8_t *d;
     int r;
+    uint64_t n = 0, last_pub = wall_ns();
     while ((r = cp_capture_next(e->src, &h, &d)) >= 1) {
-        if (r == 1) cp_engine_feed(e, &h, d);          /* 2 = live source idle: just check for stop */
+        if (r == 1) {
+            cp_engine_feed(e, &h, d);
+            if ((++n & 1023) != 0) goto check_stop;
+        }
+        /* Every 1024 packets, and whenever a live source is idle: counters out at least every
+         * 250 ms; an idle live source moves time forward by the wall clock so idle flows expire. */
+        uint64_t now = wall_ns();
+        if (r == 2) {
+            if (now > e->now_ns) e->now_ns = now;
+            cp_flow_expire(e);
+        }
+        if (now - last_pub >= 250000000ull) { publish(e); last_pub = now; }
+    check_stop:
         if (atomic_load_explicit(&e->stop, memory_order_relaxed)) { r = 0; break; }
     }
+    e->draining = 1;
     cp_flow_end_all(e);
     e->st.decode_cpu_ns = cp_thread_cpu_ns();
     publish(e);

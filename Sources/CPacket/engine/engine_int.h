@@ -81,6 +81,8 @@ typedef struct cp_flow {
     cp_sshframe sf[2];
     cp_trace_ent *trace;
     uint32_t n_trace;
+    uint32_t fwd_hi;               /* highest client->server sequence end seen (retransmit count) */
+    uint8_t  fwd_hi_init;
 } cp_flow;
 
 struct cp_engine {
@@ -101,6 +103,7 @@ struct cp_engine {
     pthread_t thread;
     cp_capture *src;
     _Atomic int stop, running;
+    int draining;                  /* decode thread only: ending every flow at the end of input */
     int thread_started;
     cp_keylog *keylog;             /* from pcapng DSBs; NULL when the input carried none */
 };

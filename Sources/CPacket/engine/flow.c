@@ -142,7 +142,7 @@ void cp_flow_end_all(cp_engine *e) {
     for (cp_flow *f = e->cl_head; f; f = f->lru_next) n++;
     cp_flow **v = n ? malloc(n * sizeof *v) : NULL;
     if (!v) {
-        while (e->cl_tail) cp_flow_end(e, e->cl_tail, 0);
+        while (e->cl_tail) cp_flow_end(e, e->cl_tail, 1);
         while (e->lru_tail) cp_flow_end(e, e->lru_tail, 0);
         return;
     }
@@ -150,6 +150,6 @@ void cp_flow_end_all(cp_engine *e) {
     for (cp_flow *f = e->lru_head; f; f = f->lru_next) v[n++] = f;
     for (cp_flow *f = e->cl_head; f; f = f->lru_next) v[n++] = f;
     qsort(v, n, sizeof *v, by_id);
-    for (size_t i = 0; i < n; i++) cp_flow_end(e, v[i], 0);
+    for (size_t i = 0; i < n; i++) cp_flow_end(e, v[i], v[i]->closed ? 1 : 0);   /* closed: FIN/RST seen */
     free(v);
 }

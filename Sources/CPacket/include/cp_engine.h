@@ -11,7 +11,7 @@ typedef struct cp_engine_config {
     uint32_t ring_slots;        /* power of two; default 4096 */
     uint32_t stream_bytes;      /* per-direction L7 byte budget; default 65536 */
     uint32_t max_flows;         /* flow table cap (LRU eviction beyond); default 1048576 */
-    uint32_t idle_timeout_s;    /* in packet time; default 120 */
+    uint32_t idle_timeout_s;    /* in packet time; live sources also advance it by the wall clock when idle; default 120 */
     int      block_when_full;   /* offline input: wait for the consumer instead of dropping records */
 } cp_engine_config;
 
@@ -22,6 +22,10 @@ typedef struct cp_engine_stats {
     uint64_t records, ring_drops, parse_errors;
     uint64_t ring_waits;        /* offline: times the decode thread waited for the consumer */
     uint64_t decode_cpu_ns;     /* CPU time of the decode thread (set when it finishes) */
+    /* Live sources (pcap_stats, read on the decode thread at each publish): packets the kernel
+     * handed to the socket, dropped because the ring/buffer was full, and dropped by the interface. */
+    uint64_t kernel_received, kernel_dropped, if_dropped;
+    uint64_t publishes;         /* counter snapshots taken (a liveness signal for the caller) */
     uint64_t anomalies[CP_AN__COUNT];
 } cp_engine_stats;
 

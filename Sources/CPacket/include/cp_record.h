@@ -139,6 +139,11 @@ typedef struct cp_flow_rec {
     uint8_t  quic_ttl_c, quic_ttl_s;
     uint8_t  ended_by;         /* 0 end of input, 1 FIN/RST + linger, 2 idle timeout, 3 evicted */
     uint8_t  _pad[4];
+    /* Timing summary (tcp_flow_timing): inter-arrival times over all packets of both directions, and
+     * client->server payload segments that start before the highest sequence already seen. */
+    uint64_t iat_min_ns, iat_max_ns;
+    uint32_t retransmits;
+    uint32_t _pad2;
 } cp_flow_rec;
 
 enum { CP_APP_NONE = 0, CP_APP_TLS = 1, CP_APP_SSH = 2, CP_APP_HTTP = 4, CP_APP_QUIC = 8, CP_APP_DTLS = 16 };

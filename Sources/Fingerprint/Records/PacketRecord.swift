@@ -68,6 +68,8 @@ public struct FlowSummary: Sendable, Equatable {
     public var quicTTLClient: UInt8, quicTTLServer: UInt8
     public var app: UInt8
     public var endedBy: UInt8
+    public var iatMinNs: UInt64 = 0, iatMaxNs: UInt64 = 0
+    public var retransmits: UInt32 = 0
     public static func == (a: Self, b: Self) -> Bool {
         a.firstNs == b.firstNs && a.lastNs == b.lastNs && a.tSyn == b.tSyn && a.tSynAck == b.tSynAck && a.tAck == b.tAck
     }
@@ -305,7 +307,8 @@ extension PacketRecord {
                 synAckRetransmits: retx, tRst: f.t_rst, qA: f.q_a, qB: f.q_b, qC: f.q_c, qD: f.q_d,
                 clientDir: f.client_dir, synSeen: f.syn_seen != 0, synAckSeen: f.synack_seen != 0,
                 ttlSyn: f.ttl_syn, ttlSynAck: f.ttl_synack, ttlClient: f.ttl_c, ttlServer: f.ttl_s,
-                quicTTLClient: f.quic_ttl_c, quicTTLServer: f.quic_ttl_s, app: f.app, endedBy: f.ended_by))
+                quicTTLClient: f.quic_ttl_c, quicTTLServer: f.quic_ttl_s, app: f.app, endedBy: f.ended_by,
+                iatMinNs: f.iat_min_ns, iatMaxNs: f.iat_max_ns, retransmits: f.retransmits))
         case Int(CP_REC_INPUT_END.rawValue):
             guard let e = rd.load(cp_end_rec.self) else { return .unknown(kind: kind) }
             let msg = withUnsafeBytes(of: e.message) { raw -> String in

@@ -1,0 +1,121 @@
+// EventFormat.swift: an event as the original's data-plane lines (../shared/spec/decnet-reference.md §9.1)
+//   <PRI>1 TIMESTAMP HOSTNAME APP-NAME PROCID MSGID [relay@55555 k="v" ...]
+// and as the collector's JSON record (§9.3: timestamp, decky, service, event_type, attacker_ip, fields,
+// msg, raw_line), plus `ts` with the microsecond time. Both are rendered straight into bytes.
+import Fingerprint
+#if canImport(Glibc)
+import Glibc
+#endif
+
+public enum EventFormat {
+    /// `YYYY-MM-DDTHH:MM:SS.ffffff+00:00` from nanoseconds since the epoch.
+    public static func iso8601Micro(ns: UInt64) -> String {
+        var out: [UInt8] = []
+        appendTime(ns: ns, iso: true, into: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    static func appendTime(ns: UInt64, iso: Bool, into out: inout [UInt8]) {
+        var secs = time_t(ns / 1_000_000_000)
+        let micros = Int(ns % 1_000_000_000 / 1000)
+        var t = tm()
+        gmtime_r(&secs, &t)
+        func pad(_ v: Int, _ w: Int) {
+            var digits = [UInt8](repeating: UInt8(ascii: "0"), count: w)
+            var v = v, i = w - 1
+            while i >= 0 { digits[i] = UInt8(ascii: "0") + UInt8(v % 10); v /= 10; i -= 1 }
+            out += digits
+        }
+        pad(Int(t.tm_year) + 1900, 4); out.append(UInt8(ascii: "-"))
+        pad(Int(t.tm_mon) + 1, 2); out.append(UInt8(ascii: "-"))
+        pad(Int(t.tm_mday), 2); out.append(UInt8(ascii: iso ? "T" : " "))
+        pad(Int(t.tm_hour), 2); out.append(UInt8(ascii: ":"))
+        pad(Int(t.tm_min), 2); out.append(UInt8(ascii: ":"))
+        pad(Int(t.tm_sec), 2)
+        if iso {
+            out.append(UInt8(ascii: "."))
+            pad(micros, 6)
+            out += Array("+00:00".utf8)
+        }
+    }
+
+    /// Printable ASCII without spaces, truncated (RFC 5424 header fields); empty -> "-".
+    static func appendHeaderField(_ s: String?, max: Int, into out: inout [UInt8]) {
+        var n = 0
+        for c in (s ?? "").utf8 where n < max {
+            out.append(c > 0x20 && c < 0x7f ? c : UInt8(ascii: "_"))
+            n += 1
+        }
+        if n == 0 { out.append(UInt8(ascii: "-")) }
+    }
+
+    /// One RFC 5424 line (no newline).
+    public static func rfc5424(_ e: SensorEvent) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(512)
+        out.append(UInt8(ascii: "<"))
+        out += Array(String(16 * 8 + e.spec.severity.rawValue).utf8)
+        out += Array(">1 ".utf8)
+        appendTime(ns: e.timestampNs, iso: true, into: &out)
+        out.append(0x20)
+        appendHeaderField(e.decky, max: 255, into: &out)
+        out.append(0x20)
+        appendHeaderField(EventCatalogue.appName, max: 48, into: &out)
+        out += Array(" - ".utf8)
+        appendHeaderField(e.spec.id, max: 32, into: &out)
+        out.append(0x20)
+        let fields = e.orderedFields
+        if fields.isEmpty { out.append(UInt8(ascii: "-")); return out }
+        out.append(UInt8(ascii: "["))
+        out += Array(EventCatalogue.sdID.utf8)
+        for (k, v) in fields {
+            out.append(0x20)
+            out += Array(k.utf8)
+            out += Array("=\"".utf8)
+            for c in v.utf8 {
+                switch c {
+                case 0x5c, 0x22, 0x5d: out.append(0x5c); out.append(c)      // \ " ]
+                case 0x0a, 0x0d: out.append(0x20)                            // a line stays one line
+                default: out.append(c)
+                }
+            }
+            out.append(UInt8(ascii: "\""))
+        }
+        out.append(UInt8(ascii: "]"))
+        return out
+    }
+
+    /// The collector's JSON record (no newline). `fields` is also returned separately for the store.
+    public static func json(_ e: SensorEvent, rawLine: [UInt8]) -> (line: [UInt8], fields: [UInt8]) {
+        var f: [UInt8] = [UInt8(ascii: "{")]
+        for (i, (k, v)) in e.orderedFields.enumerated() {
+            if i > 0 { f.append(UInt8(ascii: ",")) }
+            JSON.appendString(k, to: &f)
+            f.append(UInt8(ascii: ":"))
+            JSON.appendString(v, to: &f)
+        }
+        f.append(UInt8(ascii: "}"))
+        var out: [UInt8] = []
+        out.reserveCapacity(f.count + rawLine.count + 256)
+        out += Array("{\"timestamp\":\"".utf8)
+        appendTime(ns: e.timestampNs, iso: false, into: &out)
+        out += Array("\",\"ts\":\"".utf8)
+        appendTime(ns: e.timestampNs, iso: true, into: &out)
+        out += Array("\",\"decky\":".utf8)
+        JSON.appendString(e.decky ?? "", to: &out)
+        out += Array(",\"service\":\"".utf8)
+        out += Array(EventCatalogue.appName.utf8)
+        out += Array("\",\"event_type\":".utf8)
+        JSON.appendString(e.spec.id, to: &out)
+        out += Array(",\"attacker_ip\":".utf8)
+        JSON.appendString(e.srcIP, to: &out)
+        out += Array(",\"severity\":".utf8)
+        out += Array(String(e.spec.severity.rawValue).utf8)
+        out += Array(",\"fields\":".utf8)
+        out += f
+        out += Array(",\"msg\":\"\",\"raw_line\":".utf8)
+        JSON.appendString(String(decoding: rawLine, as: UTF8.self), to: &out)
+        out.append(UInt8(ascii: "}"))
+        return (out, f)
+    }
+}

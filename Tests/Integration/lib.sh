@@ -1,0 +1,65 @@
+# lib.sh: shared helpers for the namespace integration tests (sourced, not run).
+# Every test names its namespaces and links with a unique prefix (dn + 5 random hex) so parallel runs
+# never collide, and removes them on exit, failure included.
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+DECNET=${DECNET:-$ROOT/.build/debug/decnet}
+PFX=dn$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n' | cut -c1-5)
+WORK=$(mktemp -d /tmp/decnet-it.XXXXXX)
+PIDS=()
+# a /24 picked from the prefix, inside 10.200.0.0/13; only addresses in our own namespaces are used
+NET=10.$((200 + 0x${PFX:2:1} % 8)).$((0x${PFX:3:2}))
+
+cleanup() {
+  local rc=$?
+  for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done
+  sleep 0.2
+  for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill -9 "$p" 2>/dev/null || true; done
+  for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep "^$PFX" || true); do
+    ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null || true
+    ip netns del "$ns" 2>/dev/null || true
+  done
+  for l in $(ip -o link show 2>/dev/null | awk -F': ' '{print $2}' | cut -d@ -f1 | grep "^$PFX" || true); do
+    ip link del "$l" 2>/dev/null || true
+  done
+  if [ "${KEEP_WORK:-0}" = 1 ] || [ $rc -ne 0 ]; then echo "work dir kept: $WORK" >&2; else rm -rf "$WORK"; fi
+  exit $rc
+}
+trap cleanup EXIT INT TERM
+
+# veth pair: ${PFX}a in the root namespace ($NET.1), ${PFX}b in namespace ${PFX}s ($NET.2).
+make_pair() {
+  ip netns add "${PFX}s"
+  ip link add "${PFX}a" type veth peer name "${PFX}b"
+  ip link set "${PFX}b" netns "${PFX}s"
+  ip addr add "$NET.1/24" dev "${PFX}a"
+  ip link set "${PFX}a" up
+  ip netns exec "${PFX}s" ip addr add "$NET.2/24" dev "${PFX}b"
+  ip netns exec "${PFX}s" ip link set "${PFX}b" up
+  ip netns exec "${PFX}s" ip link set lo up
+  # no IPv6 router solicitations / DAD chatter in the captures
+  sysctl -qw "net.ipv6.conf.${PFX}a.disable_ipv6=1" || true
+  ip netns exec "${PFX}s" sysctl -qw "net.ipv6.conf.${PFX}b.disable_ipv6=1" || true
+}
+
+# Waits until FILE contains TEXT (or fails after N tenths of a second).
+wait_for() {
+  local file=$1 text=$2 n=${3:-100}
+  for _ in $(seq "$n"); do grep -q -- "$text" "$file" 2>/dev/null && return 0; sleep 0.1; done
+  echo "timeout waiting for '$text' in $file" >&2; cat "$file" >&2 || true; return 1
+}
+
+# Starts the sensor on IFACE with events under $WORK/events.log; extra args follow.
+start_sensor() {
+  local ifc=$1; shift
+  "$DECNET" sensor --interface "$ifc" --log-file "$WORK/events.log" --db "$WORK/store.db" --stats-interval 0 "$@" \
+    2>"$WORK/sensor.err" &
+  SENSOR_PID=$!
+  PIDS+=("$SENSOR_PID")
+  wait_for "$WORK/sensor.err" "capturing on"
+}
+
+stop_sensor() {
+  kill -TERM "$SENSOR_PID"
+  wait "$SENSOR_PID" || { echo "sensor exited with $?" >&2; cat "$WORK/sensor.err" >&2; return 1; }
+}
