@@ -11,7 +11,9 @@ import json, sys
 
 # family -> (sensor (event, field) pairs, sniff flow field)
 FAMILIES = {
-    "ja3": ([("tls_client_hello", "ja3"), ("tls_session", "ja3"), ("quic_client_hello", "ja3")], "ja3"),
+    # JA3 outside QUIC only (JA4 prefix "q"): quic_client_hello carries ja4_quic, deduplicated on it
+    # (spec 7.2), and no JA3 (browsers shuffle extension order, so a QUIC JA3 changes with every hello).
+    "ja3": ([("tls_client_hello", "ja3"), ("tls_session", "ja3")], "ja3"),
     "ja4": ([("tls_client_hello", "ja4"), ("tls_session", "ja4"), ("quic_client_hello", "ja4_quic")], "ja4"),
     "ja3s": ([("tls_session", "ja3s")], "ja3s"),
     "ja4s": ([("tls_session", "ja4s")], "ja4s"),
@@ -49,6 +51,8 @@ def main():
         s = set()
         for e in ev:
             for (etype, field) in pairs:
+                if fam == "ja3" and e["fields"].get("ja4", "").startswith("q"):
+                    continue
                 if e["event_type"] == etype and field in e["fields"]:
                     v = e["fields"][field]
                     if fam in LISTS:
@@ -57,6 +61,8 @@ def main():
                         s.add(v)
         f = set()
         for fl in flows:
+            if fam == "ja3" and fl.get("ja4", "").startswith("q"):
+                continue
             v = fl.get(flow_field)
             if fam in LISTS:
                 if v:

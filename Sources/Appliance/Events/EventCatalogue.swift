@@ -46,7 +46,9 @@ public enum EventCatalogue {
         "ttl", "initial_ttl", "hop_distance", "window", "mss", "wscale", "options_sig", "has_sack", "has_timestamps",
         "tos", "dscp", "ecn", "ipid_class", "ipid_samples", "isn_class", "isn_samples", "os_guess",
         "ja4t", "p0f_signature", "p0f_os",
-    ], optional: ["ja4t", "p0f_signature", "p0f_os"], dedup: ["os_guess", "options_sig", "ipid_class", "isn_class"])
+    ], optional: ["ja4t", "p0f_signature", "p0f_os"],
+       // spec §7.2's key plus the two full signatures: a source that changes its stack is news.
+       dedup: ["os_guess", "options_sig", "ipid_class", "isn_class", "ja4t", "p0f_signature"])
 
     public static let tcpFlowTiming = EventSpec("tcp_flow_timing", .info, bus: true, fields: [
         "packets", "bytes", "duration_s", "mean_iat_ms", "min_iat_ms", "max_iat_ms", "retransmits", "ended_by",
@@ -63,7 +65,7 @@ public enum EventCatalogue {
     ], optional: ["ja4s", "ja4x", "ja4l_rtt_ms", "ja4l_client_ttl"], dedup: ["ja3", "ja3s", "ja4", "ja4s"])
 
     public static let quicClientHello = EventSpec("quic_client_hello", .warning, bus: true, fields: [
-        "ja4_quic", "ja3", "sni", "alpn", "raw_ciphers",
+        "ja4_quic", "sni", "alpn", "raw_ciphers",
     ], dedup: ["src_ip", "ja4_quic"])
 
     public static let sshClientBanner = EventSpec("ssh_client_banner", .info, bus: true, fields: [

@@ -199,11 +199,10 @@ public struct SessionTracker {
     mutating func clientHello(_ h: TLSHello, _ st: Flow, _ r: PacketRecord, into out: inout [SensorEvent]) {
         if st.clientHello == nil { st.clientHello = h; st.clientHelloDir = r.dir; if st.clientDir == nil { st.clientDir = r.dir } }
         else { return }                                  // a second hello (after HRR): the first one names the client
-        let ja3 = JA3(h), ja4 = JA4(h)
+        let ja4 = JA4(h)
         if h.isQUIC {
             var e = event(EventCatalogue.quicClientHello, st, r)
             e.set("ja4_quic", ja4.hash)
-            e.set("ja3", ja3.hash)
             e.set("sni", h.sni ?? "")
             e.set("alpn", Self.alpn(h.alpn))
             e.set("raw_ciphers", Self.dashed(h.ciphers))
@@ -211,7 +210,7 @@ public struct SessionTracker {
             return
         }
         var e = event(EventCatalogue.tlsClientHello, st, r)
-        e.set("ja3", ja3.hash)
+        e.set("ja3", JA3(h).hash)
         e.set("ja4", ja4.hash)
         e.set("tls_version", Self.versionName(Self.clientMaxVersion(h)))
         e.set("sni", h.sni ?? "")
@@ -222,7 +221,7 @@ public struct SessionTracker {
     }
 
     mutating func serverHello(_ h: TLSHello, _ st: Flow, _ r: PacketRecord, into out: inout [SensorEvent]) {
-        guard !h.isHelloRetryRequest, !st.sessionDone, st.pending == nil, st.clientHello != nil, !h.isQUIC else { return }
+        guard !h.isHelloRetryRequest, !st.sessionDone, st.pending == nil, st.clientHello != nil else { return }
         st.pending = (h, r.timestampNs)
         let selected = h.supportedVersions.first ?? h.legacyVersion
         if selected == 0x0304 {
