@@ -266,3 +266,34 @@ public final class LiveSensor: @unchecked Sendable {
         return final
     }
 }
+
+extension SessionTracker {
+    /// A capture file through the engine and this tracker (no gate): every event the sensor would make
+    /// from that traffic. For tests and offline checks; the live path is LiveSensor.run.
+    public static func events(file path: String, options: Options = Options()) throws -> [SensorEvent] {
+        var err = CP_CAP_OK
+        var msg = [CChar](repeating: 0, count: 512)
+        guard let cap = cp_capture_open_file(path, &err, &msg, msg.count) else { throw SensorError.capture(cString(msg)) }
+        var cfg = cp_engine_config()
+        cp_engine_config_defaults(&cfg)
+        cfg.block_when_full = 1
+        guard let engine = cp_engine_create(&cfg) else { cp_capture_close(cap); throw SensorError.capture("cannot create the engine") }
+        defer { cp_engine_destroy(engine); cp_capture_close(cap) }
+        guard cp_engine_start(engine, cap, &msg, msg.count) == 0 else { throw SensorError.capture(cString(msg)) }
+        let ring = cp_engine_ring(engine)!
+        var tracker = SessionTracker(options: options)
+        var out: [SensorEvent] = []
+        var failure: String? = nil
+        while true {
+            guard let slot = cp_ring_peek(ring) else { cp_ring_wait_readable(ring, 1_000); continue }
+            let rec = PacketRecord(decodingLazily: slot)
+            cp_ring_release(ring)
+            if case .inputEnd(let status, _, let message) = rec.body { if status != 0 { failure = message }; break }
+            tracker.add(rec, into: &out)
+        }
+        cp_engine_join(engine)
+        tracker.finish(into: &out)
+        if let failure { throw SensorError.capture("\(path): \(failure)") }
+        return out
+    }
+}

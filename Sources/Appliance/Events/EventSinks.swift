@@ -202,11 +202,16 @@ public final class EventPipeline: @unchecked Sendable {
         var logs: [LogRecord] = []
         if store != nil { logs.reserveCapacity(batch.count) }
         var published = 0
+        // Files get whole-line chunks of at most `chunk` bytes, so one big batch cannot overshoot the
+        // rotation size by more than a chunk.
+        let chunk = min(64 << 10, max(config.maxFileBytes / 4, 1024))
         for e in batch {
             let raw = EventFormat.rfc5424(e)
             let (line, fields) = EventFormat.json(e, rawLine: raw)
             rbuf += raw; rbuf.append(0x0a)
             jbuf += line; jbuf.append(0x0a)
+            if jbuf.count >= chunk { jsonl?.write(jbuf); jbuf.removeAll(keepingCapacity: true) }
+            if rbuf.count >= chunk { rfc?.write(rbuf); rbuf.removeAll(keepingCapacity: true) }
             if store != nil {
                 logs.append(LogRecord(timestamp: Double(e.timestampNs / 1000) / 1e6, decky: e.decky ?? "",
                                       service: EventCatalogue.appName, eventType: e.spec.id, attackerIP: e.srcIP,
