@@ -107,7 +107,7 @@ public final class LiveSensor: @unchecked Sendable {
         let text = cString(msg)
         switch err {
         case CP_CAP_ERR_NOIFACE: throw SensorError.noInterface("no such interface: \(config.interface) (\(text))")
-        case CP_CAP_ERR_PERM: throw SensorError.permission("capture on \(config.interface) not permitted: \(text) (run as root or grant CAP_NET_RAW and CAP_NET_ADMIN)")
+        case CP_CAP_ERR_PERM: throw SensorError.permission("capture on \(config.interface) not permitted: \(text)")
         case CP_CAP_ERR_FILTER: throw SensorError.filter("bad BPF filter \((config.bpf ?? "").debugDescription): \(text)")
         default: throw SensorError.capture("cannot capture on \(config.interface): \(text)")
         }

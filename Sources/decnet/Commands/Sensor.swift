@@ -80,7 +80,7 @@ struct Sensor: ParsableCommand {
         for d in decky {
             let parts = d.split(separator: "=", maxSplits: 1).map(String.init)
             guard parts.count == 2, !parts[0].isEmpty, let ip = IPAddress(parsing: parts[1]) else {
-                problems.append("--decky \(d.debugDescription): expected NAME=IP"); continue
+                problems.append("--decky \(d.debugDescription): expected NAME=IP with an IPv4 or IPv6 address"); continue
             }
             cfg.deckies[ip] = parts[0]
         }
