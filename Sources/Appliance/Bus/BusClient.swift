@@ -134,7 +134,7 @@ public final class UnixSocketBus: Bus, @unchecked Sendable {
                     }
                     self.log.info("reconnected to \(self.socketPath)")
                 case .failure:
-                    self.scheduleReconnect(delay: min(delay * 2, 1.0))
+                    self.scheduleReconnect(delay: min(max(delay * 2, 0.05), 1.0))   // a first attempt at 0 must still back off
                 }
             }
         }

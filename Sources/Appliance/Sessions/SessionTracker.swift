@@ -40,14 +40,14 @@ public struct SessionTracker {
         var lastNs: UInt64 = 0
         var clientDir: UInt8? = nil
         var synNs: UInt64 = 0, synTTL: UInt8 = 0, synAckNs: UInt64 = 0
-        var clientHello: TLSHello? = nil
-        var clientHelloDir: UInt8 = 0
-        var pending: (hello: TLSHello, ns: UInt64)? = nil
+        var clientHello: ClientPrints? = nil
+        var pending: (hello: ServerPrints, ns: UInt64)? = nil
         var sessionDone = false
         var certs: [String] = []
         var banners: (String?, String?) = (nil, nil)
         var kex: (KexInit?, KexInit?) = (nil, nil)
         var httpSeen = false
+        var sni: String? = nil
         /// The flow's endpoints in record orientation (dir 0 = the first packet's sender).
         var ends: (IPAddress, UInt16, IPAddress, UInt16)? = nil
         #if JA4Plus
@@ -56,6 +56,44 @@ public struct SessionTracker {
     }
 
     struct Samples { var ipid: [UInt32] = []; var isn: [UInt32] = [] }
+
+    /// What a ClientHello / ServerHello / SYN contributes to events, computed once per distinct message:
+    /// clients and attack tools repeat the same hellos and stacks endlessly.
+    struct ClientPrints {
+        let quic: Bool
+        let ja3: String, ja4: String, version: String, alpn: String, ciphers: String, extensions: String, versions: String
+        init(_ h: TLSHello) {
+            quic = h.isQUIC
+            ja3 = JA3(h).hash
+            ja4 = JA4(h).hash
+            version = SessionTracker.versionName(SessionTracker.clientMaxVersion(h))
+            alpn = SessionTracker.alpn(h.alpn)
+            ciphers = SessionTracker.dashed(h.ciphers)
+            extensions = SessionTracker.dashed(h.extensions)
+            versions = h.supportedVersions.filter { !isGREASE($0) }.map(SessionTracker.versionName).joined(separator: ",")
+        }
+    }
+    struct ServerPrints {
+        let hrr: Bool, selected: UInt16
+        let ja3s: String, ja4s: String?, version: String, cipher: String
+        init(_ h: TLSHello) {
+            hrr = h.isHelloRetryRequest
+            selected = h.supportedVersions.first ?? h.legacyVersion
+            ja3s = JA3S(h).hash
+            #if JA4Plus
+            ja4s = JA4S(h).hash
+            #else
+            ja4s = nil
+            #endif
+            version = SessionTracker.versionName(selected)
+            cipher = String(h.cipher)
+        }
+    }
+    struct SynPrints { let fields: [(String, String)]; let tail: [(String, String)] }
+
+    var clientCache = BoundedCache<RawMessage, ClientPrints?>(limit: 4096)
+    var serverCache = BoundedCache<RawMessage, ServerPrints?>(limit: 4096)
+    var synCache = BoundedCache<P0fKey, SynPrints>(limit: 4096)
 
     public var options: Options
     public private(set) var counters = Counters()
@@ -94,11 +132,16 @@ public struct SessionTracker {
                 if st.clientDir == nil { st.clientDir = r.dir ^ 1 }
                 if st.synAckNs == 0 { st.synAckNs = r.timestampNs }
             }
-        case .clientHello(let h): clientHello(h, st, r, into: &out)
+        case .clientHello(let h): clientHello(ClientPrints(h), sni: h.sni, st, r, into: &out)
         case .rawHello(let m):
-            guard let h = m.hello else { return }
-            if m.kind == UInt16(CP_REC_TLS_CLIENT_HELLO.rawValue) { clientHello(h, st, r, into: &out) } else { serverHello(h, st, r, into: &out) }
-        case .serverHello(let h): serverHello(h, st, r, into: &out)
+            if m.kind == UInt16(CP_REC_TLS_CLIENT_HELLO.rawValue) {
+                guard let p = clientCache.get(m, { $0.hello.map(ClientPrints.init) }) else { return }
+                clientHello(p, sni: m.serverName, st, r, into: &out)
+            } else {
+                guard let p = serverCache.get(m, { $0.hello.map(ServerPrints.init) }) else { return }
+                serverHello(p, st, r, into: &out)
+            }
+        case .serverHello(let h): serverHello(ServerPrints(h), st, r, into: &out)
         case .certificate(let c):
             #if JA4Plus
             if st.certs.count < 16 { st.certs.append(JA4X(c).hash) }
@@ -160,71 +203,71 @@ public struct SessionTracker {
     // MARK: events
 
     mutating func synEvent(_ s: TCPSynFacts, _ r: PacketRecord, into out: inout [SensorEvent]) {
-        let shape = SynShape(s)
         // IP-ID / ISN samples: the last 8 SYNs of this source.
         if samples.count >= options.maxSources && samples[r.src] == nil { samples.removeAll(keepingCapacity: true); counters.sourcesReset += 1 }
         var smp = samples[r.src] ?? Samples()
         smp.ipid.append(UInt32(s.ipID)); if smp.ipid.count > 8 { smp.ipid.removeFirst() }
         smp.isn.append(s.seq); if smp.isn.count > 8 { smp.isn.removeFirst() }
         samples[r.src] = smp
+        let p0f = options.p0f
+        let prints = synCache.get(P0fKey(s, ipVersion: r.src.version, peerMSS: nil)) { k in
+            let shape = SynShape(k.facts)
+            var head: [(String, String)] = [
+                ("ttl", String(shape.ttl)), ("initial_ttl", String(shape.initialTTL)), ("hop_distance", String(shape.hopDistance)),
+                ("window", String(shape.window)), ("mss", shape.mss.map(String.init) ?? ""), ("wscale", shape.wscale.map(String.init) ?? ""),
+                ("options_sig", shape.optionsSignature), ("has_sack", shape.hasSACK ? "true" : "false"),
+                ("has_timestamps", shape.hasTimestamps ? "true" : "false"), ("tos", String(shape.tos)), ("dscp", String(shape.dscp)),
+                ("ecn", String(shape.ecn)),
+            ]
+            var tail: [(String, String)] = [("os_guess", shape.osGuess)]
+            #if JA4Plus
+            tail.append(("ja4t", JA4T(k.facts).value))
+            #endif
+            if !k.facts.tunnelled {
+                let sig = TCPSignature(k.facts, ipVersion: k.ipVersion)
+                tail.append(("p0f_signature", sig.raw))
+                if let os = p0f?.match(sig) { tail.append(("p0f_os", os)) }
+            }
+            head.reserveCapacity(head.count)
+            return SynPrints(fields: head, tail: tail)
+        }
         var e = SensorEvent(EventCatalogue.tcpSynFingerprint, timestampNs: r.timestampNs, src: r.src, srcPort: r.sport, dst: r.dst, dstPort: r.dport)
-        e.set("ttl", String(shape.ttl))
-        e.set("initial_ttl", String(shape.initialTTL))
-        e.set("hop_distance", String(shape.hopDistance))
-        e.set("window", String(shape.window))
-        e.set("mss", shape.mss.map(String.init) ?? "")
-        e.set("wscale", shape.wscale.map(String.init) ?? "")
-        e.set("options_sig", shape.optionsSignature)
-        e.set("has_sack", shape.hasSACK ? "true" : "false")
-        e.set("has_timestamps", shape.hasTimestamps ? "true" : "false")
-        e.set("tos", String(shape.tos))
-        e.set("dscp", String(shape.dscp))
-        e.set("ecn", String(shape.ecn))
+        for (k, v) in prints.fields { e.set(k, v) }
         e.set("ipid_class", r.src.version == 4 ? SequenceClass.classify(smp.ipid, modulus: 1 << 16) : "unknown")
         e.set("ipid_samples", smp.ipid.map(String.init).joined(separator: ","))
         e.set("isn_class", SequenceClass.classify(smp.isn))
         e.set("isn_samples", smp.isn.map(String.init).joined(separator: ","))
-        e.set("os_guess", shape.osGuess)
-        #if JA4Plus
-        e.set("ja4t", JA4T(s).value)
-        #endif
-        if !s.tunnelled {
-            let sig = TCPSignature(s, ipVersion: r.src.version)
-            e.set("p0f_signature", sig.raw)
-            e.set("p0f_os", options.p0f?.match(sig))
-        }
+        for (k, v) in prints.tail { e.set(k, v) }
         emit(e, into: &out)
     }
 
-    mutating func clientHello(_ h: TLSHello, _ st: Flow, _ r: PacketRecord, into out: inout [SensorEvent]) {
-        if st.clientHello == nil { st.clientHello = h; st.clientHelloDir = r.dir; if st.clientDir == nil { st.clientDir = r.dir } }
+    mutating func clientHello(_ p: ClientPrints, sni: String?, _ st: Flow, _ r: PacketRecord, into out: inout [SensorEvent]) {
+        if st.clientHello == nil { st.clientHello = p; st.sni = sni; if st.clientDir == nil { st.clientDir = r.dir } }
         else { return }                                  // a second hello (after HRR): the first one names the client
-        let ja4 = JA4(h)
-        if h.isQUIC {
+        if p.quic {
             var e = event(EventCatalogue.quicClientHello, st, r)
-            e.set("ja4_quic", ja4.hash)
-            e.set("sni", h.sni ?? "")
-            e.set("alpn", Self.alpn(h.alpn))
-            e.set("raw_ciphers", Self.dashed(h.ciphers))
+            e.set("ja4_quic", p.ja4)
+            e.set("sni", sni ?? "")
+            e.set("alpn", p.alpn)
+            e.set("raw_ciphers", p.ciphers)
             emit(e, into: &out)
             return
         }
         var e = event(EventCatalogue.tlsClientHello, st, r)
-        e.set("ja3", JA3(h).hash)
-        e.set("ja4", ja4.hash)
-        e.set("tls_version", Self.versionName(Self.clientMaxVersion(h)))
-        e.set("sni", h.sni ?? "")
-        e.set("alpn", Self.alpn(h.alpn))
-        e.set("raw_ciphers", Self.dashed(h.ciphers))
-        e.set("raw_extensions", Self.dashed(h.extensions))
+        e.set("ja3", p.ja3)
+        e.set("ja4", p.ja4)
+        e.set("tls_version", p.version)
+        e.set("sni", sni ?? "")
+        e.set("alpn", p.alpn)
+        e.set("raw_ciphers", p.ciphers)
+        e.set("raw_extensions", p.extensions)
         emit(e, into: &out)
     }
 
-    mutating func serverHello(_ h: TLSHello, _ st: Flow, _ r: PacketRecord, into out: inout [SensorEvent]) {
-        guard !h.isHelloRetryRequest, !st.sessionDone, st.pending == nil, st.clientHello != nil else { return }
+    mutating func serverHello(_ h: ServerPrints, _ st: Flow, _ r: PacketRecord, into out: inout [SensorEvent]) {
+        guard !h.hrr, !st.sessionDone, st.pending == nil, st.clientHello != nil else { return }
         st.pending = (h, r.timestampNs)
-        let selected = h.supportedVersions.first ?? h.legacyVersion
-        if selected == 0x0304 {
+        if h.selected == 0x0304 {
             finishSession(st, r, into: &out)             // TLS 1.3: the chain is encrypted, nothing to wait for
         } else {
             pendingSessions.insert(r.flowID)
@@ -237,20 +280,18 @@ public struct SessionTracker {
         st.sessionDone = true
         guard let (src, sport, dst, dport) = endpoints(st, r) ?? r.map({ ($0.src, $0.sport, $0.dst, $0.dport) }) else { return }
         var e = SensorEvent(EventCatalogue.tlsSession, timestampNs: ns, src: src, srcPort: sport, dst: dst, dstPort: dport)
-        e.set("ja3", JA3(ch).hash)
-        e.set("ja3s", JA3S(sh).hash)
-        e.set("ja4", JA4(ch).hash)
-        #if JA4Plus
-        e.set("ja4s", JA4S(sh).hash)
+        e.set("ja3", ch.ja3)
+        e.set("ja3s", sh.ja3s)
+        e.set("ja4", ch.ja4)
+        e.set("ja4s", sh.ja4s)
+        e.set("tls_version", sh.version)
+        e.set("client_versions", ch.versions)
+        e.set("cipher", sh.cipher)
+        e.set("sni", st.sni ?? "")
+        e.set("alpn", ch.alpn)
+        e.set("raw_ciphers", ch.ciphers)
+        e.set("raw_extensions", ch.extensions)
         if !st.certs.isEmpty { e.set("ja4x", st.certs.joined(separator: ",")) }
-        #endif
-        e.set("tls_version", Self.versionName(sh.supportedVersions.first ?? sh.legacyVersion))
-        e.set("client_versions", ch.supportedVersions.filter { !isGREASE($0) }.map(Self.versionName).joined(separator: ","))
-        e.set("cipher", String(sh.cipher))
-        e.set("sni", ch.sni ?? "")
-        e.set("alpn", Self.alpn(ch.alpn))
-        e.set("raw_ciphers", Self.dashed(ch.ciphers))
-        e.set("raw_extensions", Self.dashed(ch.extensions))
         if st.synNs > 0, st.synAckNs >= st.synNs {
             e.set("ja4l_rtt_ms", Self.fixed(Double(st.synAckNs - st.synNs) / 1e6, 3))
             e.set("ja4l_client_ttl", String(st.synTTL))

@@ -156,6 +156,7 @@ static void *reader(void *arg) {
     const uint8_t *d;
     int r;
     uint64_t n = 0, last_pub = wall_ns();
+    unsigned idle_after_stop = 0, after_stop = 0;
     while ((r = cp_capture_next(e->src, &h, &d)) >= 1) {
         if (r == 1) {
             cp_engine_feed(e, &h, d);
@@ -170,7 +171,17 @@ static void *reader(void *arg) {
         }
         if (now - last_pub >= 250000000ull) { publish(e); last_pub = now; }
     check_stop:
-        if (atomic_load_explicit(&e->stop, memory_order_relaxed)) { r = 0; break; }
+        if (atomic_load_explicit(&e->stop, memory_order_relaxed)) {
+            /* A live source still holds what the kernel captured before the stop: read on until it has
+             * been idle twice in a row (a partly filled TPACKET_V3 block retires on its timeout), for at
+             * most 2^20 packets, so a graceful stop loses nothing already on the box. */
+            if (r == 2 && ++idle_after_stop >= 2) { r = 0; break; }
+            if (r == 1) idle_after_stop = 0;
+            if (++after_stop > (1u << 20)) { r = 0; break; }
+            if (strcmp(e->src->ops->name, "pcap-live") == 0) continue;
+            r = 0;
+            break;
+        }
     }
     e->draining = 1;
     cp_flow_end_all(e);

@@ -284,12 +284,12 @@ public enum Anomaly {
 
 /// Cache key for p0f results: exactly the inputs a p0f signature reads, with values p0f only tests
 /// for zero/non-zero reduced to that, so identical stacks share one entry.
-struct P0fKey: Hashable {
-    let facts: TCPSynFacts
-    let ipVersion: UInt8
-    let peerMSS: Int?
+public struct P0fKey: Hashable, Sendable {
+    public let facts: TCPSynFacts
+    public let ipVersion: UInt8
+    public let peerMSS: Int?
 
-    init(_ s: TCPSynFacts, ipVersion: UInt8, peerMSS: Int?) {
+    public init(_ s: TCPSynFacts, ipVersion: UInt8, peerMSS: Int?) {
         var k = s
         k.seq = s.seq == 0 ? 0 : 1
         k.ack = s.ack == 0 ? 0 : (s.ack & 0x0100_0000) | 2    // p0f reads zero-ness and the first wire byte's low bit
@@ -329,11 +329,11 @@ struct P0fKey: Hashable {
 }
 
 /// A small memo with a hard size bound (cleared when full: simple, and bounded under hostile input).
-struct BoundedCache<Key: Hashable, Value> {
+public struct BoundedCache<Key: Hashable, Value> {
     var store: [Key: Value] = [:]
     let limit: Int
-    init(limit: Int) { self.limit = limit }
-    mutating func get(_ key: Key, _ make: (Key) -> Value) -> Value {
+    public init(limit: Int) { self.limit = limit }
+    public mutating func get(_ key: Key, _ make: (Key) -> Value) -> Value {
         if let v = store[key] { return v }
         let v = make(key)
         if store.count >= limit { store.removeAll(keepingCapacity: true) }
