@@ -192,15 +192,7 @@ public final class LiveSensor: @unchecked Sendable {
             }
             produced.removeAll(keepingCapacity: true)
         }
-        func tick(force: Bool) {
-            let now = monotonicSeconds()
-            guard force || now - lastTick >= 0.25 else { return }
-            lastTick = now
-            let wall = UInt64(wallClockSeconds() * 1e9)
-            tracker.sweep(nowNs: max(wall, lastRecordNs), into: &produced)
-            pass()
-            pipeline.submit(outgoing)
-            outgoing.removeAll(keepingCapacity: true)
+        func collect() -> SensorStats {
             var s = SensorStats()
             cp_engine_get_stats(eng, &s.engine)
             s.sinks = pipeline.statistics
@@ -210,6 +202,18 @@ public final class LiveSensor: @unchecked Sendable {
             s.events = events
             s.openSessions = tracker.openFlows
             s.eventCounts = counts
+            return s
+        }
+        func tick(force: Bool) {
+            let now = monotonicSeconds()
+            guard force || now - lastTick >= 0.25 else { return }
+            lastTick = now
+            let wall = UInt64(wallClockSeconds() * 1e9)
+            tracker.sweep(nowNs: max(wall, lastRecordNs), into: &produced)
+            pass()
+            pipeline.submit(outgoing)
+            outgoing.removeAll(keepingCapacity: true)
+            let s = collect()
             state.withLock { snapshot = s }
             if config.statsInterval > 0 && now - lastStatsLog >= config.statsInterval {
                 lastStatsLog = now
@@ -251,14 +255,7 @@ public final class LiveSensor: @unchecked Sendable {
         tick(force: true)
         pipeline.close()
         store?.flush()
-        var final = SensorStats()
-        cp_engine_get_stats(eng, &final.engine)
-        final.sinks = pipeline.statistics
-        final.store = store?.statistics
-        final.gate = gate.counters
-        final.tracker = tracker.counters
-        final.events = events
-        final.eventCounts = counts
+        let final = collect()
         state.withLock { engine = nil; self.pipeline = nil; snapshot = final }
         cp_engine_destroy(eng)
         cp_capture_close(cap)
