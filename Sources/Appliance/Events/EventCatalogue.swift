@@ -76,7 +76,8 @@ public enum EventCatalogue {
         "client_banner", "server_banner", "hassh", "hassh_algorithms", "hassh_server", "hassh_server_algorithms",
         "encryption", "ja4ssh",
     ], optional: ["client_banner", "server_banner", "hassh", "hassh_algorithms", "hassh_server",
-                  "hassh_server_algorithms", "encryption", "ja4ssh"], dedup: ["hassh", "hassh_server"])
+                  "hassh_server_algorithms", "encryption", "ja4ssh"],
+       dedup: ["hassh", "hassh_server", "ja4ssh"])   // ja4ssh: each session's own behaviour is news
 
     public static let httpRequestFingerprint = EventSpec("http_request_fingerprint", .info, bus: true, fields: [
         "ja4h", "method", "host", "path", "user_agent", "http_version",
