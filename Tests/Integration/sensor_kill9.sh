@@ -39,7 +39,8 @@ for path in sys.argv[1:]:
 PY
   lost=$((lines - rows))
   echo "round $round: killed with $lines events in the files, $rows in the store (lost $lost); torn tail at kill:${torn:- none}"
-  [ "$lost" -le 5000 ] || { echo "store lost more than one batch"; exit 1; }
+  # bound: the writer's open transaction (<= 5,000) plus what queued behind it while it committed (<= 1 s here)
+  [ "$lost" -le 10000 ] || { echo "store lost more than the last second of events"; exit 1; }
   [ "$rows" -gt 0 ] || { echo "nothing reached the store"; exit 1; }
 done
 echo "sensor_kill9: ok"
