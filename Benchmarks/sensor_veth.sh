@@ -7,19 +7,9 @@
 #   env: BENCH_DIR (/tmp/decnet-bench), COPIES (300), RATES ("100000 300000 1000000 top"), LIMIT (packets
 #        per run, default all), BUFFER_MB (64)
 set -euo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/.." && pwd)
-export PATH="/opt/swift/usr/bin:$PATH"
-dir=${BENCH_DIR:-/tmp/decnet-bench}
-copies=${COPIES:-300}
+source "$(dirname "$0")/capture.sh"
 rates=${RATES:-"100000 300000 1000000 top"}
 buffer=${BUFFER_MB:-64}
-mkdir -p "$dir"
-cap="$dir/generated-$copies.pcap"
-if [ ! -s "$cap" ]; then
-  python3 "$here/gen_capture.py" "$root/../shared/bench/seed.pcap.gz" "$cap.tmp" --copies "$copies"
-  mv "$cap.tmp" "$cap"
-fi
 command -v tcpreplay >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tcpreplay >/dev/null; }
 (cd "$root" && swift build -c release --product decnet >&2)
 decnet="$root/.build/release/decnet"

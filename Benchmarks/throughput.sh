@@ -4,18 +4,8 @@
 # warm page cache for both). Generates the capture on first use (deterministic; ~1.6 GB).
 #   env: BENCH_DIR (default /tmp/decnet-bench), COPIES (default 300 -> 2,327,700 packets), RUNS (3)
 set -euo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/.." && pwd)
-export PATH="/opt/swift/usr/bin:$PATH"
-dir=${BENCH_DIR:-/tmp/decnet-bench}
-copies=${COPIES:-300}
+source "$(dirname "$0")/capture.sh"
 runs=${RUNS:-3}
-mkdir -p "$dir"
-cap="$dir/generated-$copies.pcap"
-if [ ! -s "$cap" ]; then
-  python3 "$here/gen_capture.py" "$root/../shared/bench/seed.pcap.gz" "$cap.tmp" --copies "$copies"
-  mv "$cap.tmp" "$cap"
-fi
 gcc -O2 -o "$dir/pcap_floor" "$here/pcap_floor.c" -lpcap
 (cd "$root" && swift build -c release --product decnet >&2)
 decnet="$root/.build/release/decnet"

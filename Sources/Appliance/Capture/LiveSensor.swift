@@ -44,36 +44,29 @@ public struct SensorStats: Sendable {
     public var openSessions = 0
     public var eventCounts: [String: Int] = [:]
 
-    /// One line for the process log.
-    public var line: String {
+    /// Every counter, named once, in the order the stats line and the JSON use.
+    public var counters: [(String, UInt64)] {
         let e = engine
-        var s = "packets=\(e.packets) kernel_received=\(e.kernel_received) kernel_dropped=\(e.kernel_dropped) if_dropped=\(e.if_dropped)"
-        s += " ring_drops=\(e.ring_drops) parse_errors=\(e.parse_errors) flows=\(e.flows) flows_active=\(e.flows_active) flows_evicted=\(e.flows_evicted)"
-        s += " sessions=\(openSessions) sessions_evicted=\(tracker.flowsEvicted) events=\(events) duplicates=\(gate.duplicates) rate_limited=\(gate.rateLimited)"
-        s += " sink_dropped=\(sinks.dropped) written=\(sinks.written) write_errors=\(sinks.writeErrors)"
-        if let st = store { s += " store_committed=\(st.committed) store_dropped=\(st.dropped + sinks.storeDropped)" }
-        return s
-    }
-
-    public var json: JSONValue {
-        let e = engine
-        var m: [(String, JSONValue)] = [
-            ("packets", .number(Double(e.packets))), ("kernel_received", .number(Double(e.kernel_received))),
-            ("kernel_dropped", .number(Double(e.kernel_dropped))), ("if_dropped", .number(Double(e.if_dropped))),
-            ("ring_drops", .number(Double(e.ring_drops))), ("parse_errors", .number(Double(e.parse_errors))),
-            ("flows", .number(Double(e.flows))), ("flows_active", .number(Double(e.flows_active))),
-            ("flows_evicted", .number(Double(e.flows_evicted))), ("sessions_evicted", .number(Double(tracker.flowsEvicted))),
-            ("events", .number(Double(events))), ("duplicates", .number(Double(gate.duplicates))),
-            ("rate_limited", .number(Double(gate.rateLimited))), ("sink_dropped", .number(Double(sinks.dropped))),
-            ("written", .number(Double(sinks.written))), ("write_errors", .number(Double(sinks.writeErrors))),
-            ("repaired_bytes", .number(Double(sinks.repairedBytes))),
+        var c: [(String, UInt64)] = [
+            ("packets", e.packets), ("kernel_received", e.kernel_received), ("kernel_dropped", e.kernel_dropped),
+            ("if_dropped", e.if_dropped), ("ring_drops", e.ring_drops), ("parse_errors", e.parse_errors),
+            ("flows", e.flows), ("flows_active", e.flows_active), ("flows_evicted", e.flows_evicted),
+            ("sessions", UInt64(openSessions)), ("sessions_evicted", UInt64(tracker.flowsEvicted)),
+            ("events", UInt64(events)), ("duplicates", UInt64(gate.duplicates)), ("rate_limited", UInt64(gate.rateLimited)),
+            ("sink_dropped", UInt64(sinks.dropped)), ("written", UInt64(sinks.written)),
+            ("write_errors", UInt64(sinks.writeErrors)), ("repaired_bytes", UInt64(sinks.repairedBytes)),
         ]
         if let st = store {
-            m.append(("store_committed", .number(Double(st.committed))))
-            m.append(("store_dropped", .number(Double(st.dropped + sinks.storeDropped))))
+            c.append(("store_committed", UInt64(st.committed)))
+            c.append(("store_dropped", UInt64(st.dropped + sinks.storeDropped)))
         }
-        return .object(m)
+        return c
     }
+
+    /// One line for the process log.
+    public var line: String { counters.map { "\($0.0)=\($0.1)" }.joined(separator: " ") }
+
+    public var json: JSONValue { .object(counters.map { ($0.0, .number(Double($0.1))) }) }
 }
 
 public final class LiveSensor: @unchecked Sendable {
@@ -157,13 +150,11 @@ public final class LiveSensor: @unchecked Sendable {
             cp_engine_destroy(eng); cp_capture_close(cap); pipeline.close()
             throw SensorError.capture(cString(msg))
         }
-        let stopEarly = state.withLock { () -> Bool in
+        state.withLock {
             engine = eng
             self.pipeline = pipeline
-            if stopRequested { cp_engine_request_stop(eng) }
-            return stopRequested
+            if stopRequested { cp_engine_request_stop(eng) }      // a stop that came while starting
         }
-        _ = stopEarly
         log.info("capturing on \(config.interface)\(config.bpf.map { " filter \($0.debugDescription)" } ?? "") max_flows=\(config.effectiveMaxFlows) memory_cap_mb=\(config.memoryCapMB)")
         ready?()
 

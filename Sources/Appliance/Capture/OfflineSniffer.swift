@@ -79,16 +79,7 @@ public struct OfflineSniffer {
 
     /// Loads the system p0f database if present (LGPL; read at run time, never bundled).
     static func loadP0f(_ path: String?) -> P0fDatabase? {
-        guard let path, let f = fopen(path, "r") else { return nil }
-        defer { fclose(f) }
-        var data = [UInt8]()
-        var buf = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let n = fread(&buf, 1, buf.count, f)
-            if n <= 0 { break }
-            data += buf[0..<n]
-            if data.count > 8 << 20 { break }
-        }
+        guard let path, let data = readFile(path, limit: 8 << 20) else { return nil }
         let db = P0fDatabase(text: String(decoding: data, as: UTF8.self))
         return db.count > 0 ? db : nil
     }
@@ -145,7 +136,7 @@ public struct OfflineSniffer {
                         var s = cp_engine_stats()
                         cp_engine_get_stats(engine, &s)
                         let mbps = Double(s.input_bytes) / 1e6 / max(now - start, 1e-9)
-                        stderrLine("sniff: \(name): \(s.packets) packets, \(String(format1(mbps))) MB/s, \(s.flows) flows, \(Int(Double(s.input_bytes) * 100 / Double(max(size, 1))))%")
+                        stderrLine("sniff: \(name): \(s.packets) packets, \(decimalText(mbps, 1)) MB/s, \(s.flows) flows, \(Int(Double(s.input_bytes) * 100 / Double(max(size, 1))))%")
                     }
                 }
                 continue
@@ -167,11 +158,6 @@ public struct OfflineSniffer {
     }
 }
 
-func format1(_ v: Double) -> String {
-    let t = Int((v * 10).rounded())
-    return "\(t / 10).\(abs(t % 10))"
-}
-
 extension SniffFileResult {
     /// The final summary line(s) for stderr.
     public static func summary(_ results: [SniffFileResult], seconds: Double) -> String {
@@ -189,14 +175,9 @@ extension SniffFileResult {
         let an = (0..<Anomaly.count).filter { anomalies[$0] > 0 }.map { "\(Anomaly.name($0))=\(anomalies[$0])" }
         let pps = seconds > 0 ? Double(packets) / seconds : 0
         return "sniff: \(results.count) file(s), \(packets) packets, \(bytes) bytes, \(flows) flows, "
-            + "\(format1(seconds)) s, \(Int(pps)) packets/s, cpu s: decode \(format2(decodeCPU)) fingerprint \(format2(consumerCPU)), ring drops \(drops) (consumer waits \(waits)), parse errors \(perr), "
+            + "\(decimalText(seconds, 1)) s, \(Int(pps)) packets/s, cpu s: decode \(decimalText(decodeCPU, 2)) fingerprint \(decimalText(consumerCPU, 2)), ring drops \(drops) (consumer waits \(waits)), parse errors \(perr), "
             + "anomalies: \(an.isEmpty ? "none" : an.joined(separator: " "))"
     }
-}
-
-func format2(_ v: Double) -> String {
-    let t = Int((v * 100).rounded())
-    return "\(t / 100)." + (t % 100 < 10 ? "0" : "") + "\(t % 100)"
 }
 
 /// A NUL-terminated C buffer as a String (invalid UTF-8 replaced).

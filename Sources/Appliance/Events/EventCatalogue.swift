@@ -143,9 +143,14 @@ public struct SensorEvent: Sendable {
     /// Fields in catalogue order (the order lines are written in).
     public var orderedFields: [(String, String)] { fields }
 
-    /// The dedup key (src_ip scoped), nil when the event is never deduplicated.
-    public var dedupKey: String? {
+    /// A hash of the dedup key (src_ip, event id, the spec's dedup fields), nil when the event is never
+    /// deduplicated. Hashed in place: the key itself is never built as a string.
+    public var dedupHash: Int? {
         guard !spec.dedup.isEmpty else { return nil }
-        return srcIP + "\u{1f}" + spec.id + "\u{1f}" + spec.dedup.map { value($0) ?? "" }.joined(separator: "|")
+        var h = Hasher()
+        h.combine(src)
+        h.combine(spec.id)
+        for name in spec.dedup { h.combine(value(name)) }
+        return h.finalize()
     }
 }

@@ -9,34 +9,11 @@ import Glibc
 
 public enum EventFormat {
     /// `YYYY-MM-DDTHH:MM:SS.ffffff+00:00` from nanoseconds since the epoch.
+    /// `YYYY-MM-DDTHH:MM:SS.ffffff+00:00` from nanoseconds since the epoch.
     public static func iso8601Micro(ns: UInt64) -> String {
         var out: [UInt8] = []
-        appendTime(ns: ns, iso: true, into: &out)
+        appendUTCTime(ns: ns, iso: true, into: &out)
         return String(decoding: out, as: UTF8.self)
-    }
-
-    static func appendTime(ns: UInt64, iso: Bool, into out: inout [UInt8]) {
-        var secs = time_t(ns / 1_000_000_000)
-        let micros = Int(ns % 1_000_000_000 / 1000)
-        var t = tm()
-        gmtime_r(&secs, &t)
-        func pad(_ v: Int, _ w: Int) {
-            var digits = [UInt8](repeating: UInt8(ascii: "0"), count: w)
-            var v = v, i = w - 1
-            while i >= 0 { digits[i] = UInt8(ascii: "0") + UInt8(v % 10); v /= 10; i -= 1 }
-            out += digits
-        }
-        pad(Int(t.tm_year) + 1900, 4); out.append(UInt8(ascii: "-"))
-        pad(Int(t.tm_mon) + 1, 2); out.append(UInt8(ascii: "-"))
-        pad(Int(t.tm_mday), 2); out.append(UInt8(ascii: iso ? "T" : " "))
-        pad(Int(t.tm_hour), 2); out.append(UInt8(ascii: ":"))
-        pad(Int(t.tm_min), 2); out.append(UInt8(ascii: ":"))
-        pad(Int(t.tm_sec), 2)
-        if iso {
-            out.append(UInt8(ascii: "."))
-            pad(micros, 6)
-            out += Array("+00:00".utf8)
-        }
     }
 
     /// Printable ASCII without spaces, truncated (RFC 5424 header fields); empty -> "-".
@@ -56,7 +33,7 @@ public enum EventFormat {
         out.append(UInt8(ascii: "<"))
         out += Array(String(16 * 8 + e.spec.severity.rawValue).utf8)
         out += Array(">1 ".utf8)
-        appendTime(ns: e.timestampNs, iso: true, into: &out)
+        appendUTCTime(ns: e.timestampNs, iso: true, into: &out)
         out.append(0x20)
         appendHeaderField(e.decky, max: 255, into: &out)
         out.append(0x20)
@@ -98,9 +75,9 @@ public enum EventFormat {
         var out: [UInt8] = []
         out.reserveCapacity(f.count + rawLine.count + 256)
         out += Array("{\"timestamp\":\"".utf8)
-        appendTime(ns: e.timestampNs, iso: false, into: &out)
+        appendUTCTime(ns: e.timestampNs, iso: false, into: &out)
         out += Array("\",\"ts\":\"".utf8)
-        appendTime(ns: e.timestampNs, iso: true, into: &out)
+        appendUTCTime(ns: e.timestampNs, iso: true, into: &out)
         out += Array("\",\"decky\":".utf8)
         JSON.appendString(e.decky ?? "", to: &out)
         out += Array(",\"service\":\"".utf8)

@@ -37,11 +37,8 @@ public struct EventGate: Sendable {
     public mutating func admit(_ e: SensorEvent) -> Bool {
         let now = e.timestampNs
         if now >= lastGC &+ options.gcIntervalNs { gc(now) }
-        var key = 0
-        if let k = e.dedupKey {
-            key = k.hashValue
-            if let t = seen[key], now < t &+ options.dedupTTLNs, now >= t { counters.duplicates += 1; return false }
-        }
+        let key = e.dedupHash
+        if let key, let t = seen[key], now < t &+ options.dedupTTLNs, now >= t { counters.duplicates += 1; return false }
         if options.maxEventsPerSecond > 0 {
             let rate = Double(options.maxEventsPerSecond)
             if now > lastRefill {
@@ -51,7 +48,7 @@ public struct EventGate: Sendable {
             guard tokens >= 1 else { counters.rateLimited += 1; return false }
             tokens -= 1
         }
-        if e.dedupKey != nil {
+        if let key {
             if seen.count >= options.maxKeys { gc(now) }
             if seen.count >= options.maxKeys { seen.removeAll(keepingCapacity: true); counters.dedupResets += 1 }
             seen[key] = now

@@ -212,7 +212,7 @@ public struct SessionTracker {
         let p0f = options.p0f
         let prints = synCache.get(P0fKey(s, ipVersion: r.src.version, peerMSS: nil)) { k in
             let shape = SynShape(k.facts)
-            var head: [(String, String)] = [
+            let head: [(String, String)] = [
                 ("ttl", String(shape.ttl)), ("initial_ttl", String(shape.initialTTL)), ("hop_distance", String(shape.hopDistance)),
                 ("window", String(shape.window)), ("mss", shape.mss.map(String.init) ?? ""), ("wscale", shape.wscale.map(String.init) ?? ""),
                 ("options_sig", shape.optionsSignature), ("has_sack", shape.hasSACK ? "true" : "false"),
@@ -228,7 +228,6 @@ public struct SessionTracker {
                 tail.append(("p0f_signature", sig.raw))
                 if let os = p0f?.match(sig) { tail.append(("p0f_os", os)) }
             }
-            head.reserveCapacity(head.count)
             return SynPrints(fields: head, tail: tail)
         }
         var e = SensorEvent(EventCatalogue.tcpSynFingerprint, timestampNs: r.timestampNs, src: r.src, srcPort: r.sport, dst: r.dst, dstPort: r.dport)
@@ -293,7 +292,7 @@ public struct SessionTracker {
         e.set("raw_extensions", ch.extensions)
         if !st.certs.isEmpty { e.set("ja4x", st.certs.joined(separator: ",")) }
         if st.synNs > 0, st.synAckNs >= st.synNs {
-            e.set("ja4l_rtt_ms", Self.fixed(Double(st.synAckNs - st.synNs) / 1e6, 3))
+            e.set("ja4l_rtt_ms", decimalText(Double(st.synAckNs - st.synNs) / 1e6, 3))
             e.set("ja4l_client_ttl", String(st.synTTL))
         }
         emit(e, into: &out)
@@ -314,11 +313,11 @@ public struct SessionTracker {
                 e.timestampNs = sum.lastNs
                 e.set("packets", String(packets))
                 e.set("bytes", String(sum.bytes.0 + sum.bytes.1))
-                e.set("duration_s", Self.fixed(duration, 3))
+                e.set("duration_s", decimalText(duration, 3))
                 let mean = packets > 1 ? Double(sum.lastNs &- sum.firstNs) / Double(packets - 1) / 1e6 : 0
-                e.set("mean_iat_ms", Self.fixed(mean, 2))
-                e.set("min_iat_ms", Self.fixed(Double(sum.iatMinNs) / 1e6, 2))
-                e.set("max_iat_ms", Self.fixed(Double(sum.iatMaxNs) / 1e6, 2))
+                e.set("mean_iat_ms", decimalText(mean, 2))
+                e.set("min_iat_ms", decimalText(Double(sum.iatMinNs) / 1e6, 2))
+                e.set("max_iat_ms", decimalText(Double(sum.iatMaxNs) / 1e6, 2))
                 e.set("retransmits", String(sum.retransmits))
                 e.set("ended_by", ["shutdown", "closed", "idle", "evicted"][Int(min(sum.endedBy, 3))])
                 #if JA4Plus
@@ -440,23 +439,8 @@ public struct SessionTracker {
         case 0xfeff: return "dtls1.0"
         case 0xfefd: return "dtls1.2"
         case 0xfefc: return "dtls1.3"
-        default: return String(format4hex(v))
+        default: return "0x" + Hex.hex4(v)
         }
-    }
-
-    static func format4hex(_ v: UInt16) -> String {
-        let h = String(v, radix: 16)
-        return "0x" + String(repeating: "0", count: max(0, 4 - h.count)) + h
-    }
-
-    /// Fixed-point decimal text without Foundation.
-    static func fixed(_ v: Double, _ places: Int) -> String {
-        var scale = 1.0
-        for _ in 0..<places { scale *= 10 }
-        let t = Int64((max(v, 0) * scale).rounded())
-        let s = Int64(scale)
-        let frac = String(t % s)
-        return "\(t / s)." + String(repeating: "0", count: places - frac.count) + frac
     }
 }
 

@@ -44,15 +44,7 @@ extension String {
 
 /// UTC ISO-8601 with microseconds and `+00:00` (the original's RFC 5424 TIMESTAMP).
 public func iso8601Micro(_ epoch: Double) -> String {
-    var secs = time_t(epoch.rounded(.down))
-    var micros = Int(((epoch - Double(secs)) * 1_000_000).rounded())
-    if micros >= 1_000_000 { secs += 1; micros -= 1_000_000 }
-    var tm = tm()
-    gmtime_r(&secs, &tm)
-    func pad(_ v: Int, _ w: Int) -> String {
-        let s = String(v)
-        return s.count >= w ? s : String(repeating: "0", count: w - s.count) + s
-    }
-    return "\(pad(Int(tm.tm_year) + 1900, 4))-\(pad(Int(tm.tm_mon) + 1, 2))-\(pad(Int(tm.tm_mday), 2))T"
-        + "\(pad(Int(tm.tm_hour), 2)):\(pad(Int(tm.tm_min), 2)):\(pad(Int(tm.tm_sec), 2)).\(pad(micros, 6))+00:00"
+    var out: [UInt8] = []
+    appendUTCTime(ns: UInt64((max(epoch, 0) * 1e6).rounded()) * 1000, iso: true, into: &out)
+    return String(decoding: out, as: UTF8.self)
 }

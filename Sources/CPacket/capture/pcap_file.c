@@ -221,8 +221,8 @@ static void pfile_close(cp_capture *c) {
 
 static int init_format(cp_capture *c, pfile *f, const char *path, cp_capture_err *err, char *msg, size_t msglen);
 
-static const cp_capture_ops pcap_ops = { "pcap-file", pcap_next, pfile_close };
-static const cp_capture_ops pcapng_ops = { "pcapng-file", ng_next, pfile_close };
+static const cp_capture_ops pcap_ops = { "pcap-file", 0, pcap_next, pfile_close };
+static const cp_capture_ops pcapng_ops = { "pcapng-file", 0, ng_next, pfile_close };
 
 cp_capture *cp_capture_open_file(const char *path, cp_capture_err *err, char *msg, size_t msglen) {
 #define OPEN_FAIL(e, ...) do { if (err) *err = (e); if (msg) snprintf(msg, msglen, __VA_ARGS__); goto fail; } while (0)

@@ -64,7 +64,7 @@ static void live_close(cp_capture *c) {
     c->impl = NULL;
 }
 
-static const cp_capture_ops live_ops = {"pcap-live", live_next, live_close};
+static const cp_capture_ops live_ops = {"pcap-live", 1, live_next, live_close};
 
 static cp_capture *fail(cp_capture_err *err, cp_capture_err e, char *msg, size_t msglen, const char *what,
                         const char *iface, pcap_t *p) {

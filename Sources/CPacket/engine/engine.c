@@ -178,7 +178,7 @@ static void *reader(void *arg) {
             if (r == 2 && ++idle_after_stop >= 2) { r = 0; break; }
             if (r == 1) idle_after_stop = 0;
             if (++after_stop > (1u << 20)) { r = 0; break; }
-            if (strcmp(e->src->ops->name, "pcap-live") == 0) continue;
+            if (e->src->ops->live) continue;
             r = 0;
             break;
         }

@@ -29,6 +29,7 @@ typedef struct cp_capture cp_capture;
 
 typedef struct cp_capture_ops {
     const char *name;
+    int live;                  /* a wire, not a file: the kernel may still hold packets at a stop */
     /* 1 = packet, 2 = no packet yet (live timeout: check for stop, call again), 0 = clean end,
      * -1 = error (see err/message). data stays valid until the next call. */
     int (*next)(cp_capture *c, cp_pkthdr *h, const uint8_t **data);

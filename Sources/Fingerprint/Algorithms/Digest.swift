@@ -23,9 +23,9 @@ public enum Digest {
     }
 }
 
-enum Hex {
+public enum Hex {
     private static let digits: [Character] = Array("0123456789abcdef")
-    static func hex4(_ v: UInt16) -> String {
+    public static func hex4(_ v: UInt16) -> String {
         String([digits[Int(v >> 12)], digits[Int(v >> 8 & 15)], digits[Int(v >> 4 & 15)], digits[Int(v & 15)]])
     }
     static func bytes(_ b: [UInt8]) -> String {

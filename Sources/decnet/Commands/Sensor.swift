@@ -58,12 +58,12 @@ struct Sensor: ParsableCommand {
         if let p = getenv("DECNET_INGEST_LOG_FILE"), p.pointee != 0 { cfg.logFile = String(cString: p) } else { cfg.logFile = "/var/log/decnet/decnet.log" }
         cfg.dbPath = defaultDatabasePath()
         if let config {
-            guard let text = readTextFile(config, limit: 1 << 20) else {
+            guard let bytes = readFile(config, limit: 1 << 20) else {
                 stderrLine("decnet sensor: cannot read \(config): \(String(cString: strerror(errno)))")
                 throw ExitCode(64)
             }
-            do { try cfg.apply(ini: text, name: config) } catch {
-                stderrLine("decnet sensor: \(error)".replacingNewlines("\ndecnet sensor: "))
+            do { try cfg.apply(ini: String(decoding: bytes, as: UTF8.self), name: config) } catch {
+                for line in "\(error)".split(separator: "\n") { stderrLine("decnet sensor: \(line)") }
                 throw ExitCode(64)
             }
         }
@@ -141,19 +141,6 @@ struct Sensor: ParsableCommand {
     }
 }
 
-func readTextFile(_ path: String, limit: Int) -> String? {
-    guard let f = fopen(path, "r") else { return nil }
-    defer { fclose(f) }
-    var data = [UInt8]()
-    var buf = [UInt8](repeating: 0, count: 65536)
-    while data.count <= limit {
-        let n = fread(&buf, 1, buf.count, f)
-        if n <= 0 { break }
-        data += buf[0..<n]
-    }
-    return String(decoding: data, as: UTF8.self)
-}
-
 func writeWholeFile(_ path: String, _ bytes: [UInt8]) -> Bool {
     guard let f = fopen(path, "w") else { return false }
     defer { fclose(f) }
@@ -167,8 +154,4 @@ func makeParentDirectory(_ path: String) {
     if stat(dir, &st) == 0 { return }
     makeParentDirectory(dir)
     _ = mkdir(dir, 0o750)
-}
-
-extension String {
-    func replacingNewlines(_ with: String) -> String { split(separator: "\n", omittingEmptySubsequences: false).joined(separator: with) }
 }
