@@ -2,14 +2,19 @@
 # Benchmarks/sensor_veth.sh: lossless capture rate of `decnet sensor` against `tcpdump -w /dev/null` on the
 # same veth pair, in the same run. tcpreplay puts the large generated capture (Benchmarks/README.md) onto one
 # end at fixed rates and at --topspeed while the contender captures the other end; for each run it prints
-# offered pps, packets received, kernel drops and (sensor) ring drops. Lossless = every packet tcpreplay
+# offered pps, packets received, kernel drops and (sensor) ring drops. tcpreplay preloads the capture
+# into memory (--preload-pcap) so disk reads do not cap the offered rate. Lossless = every packet tcpreplay
 # sent was received, with no kernel or ring drop. Both contenders get the same kernel buffer (-B / buffer_mb).
 #   env: BENCH_DIR (/tmp/decnet-bench), COPIES (300), RATES ("100000 300000 1000000 top"), LIMIT (packets
-#        per run, default all), BUFFER_MB (64)
+#        per run, default all), BUFFER_MB (64), PIN (0; 1 = sender and contender on separate CPUs)
 set -euo pipefail
 source "$(dirname "$0")/capture.sh"
-rates=${RATES:-"100000 300000 1000000 top"}
+rates=${RATES:-"100000 300000 500000 1000000 top"}
 buffer=${BUFFER_MB:-64}
+# PIN=1: tcpreplay on CPU 0, the contender (all its threads) on CPU 1, so the offered rate does not depend
+# on how much CPU the contender takes from the sender.
+pin_sender=""; pin_capture=""
+if [ "${PIN:-0}" = 1 ]; then pin_sender="taskset -c 0"; pin_capture="taskset -c 1"; fi
 command -v tcpreplay >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tcpreplay >/dev/null; }
 (cd "$root" && swift build -c release --product decnet >&2)
 decnet="$root/.build/release/decnet"
@@ -30,7 +35,7 @@ limit=(); [ -n "${LIMIT:-}" ] && limit=(--limit="$LIMIT")
 replay() {   # rate -> prints "sent pps"
   local r=$1 speed
   if [ "$r" = top ]; then speed=(--topspeed); else speed=(--pps="$r"); fi
-  tcpreplay -i "${PFX}a" "${speed[@]}" "${limit[@]}" "$cap" >"$work/replay.out" 2>&1
+  $pin_sender tcpreplay -i "${PFX}a" --preload-pcap "${speed[@]}" "${limit[@]}" "$cap" >"$work/replay.out" 2>&1
   local sent pps
   sent=$(sed -n 's/.*Actual: \([0-9]*\) packets.*/\1/p' "$work/replay.out" | head -1)
   pps=$(sed -n 's/.*Rated: [0-9.]* Bps, [0-9.]* Mbps, \([0-9.]*\) pps.*/\1/p' "$work/replay.out" | head -1)
@@ -43,12 +48,12 @@ for r in $rates; do
   for who in sensor tcpdump; do
     rm -f "$work"/ev.log* "$work"/store.db* "$work/stats.json" "$work/err"
     if [ $who = sensor ]; then
-      "$decnet" sensor --interface "${PFX}b" --log-file "$work/ev.log" --db "$work/store.db" --stats-interval 0 \
+      $pin_capture "$decnet" sensor --interface "${PFX}b" --log-file "$work/ev.log" --db "$work/store.db" --stats-interval 0 \
         --stats-file "$work/stats.json" --config <(printf '[sensor]\nbuffer_mb = %s\n' "$buffer") 2>"$work/err" &
       pid=$!
       for _ in $(seq 100); do grep -q "capturing on" "$work/err" 2>/dev/null && break; sleep 0.1; done
     else
-      tcpdump -i "${PFX}b" -s 0 -B $((buffer * 1024)) -w /dev/null 2>"$work/err" &
+      $pin_capture tcpdump -i "${PFX}b" -s 0 -B $((buffer * 1024)) -w /dev/null 2>"$work/err" &
       pid=$!
       for _ in $(seq 100); do grep -q "listening on" "$work/err" 2>/dev/null && break; sleep 0.1; done
     fi
