@@ -6,6 +6,6 @@ struct Decnet: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "decnet",
         abstract: "Deception-network appliance: sensor, deckies and control plane.",
-        subcommands: [Sniff.self, Sensor.self, Store.self, BusCommand.self]
+        subcommands: [Sniff.self, Sensor.self, Store.self, BusCommand.self, Deploy.self, Status.self, Teardown.self, Serve.self]
     )
 }

@@ -21,15 +21,22 @@ public struct EventSpec: Sendable, Hashable {
     public let required: Set<String>
     /// Dedup key fields (joined with "|"), scoped by src_ip; empty = never deduplicated.
     public let dedup: [String]
+    /// RFC 5424 APP-NAME and the store's `service`: "sniffer" for the sensor, the slug for a decoy.
+    public let service: String
 
-    init(_ id: String, _ severity: EventSeverity, bus: Bool, fields: [String], optional: Set<String> = [], dedup: [String]) {
+    init(_ id: String, _ severity: EventSeverity, bus: Bool, fields: [String], optional: Set<String> = [], dedup: [String],
+         service: String = EventCatalogue.appName) {
         self.id = id
         self.severity = severity
         self.bus = bus
         self.fields = EventCatalogue.endpoint + fields
         self.required = Set(self.fields).subtracting(optional)
         self.dedup = dedup
+        self.service = service
     }
+
+    /// Index of a field in output order (decoy events are built from unordered field lists).
+    public func position(_ name: String) -> Int? { fields.firstIndex(of: name) }
 
     public static func == (a: Self, b: Self) -> Bool { a.id == b.id }
     public func hash(into h: inout Hasher) { h.combine(id) }
@@ -96,6 +103,7 @@ public enum EventCatalogue {
     /// The spec for an id, including `anomaly.<kind>` for known kinds.
     public static func spec(_ id: String) -> EventSpec? {
         if let s = fixed.first(where: { $0.id == id }) { return s }
+        if let s = DecoyRegistry.eventSpecs[id] { return s }
         if id.hasPrefix("anomaly.") {
             let kind = String(id.dropFirst(8))
             if anomalyKinds.contains(kind) { return anomaly(kind) }
@@ -135,6 +143,16 @@ public struct SensorEvent: Sendable {
         assert(fields.allSatisfy { $0.0 != name }, "\(spec.id): \(name) set twice")
         assert(spec.fields.firstIndex(of: name)! > spec.fields.firstIndex(of: fields.last!.0)!, "\(spec.id): \(name) out of catalogue order")
         fields.append((name, value))
+    }
+
+    /// Sets several fields given in any order (decoy events: low rate, built from dictionaries).
+    /// Names the catalogue does not list are a programming error (asserted in debug, dropped in release).
+    public mutating func set(unordered kv: [(String, String)]) {
+        let sorted = kv.compactMap { k, v -> (Int, String, String)? in
+            guard let i = spec.position(k) else { assertionFailure("\(spec.id) has no field \(k)"); return nil }
+            return (i, k, v)
+        }.sorted { $0.0 < $1.0 }
+        for (_, k, v) in sorted where !fields.contains(where: { $0.0 == k }) { fields.append((k, v)) }
     }
 
     public func value(_ name: String) -> String? { fields.first { $0.0 == name }?.1 }

@@ -7,6 +7,8 @@
 // so a process killed between writes leaves whole lines. The kernel may still cut a single write of
 // several pages short when SIGKILL lands inside it; every open therefore trims a partial last line
 // (counted as `repaired_bytes`), so a file is whole-lined again as soon as the sensor starts.
+import CPacket
+import Fingerprint
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -200,6 +202,7 @@ public final class EventPipeline: @unchecked Sendable {
         jbuf.reserveCapacity(batch.count * 900)
         rbuf.reserveCapacity(batch.count * 500)
         var logs: [LogRecord] = []
+        var extras = StoreBatch()
         if store != nil { logs.reserveCapacity(batch.count) }
         var published = 0
         // Files get whole-line chunks of at most `chunk` bytes, so one big batch cannot overshoot the
@@ -213,10 +216,13 @@ public final class EventPipeline: @unchecked Sendable {
             if jbuf.count >= chunk { jsonl?.write(jbuf); jbuf.removeAll(keepingCapacity: true) }
             if rbuf.count >= chunk { rfc?.write(rbuf); rbuf.removeAll(keepingCapacity: true) }
             if store != nil {
-                logs.append(LogRecord(timestamp: Double(e.timestampNs / 1000) / 1e6, decky: e.decky ?? "",
-                                      service: EventCatalogue.appName, eventType: e.spec.id, attackerIP: e.srcIP,
+                let ts = Double(e.timestampNs / 1000) / 1e6
+                let fieldsText = String(decoding: fields, as: UTF8.self)
+                logs.append(LogRecord(timestamp: ts, decky: e.decky ?? "",
+                                      service: e.spec.service, eventType: e.spec.id, attackerIP: e.srcIP,
                                       severity: e.spec.severity.rawValue, rawLine: String(decoding: raw, as: UTF8.self),
-                                      fields: String(decoding: fields, as: UTF8.self)))
+                                      fields: fieldsText))
+                EventPipeline.derivedRows(e, ts: ts, fields: fieldsText, into: &extras)
             }
             if let publisher, e.spec.bus, let d = e.decky, let topic = try? Topic.deckyTraffic(d) {
                 var payload: [(String, JSONValue)] = [("decky", .string(d)), ("event_type", .string(e.spec.id)),
@@ -229,13 +235,44 @@ public final class EventPipeline: @unchecked Sendable {
         jsonl?.write(jbuf)
         rfc?.write(rbuf)
         var storeDropped = 0
-        if let store, !logs.isEmpty, !store.submit(StoreBatch(logs: logs)) { storeDropped = logs.count }
+        extras.logs = logs
+        if let store, !logs.isEmpty, !store.submit(extras) { storeDropped = logs.count }
         lock.withLock {
             stats.written += batch.count
             stats.storeDropped += storeDropped
             stats.busPublished += published
             stats.writeErrors = (jsonl?.writeErrors ?? 0) + (rfc?.writeErrors ?? 0)
             stats.rotations = (jsonl?.rotations ?? 0) + (rfc?.rotations ?? 0)
+        }
+    }
+
+    /// Rows an event implies beyond its log line: a credential (any event carrying `secret_b64`) goes to
+    /// `credentials` (deduplicated per attacker/decky/service/secret/principal) and to `bounty` as the
+    /// original's `credential` bounty; a stored upload (`sha256` + `stored_as`) goes to `artifacts`.
+    static func derivedRows(_ e: SensorEvent, ts: Double, fields: String, into batch: inout StoreBatch) {
+        let decky = e.decky ?? ""
+        if let b64 = e.value("secret_b64") {
+            let principal = e.value("principal") ?? e.value("username")
+            let kind = e.value("secret_kind") ?? "plaintext"
+            let secretHash = sha256Hex(Base64.decode(b64) ?? Array(b64.utf8))
+            batch.credentials.append(CredentialRecord(
+                attackerIP: e.srcIP, deckyName: decky, service: e.spec.service, principal: principal, secretKind: kind,
+                secretSHA256: secretHash, secretB64: b64, secretPrintable: e.value("secret_printable"),
+                outcome: e.value("auth_result"), fields: fields, seen: ts))
+            var payload: [UInt8] = []
+            JSONValue.object([
+                ("principal", principal.map { .string($0) } ?? .null), ("secret_kind", .string(kind)),
+                ("secret_printable", .string(e.value("secret_printable") ?? "")), ("secret_b64", .string(b64)),
+                ("auth_result", .string(e.value("auth_result") ?? "")), ("session_id", .string(e.value("session_id") ?? "")),
+                ("event_type", .string(e.spec.id)),
+            ]).serialize(into: &payload)
+            batch.bounty.append(BountyRecord(timestamp: ts, decky: decky, service: e.spec.service, attackerIP: e.srcIP,
+                                             bountyType: "credential", payload: String(decoding: payload, as: UTF8.self)))
+        }
+        if let sha = e.value("sha256"), let path = e.value("stored_as"), !path.isEmpty {
+            batch.artifacts.append(ArtifactRecord(
+                timestamp: ts, decky: decky, service: e.spec.service, attackerIP: e.srcIP, sessionID: e.value("session_id"),
+                kind: e.spec.id, sha256: sha, size: Int64(e.value("size") ?? "") ?? 0, storedAs: path, fields: fields))
         }
     }
 }

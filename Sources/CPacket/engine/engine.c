@@ -264,3 +264,25 @@ void cp_sha256_hex(const void *data, size_t n, char out[65]) {
     if (!md_sha256 || EVP_Digest(data, n, d, &l, md_sha256, NULL) != 1 || l != 32) { memset(out, '0', 64); out[64] = 0; return; }
     hexify(d, 32, out);
 }
+
+void *cp_sha256_new(void) {
+    pthread_once(&md_once, md_init);
+    if (!md_sha256) return NULL;
+    EVP_MD_CTX *c = EVP_MD_CTX_new();
+    if (c && EVP_DigestInit_ex(c, md_sha256, NULL) != 1) { EVP_MD_CTX_free(c); return NULL; }
+    return c;
+}
+
+void cp_sha256_update(void *ctx, const void *data, size_t n) {
+    if (ctx && n) EVP_DigestUpdate((EVP_MD_CTX *)ctx, data, n);
+}
+
+void cp_sha256_final(void *ctx, char out[65]) {
+    uint8_t d[32];
+    unsigned l = 0;
+    if (!ctx || EVP_DigestFinal_ex((EVP_MD_CTX *)ctx, d, &l) != 1 || l != 32) memset(out, '0', 64), out[64] = 0;
+    else hexify(d, 32, out);
+    if (ctx) EVP_MD_CTX_free((EVP_MD_CTX *)ctx);
+}
+
+void cp_sha256_free(void *ctx) { if (ctx) EVP_MD_CTX_free((EVP_MD_CTX *)ctx); }

@@ -8,4 +8,5 @@
 #include "cp_decode.h"
 #include "cp_parse.h"
 #include "cp_engine.h"
+#include "cp_netns.h"
 #endif

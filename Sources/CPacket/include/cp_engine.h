@@ -59,4 +59,11 @@ uint64_t cp_thread_cpu_ns(void);
 void cp_md5_hex(const void *data, size_t n, char out[33]);
 void cp_sha256_hex(const void *data, size_t n, char out[65]);
 
+/* Streaming SHA-256 (uploads hashed as they are written). new() returns NULL when OpenSSL cannot;
+ * final() writes hex and frees the context. */
+void *cp_sha256_new(void);
+void cp_sha256_update(void *ctx, const void *data, size_t n);
+void cp_sha256_final(void *ctx, char out[65]);
+void cp_sha256_free(void *ctx);
+
 #endif

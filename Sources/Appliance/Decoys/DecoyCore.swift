@@ -1,0 +1,297 @@
+// DecoyCore.swift: the one shape every decoy has.
+//
+// A decoy is a session type: bytes in, bytes/events/close out, no I/O of its own. DecoyChannelHandler
+// (DecoyServer.swift) feeds it from a NIO channel; tests feed it directly. Sessions read attacker bytes
+// through LineBuffer or their own bounded framing, and every limit hit becomes data (an anomaly field or
+// event), never a crash. Events use the common envelope of ../shared/spec/decoys.md §4: the endpoints,
+// session_id and transport on every event; principal/username/secret_kind/secret_printable/secret_b64/
+// auth_result on every credential; ids are dotted `<service>.<category>.<action>`.
+import CPacket
+import Fingerprint
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What a session asks of its connection.
+public final class DecoyIO {
+    public enum Output { case bytes([UInt8], delay: Double), close(delay: Double), call(delay: Double, () -> Void) }
+    public private(set) var outputs: [Output] = []
+    public private(set) var events: [SensorEvent] = []
+    /// Set by the server: opens a passive data listener in the decky's namespace (FTP).
+    public var dataListener: ((_ onConnect: @escaping (DataConnection) -> Void, _ ready: @escaping (Int?) -> Void) -> Void)?
+
+    /// Set by the server: a session that queued output from a callback (not from receive) calls it.
+    public var wake: (() -> Void)?
+
+    public init() {}
+
+    public func send(_ bytes: [UInt8], after delay: Double = 0) { outputs.append(.bytes(bytes, delay: delay)) }
+    public func send(_ text: String, after delay: Double = 0) { send(Array(text.utf8), after: delay) }
+    public func close(after delay: Double = 0) { outputs.append(.close(delay: delay)) }
+    public func emit(_ e: SensorEvent) { events.append(e) }
+    /// Runs `body` after `delay` seconds (in order with sends); what it queues goes out then.
+    public func after(_ delay: Double, _ body: @escaping () -> Void) { outputs.append(.call(delay: delay, body)) }
+
+    public func drain() -> ([Output], [SensorEvent]) {
+        defer { outputs.removeAll(); events.removeAll() }
+        return (outputs, events)
+    }
+}
+
+/// A secondary connection a session owns (FTP data channel).
+public protocol DataConnection: AnyObject {
+    func write(_ bytes: [UInt8], then close: Bool)
+    var onData: (([UInt8]) -> Void)? { get set }
+    var onClose: (() -> Void)? { get set }
+    func close()
+}
+
+/// Who a session talks to and what it is.
+public struct DecoySessionInfo: Sendable {
+    public let decky: DeckySpec
+    public let service: String
+    public let sessionID: String
+    public let client: IPAddress, clientPort: UInt16
+    public let local: IPAddress, localPort: UInt16
+    public let artifactsDir: String?
+
+    public init(decky: DeckySpec, service: String, sessionID: String = newSessionID(), client: IPAddress, clientPort: UInt16,
+                local: IPAddress, localPort: UInt16, artifactsDir: String?) {
+        self.decky = decky
+        self.service = service
+        self.sessionID = sessionID
+        self.client = client
+        self.clientPort = clientPort
+        self.local = local
+        self.localPort = localPort
+        self.artifactsDir = artifactsDir
+    }
+
+    public func config(_ key: String) -> String? { decky.config(service, key) }
+    public var distro: DistroProfile { decky.distroProfile }
+    /// A generator seeded by decky and service: versions and salts stay put across restarts.
+    public var personaRandom: SeededRandom { SeededRandom(seed: decky.name + "/" + service) }
+
+    /// An event with the envelope filled; `fields` in any order.
+    public func event(_ spec: EventSpec, _ fields: [(String, String)] = []) -> SensorEvent {
+        var e = SensorEvent(spec, timestampNs: wallClockNs(), src: client, srcPort: clientPort, dst: local, dstPort: localPort)
+        e.decky = decky.name
+        e.set(unordered: [("session_id", sessionID), ("transport", "tcp")] + fields)
+        return e
+    }
+}
+
+public func wallClockNs() -> UInt64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_REALTIME, &ts)
+    return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
+}
+
+/// A random (v4) UUID.
+public func newSessionID() -> String {
+    var g = SystemRandomNumberGenerator()
+    var b = (0..<16).map { _ in UInt8.random(in: 0...255, using: &g) }
+    b[6] = b[6] & 0x0f | 0x40
+    b[8] = b[8] & 0x3f | 0x80
+    let hex: [Character] = Array("0123456789abcdef")
+    var s = ""
+    for (i, x) in b.enumerated() {
+        if i == 4 || i == 6 || i == 8 || i == 10 { s.append("-") }
+        s.append(hex[Int(x >> 4)]); s.append(hex[Int(x & 15)])
+    }
+    return s
+}
+
+/// One decoy session. All calls come from one thread (the connection's event loop).
+public protocol DecoySession: AnyObject {
+    func start(_ io: DecoyIO)
+    func receive(_ bytes: [UInt8], _ io: DecoyIO)
+    /// Idle timeout or a peer that went away; a last chance to emit.
+    func end(reason: String, _ io: DecoyIO)
+}
+
+/// How a service is registered: ports, a session factory and its events.
+public struct DecoyDefinition: Sendable {
+    public let slug: String
+    public let ports: [UInt16]
+    public let events: [EventSpec]
+    /// Seconds of silence before the server closes a connection.
+    public let idleTimeout: Double
+    /// Product and version the decoy claims (the `persona` field of session.connect).
+    public let persona: @Sendable (DecoySessionInfo) -> String
+    public let make: @Sendable (DecoySessionInfo) -> DecoySession
+}
+
+/// Event specs for decoys: envelope fields first, then the event's own, then credential fields.
+public enum DecoyEvents {
+    public static let envelope = ["session_id", "transport"]
+    public static let credential = ["principal", "username", "secret_kind", "secret_printable", "secret_b64", "auth_result"]
+
+    public static func spec(_ service: String, _ action: String, _ fields: [String] = [], credential: Bool = false,
+                            severity: EventSeverity = .info, optional: Set<String> = []) -> EventSpec {
+        let all = envelope + fields + (credential ? DecoyEvents.credential : [])
+        return EventSpec("\(service).\(action)", severity, bus: true, fields: all,
+                         optional: optional.union(fields).union(credential ? ["principal"] : []), dedup: [], service: service)
+    }
+
+    public static func connect(_ s: String) -> EventSpec { spec(s, "session.connect", ["persona"]) }
+    public static func closed(_ s: String) -> EventSpec { spec(s, "session.closed", ["duration_s", "bytes_in", "bytes_out", "reason"]) }
+
+    /// Credential fields of one attempt: printable with bytes outside 0x20-0x7e as '?', and the raw bytes.
+    public static func credential(principal: String?, username: String, secret: [UInt8], kind: String = "plaintext",
+                                  result: String) -> [(String, String)] {
+        var f: [(String, String)] = [("username", username), ("secret_kind", kind),
+                                     ("secret_printable", printable(secret)), ("secret_b64", Base64.encode(secret)),
+                                     ("auth_result", result)]
+        if let principal { f.append(("principal", principal)) }
+        return f
+    }
+
+    public static func printable(_ b: some Collection<UInt8>, max: Int = 512) -> String {
+        String(decoding: b.prefix(max).map { $0 >= 0x20 && $0 < 0x7f ? $0 : UInt8(ascii: "?") }, as: UTF8.self)
+    }
+}
+
+/// Which credentials a decoy accepts (service key `accept`):
+///   `never`, `any`, `after:N` (the Nth attempt of a session and later), or
+///   `user:pass,user2:pass2` (fixed pairs; `*` as a password accepts any for that user).
+public struct CredentialPolicy: Sendable, Equatable {
+    public enum Rule: Sendable, Equatable { case never, any, after(Int), fixed([(String, String)])
+        public static func == (a: Rule, b: Rule) -> Bool {
+            switch (a, b) {
+            case (.never, .never), (.any, .any): return true
+            case let (.after(x), .after(y)): return x == y
+            case let (.fixed(x), .fixed(y)): return x.count == y.count && zip(x, y).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 }
+            default: return false
+            }
+        }
+    }
+    public let rule: Rule
+
+    public init(_ text: String?, default d: Rule) {
+        guard let t = text?.trimmingSpaces, !t.isEmpty else { rule = d; return }
+        switch t {
+        case "never": rule = .never
+        case "any": rule = .any
+        default:
+            if t.hasPrefix("after:"), let n = Int(t.dropFirst(6)), n >= 1 { rule = .after(n); return }
+            var pairs: [(String, String)] = []
+            for p in t.split(separator: ",") {
+                let kv = p.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
+                if kv.count == 2 { pairs.append((kv[0].trimmingSpaces, kv[1].trimmingSpaces)) }
+            }
+            rule = pairs.isEmpty ? d : .fixed(pairs)
+        }
+    }
+
+    /// `attempt` counts from 1 within the session.
+    public func accepts(user: String, password: [UInt8], attempt: Int) -> Bool {
+        switch rule {
+        case .never: return false
+        case .any: return true
+        case .after(let n): return attempt >= n
+        case .fixed(let pairs):
+            let p = String(decoding: password, as: UTF8.self)
+            return pairs.contains { $0.0 == user && ($0.1 == "*" || $0.1 == p) }
+        }
+    }
+}
+
+/// Lines from a byte stream: `\n` ends a line (a `\r` before it is dropped). A line longer than `max`
+/// is cut: the first `max` bytes come out with `overflow` set and the rest up to the newline is skipped.
+public struct LineBuffer {
+    public let max: Int
+    private var buf: [UInt8] = []
+    private var skipping = false
+
+    public init(max: Int) { self.max = max }
+
+    public var pending: Int { buf.count }
+
+    public mutating func feed(_ bytes: [UInt8], _ line: (_ line: [UInt8], _ overflow: Bool) -> Void) {
+        for b in bytes {
+            if b == 0x0a {
+                if skipping { skipping = false; buf.removeAll(keepingCapacity: true); continue }
+                if buf.last == 0x0d { buf.removeLast() }
+                line(buf, false)
+                buf.removeAll(keepingCapacity: true)
+                continue
+            }
+            if skipping { continue }
+            buf.append(b)
+            if buf.count > max {
+                line(Array(buf.prefix(max)), true)
+                buf.removeAll(keepingCapacity: true)
+                skipping = true
+            }
+        }
+    }
+}
+
+/// Uploads written under `<root>/<decky>/<service>/`: streamed to a temporary file, hashed as they go,
+/// capped at `cap` bytes (the rest is counted, not kept), then renamed to their SHA-256.
+public final class ArtifactWriter {
+    public let cap: Int
+    private var fd: Int32 = -1
+    private var tmpPath = ""
+    private var dir = ""
+    private var ctx: UnsafeMutableRawPointer?
+    public private(set) var size = 0
+    public private(set) var received = 0
+
+    public init?(root: String?, decky: String, service: String, cap: Int = 8 << 20) {
+        guard let root else { return nil }
+        self.cap = cap
+        dir = "\(root)/\(decky)/\(service)"
+        guard makeDirectories(dir) else { return nil }
+        tmpPath = "\(dir)/.upload-\(newSessionID())"
+        fd = open(tmpPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { return nil }
+        ctx = cp_sha256_new()
+    }
+
+    deinit {
+        if fd >= 0 { close(fd); unlink(tmpPath) }
+        if let ctx { cp_sha256_free(ctx) }
+    }
+
+    public func write(_ bytes: [UInt8]) {
+        received += bytes.count
+        let room = cap - size
+        guard room > 0, fd >= 0 else { return }
+        let chunk = bytes.count <= room ? bytes[...] : bytes.prefix(room)
+        chunk.withUnsafeBytes { b in
+            var off = 0
+            while off < b.count {
+                let n = Glibc.write(fd, b.baseAddress! + off, b.count - off)
+                if n < 0 { if errno == EINTR { continue }; break }
+                off += n
+            }
+            cp_sha256_update(ctx, b.baseAddress, b.count)
+            size += off
+        }
+    }
+
+    /// (sha256 of what was kept, kept size, stored path, truncated).
+    public func finish() -> (sha256: String, size: Int, path: String, truncated: Bool) {
+        var out = [CChar](repeating: 0, count: 65)
+        cp_sha256_final(ctx, &out)
+        ctx = nil
+        let sha = cString(out)
+        if fd >= 0 { _ = fsync(fd); close(fd); fd = -1 }
+        let final = "\(dir)/\(sha)"
+        if rename(tmpPath, final) != 0 { unlink(tmpPath) }
+        return (sha, size, final, received > size)
+    }
+}
+
+/// mkdir -p with 0750 directories.
+@discardableResult
+public func makeDirectories(_ path: String) -> Bool {
+    var cur = path.hasPrefix("/") ? "" : "."
+    for part in path.split(separator: "/") {
+        cur += "/" + part
+        if mkdir(cur, 0o750) != 0 && errno != EEXIST { return false }
+    }
+    return true
+}

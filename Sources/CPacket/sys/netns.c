@@ -1,0 +1,90 @@
+/* netns.c: setns-based helpers for the decky runtime (see cp_netns.h). */
+#include "cp_netns.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+/* Enters `nsfd`, remembering the thread's own namespace in *home. */
+static int enter(int nsfd, int *home) {
+    *home = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+    if (*home < 0) return -errno;
+    if (setns(nsfd, CLONE_NEWNET) != 0) {
+        int e = errno;
+        close(*home);
+        return -e;
+    }
+    return 0;
+}
+
+/* Returns to the remembered namespace. Failing here would leave the thread in a decky's namespace, and
+ * every later call on it would act there: that is not recoverable, so it aborts. */
+static void leave(int home) {
+    if (setns(home, CLONE_NEWNET) != 0) {
+        perror("decnet: cannot return to the host network namespace");
+        abort();
+    }
+    close(home);
+}
+
+int cp_netns_socket(int nsfd, int domain, int type, int protocol, int nonblock) {
+    int home, rc = enter(nsfd, &home);
+    if (rc != 0) return rc;
+    int fd = socket(domain, type | SOCK_CLOEXEC | (nonblock ? SOCK_NONBLOCK : 0), protocol);
+    int e = errno;
+    leave(home);
+    return fd >= 0 ? fd : -e;
+}
+
+static int sysctl_path(const char *key, char *path, size_t cap) {
+    int n = snprintf(path, cap, "/proc/sys/%s", key);
+    if (n < 0 || (size_t)n >= cap) return -ENAMETOOLONG;
+    for (char *p = path + 10; *p; p++) {
+        if (*p == '.') *p = '/';
+        else if (*p == '/') return -EINVAL;      /* a key never names a path of its own */
+    }
+    return 0;
+}
+
+int cp_netns_sysctl_write(int nsfd, const char *key, const char *value) {
+    char path[256];
+    int rc = sysctl_path(key, path, sizeof path);
+    if (rc != 0) return rc;
+    int home;
+    if ((rc = enter(nsfd, &home)) != 0) return rc;
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    int e = errno;
+    leave(home);
+    if (fd < 0) return -e;
+    size_t len = strlen(value);
+    ssize_t w = write(fd, value, len);
+    e = errno;
+    close(fd);
+    if (w < 0) return -e;
+    return (size_t)w == len ? 0 : -EIO;
+}
+
+int cp_netns_sysctl_read(int nsfd, const char *key, char *out, int cap) {
+    if (cap <= 0) return -EINVAL;
+    char path[256];
+    int rc = sysctl_path(key, path, sizeof path);
+    if (rc != 0) return rc;
+    int home;
+    if ((rc = enter(nsfd, &home)) != 0) return rc;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int e = errno;
+    leave(home);
+    if (fd < 0) return -e;
+    ssize_t n = read(fd, out, (size_t)cap - 1);
+    e = errno;
+    close(fd);
+    if (n < 0) return -e;
+    while (n > 0 && (out[n - 1] == '\n' || out[n - 1] == ' ')) n--;
+    out[n] = 0;
+    return (int)n;
+}

@@ -1,0 +1,261 @@
+// Deckies.swift: `decnet deploy | status | teardown | serve`. deploy/teardown change the recorded fleet and
+// the host (namespaces, links, sysctls) and exit; serve is the one long-running process that answers on
+// every decky's services. All of them share the store and the fleet lock.
+import Appliance
+import ArgumentParser
+import Fingerprint
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct FleetOptions: ParsableArguments {
+    @Option(name: .long, help: "Event store (default $DECNET_DB_PATH or /var/lib/decnet/decnet.db).")
+    var db: String?
+
+    @Option(name: .long, help: "Namespace name prefix (default $DECNET_NETNS_PREFIX, the deployed fleet's, or decnet-).")
+    var netnsPrefix: String?
+
+    func open(_ cmd: String) throws -> (DeckyFleet, String) {
+        let path = db ?? defaultDatabasePath()
+        makeParentDirectory(path)
+        let store: SQLiteStore
+        do { store = try SQLiteStore(path: path) } catch {
+            stderrLine("decnet \(cmd): \(error)")
+            throw ExitCode(73)
+        }
+        let fleet = DeckyFleet(store: store, lockPath: path + ".fleet.lock")
+        let env = getenv("DECNET_NETNS_PREFIX").map { String(cString: $0) }
+        let prefix = netnsPrefix ?? env ?? (try? fleet.prefix()) ?? nil ?? "decnet-"
+        guard !prefix.isEmpty, prefix.count <= 32, prefix.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }) else {
+            stderrLine("decnet \(cmd): --netns-prefix must be 1-32 of letters, digits, - and _")
+            throw ExitCode(64)
+        }
+        return (fleet, prefix)
+    }
+}
+
+func requireRoot(_ cmd: String) throws {
+    guard geteuid() == 0 else {
+        stderrLine("decnet \(cmd): creating network namespaces needs root (CAP_SYS_ADMIN and CAP_NET_ADMIN)")
+        throw ExitCode(77)
+    }
+}
+
+func printFleet(_ entries: [(DeckySpec, String, String?)], network: FleetNetwork?) {
+    if let n = network { print("network \(n.interface) \(n.subnet)\(n.gateway.map { " gw \($0)" } ?? "")") }
+    let rows = entries.map { e in
+        [e.0.name, e.0.ip.description, e.0.mac, e.0.hostname, e.0.services.joined(separator: ","), e.0.distro, e.0.nmapOS, e.1 + (e.2.map { " (\($0))" } ?? "")]
+    }
+    let head = ["NAME", "IP", "MAC", "HOSTNAME", "SERVICES", "DISTRO", "OS", "STATE"]
+    var w = head.map(\.count)
+    for r in rows { for (i, c) in r.enumerated() where i < w.count - 1 { w[i] = max(w[i], c.count) } }
+    func line(_ r: [String]) -> String {
+        r.enumerated().map { i, c in i == r.count - 1 ? c : c + String(repeating: " ", count: w[i] - c.count + 2) }.joined()
+    }
+    print(line(head))
+    for r in rows { print(line(r)) }
+}
+
+struct Deploy: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Plan and create deckies (network namespaces with their own IP, MAC and OS profile).",
+        discussion: """
+        Every problem with the request (names, addresses, subnets, services, archetypes, the interface) is
+        listed before anything is created (exit 64). A parent interface that is a bridge gets a veth per decky;
+        any other gets macvlans. Run `decnet serve` to answer on the deckies' services.
+        """)
+
+    @OptionGroup var fleetOptions: FleetOptions
+    @Option(name: [.customShort("n"), .customLong("deckies")], help: "Number of deckies.") var deckies: Int?
+    @Option(name: [.short, .long], help: "Parent interface (a bridge or a NIC).") var interface: String?
+    @Option(name: .long, help: "Decky subnet (CIDR; default the interface's).") var subnet: String?
+    @Option(name: .long, help: "Gateway (default the interface's default route).") var gateway: String?
+    @Option(name: .long, help: "First address to hand out.") var ipStart: String?
+    @Option(name: .long, help: "Services, comma-separated.") var services: String?
+    @Flag(name: .long, help: "1-3 random services per decky.") var randomizeServices = false
+    @Option(name: .long, help: "Distros, comma-separated (cycled).") var distro: String?
+    @Option(name: [.short, .long], help: "Archetype (services, distros and OS profile).") var archetype: String?
+    @Option(name: .long, help: "OS TCP/IP profile: linux, windows, windows_server, bsd, embedded, cisco.") var nmapOs: String?
+    @Option(name: .long, help: "Service rotation interval, minutes.") var mutateInterval: Int?
+    @Option(name: [.short, .long], help: "INI deploy file ([general] and one section per decky).") var config: String?
+    @Flag(name: .long, help: "Print the plan; create nothing.") var dryRun = false
+
+    func run() throws {
+        var req = DeployRequest()
+        req.count = deckies
+        req.interface = interface
+        req.subnet = subnet
+        req.gateway = gateway
+        req.ipStart = ipStart
+        req.services = services.map { $0.split(separator: ",").map { String($0).trimmingSpacesCLI } }
+        req.randomizeServices = randomizeServices
+        req.distros = distro.map { $0.split(separator: ",").map { String($0).trimmingSpacesCLI } }
+        req.archetype = archetype
+        req.nmapOS = nmapOs
+        req.mutateInterval = mutateInterval
+        if let config {
+            guard let b = readFile(config, limit: 1 << 20) else {
+                stderrLine("decnet deploy: cannot read \(config): \(String(cString: strerror(errno)))")
+                throw ExitCode(64)
+            }
+            req.ini = (String(decoding: b, as: UTF8.self), config)
+        }
+        if !dryRun { try requireRoot("deploy") }
+        let (fleet, prefix) = try fleetOptions.open("deploy")
+        let existing = (try? fleet.entries().entries.map(\.spec)) ?? []
+        let existingNet = try? fleet.network()
+        let planned: (FleetNetwork, [DeckySpec])
+        do {
+            planned = try DeckyPlanner.plan(req, host: HostFacts.probe(), existing: existing, existingNetwork: existingNet ?? nil)
+        } catch {
+            for p in error.problems { stderrLine("decnet deploy: \(p)") }
+            throw ExitCode(64)
+        }
+        let (net, specs) = planned
+        if dryRun {
+            printFleet(specs.map { ($0, "planned", nil) }, network: net)
+            return
+        }
+        let outcome = try fleet.locked { () -> DeckyRuntime.Outcome? in
+            try fleet.setNetwork(net, prefix: prefix)
+            for s in specs { try fleet.record(s, state: "pending") }
+            return try fleet.reconcileRecorded(prefix: prefix)
+        }
+        let entries = try fleet.entries().entries
+        printFleet(entries.map { ($0.spec, $0.state, $0.lastError) }, network: net)
+        if let o = outcome, !o.failed.isEmpty {
+            for (n, e) in o.failed { stderrLine("decnet deploy: \(n): \(e)") }
+            throw ExitCode(1)
+        }
+    }
+}
+
+struct Status: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Show the deckies: recorded state and whether the host still matches.")
+    @OptionGroup var fleetOptions: FleetOptions
+    @Flag(name: .long, help: "JSON output.") var json = false
+
+    func run() throws {
+        let (fleet, prefix) = try fleetOptions.open("status")
+        let (entries, unreadable) = try fleet.entries()
+        let net = try fleet.network()
+        var rows: [(DeckySpec, String, String?)] = []
+        for e in entries {
+            var state = e.state
+            if let net, geteuid() == 0, state == "running", !DeckyRuntime(prefix: prefix, network: net).matches(e.spec) { state = "drifted" }
+            rows.append((e.spec, state, e.lastError))
+        }
+        if json {
+            let arr: [JSONValue] = rows.map { r in
+                guard case .object(var o) = r.0.json else { return .null }
+                o.append(("state", .string(r.1)))
+                if let e = r.2 { o.append(("last_error", .string(e))) }
+                return .object(o)
+            }
+            print(JSONValue.object([("network", net?.json ?? .null), ("netns_prefix", .string(prefix)), ("deckies", .array(arr))]).serialized)
+        } else {
+            printFleet(rows, network: net)
+        }
+        for u in unreadable { stderrLine("decnet status: decky \(u): recorded config does not parse") }
+    }
+}
+
+struct Teardown: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Remove deckies: namespaces, links and records.")
+    @OptionGroup var fleetOptions: FleetOptions
+    @Flag(name: .long, help: "Every decky (and the fleet network).") var all = false
+    @Option(name: .long, help: "One decky by name.") var id: String?
+
+    func validate() throws {
+        guard all != (id != nil) else { throw ValidationError("give exactly one of --all or --id NAME") }
+    }
+
+    func run() throws {
+        try requireRoot("teardown")
+        let (fleet, prefix) = try fleetOptions.open("teardown")
+        let removed: [String] = try fleet.locked {
+            let entries = try fleet.entries().entries
+            let net = try fleet.network() ?? FleetNetwork(interface: "lo", subnet: IPv4Network("0.0.0.0/32")!, gateway: nil)
+            let rt = DeckyRuntime(prefix: prefix, network: net)
+            if all {
+                for e in entries { rt.destroy(e.spec.name); try fleet.remove(e.spec.name) }
+                _ = rt.reconcile([])                         // and anything else with our prefix
+                try fleet.setNetwork(nil, prefix: prefix)
+                return entries.map(\.spec.name)
+            }
+            guard let id, entries.contains(where: { $0.spec.name == id }) else { return [] }
+            rt.destroy(id)
+            try fleet.remove(id)
+            return [id]
+        }
+        if !all && removed.isEmpty {
+            stderrLine("decnet teardown: no decky named \(id ?? "")")
+            throw ExitCode(1)
+        }
+        print("removed \(removed.count) decky(ies)\(removed.isEmpty ? "" : ": " + removed.joined(separator: ", "))")
+    }
+}
+
+struct Serve: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Serve every deployed decky's decoy services (one process, namespaces entered per socket).",
+        discussion: """
+        Reconciles the host with the recorded fleet first (adopts deckies a crash left, recreates missing ones,
+        removes leftovers), then follows the store: deckies deployed or torn down later are picked up within
+        --poll seconds. Events go to <log-file> (RFC 5424), <log-file>.json and the store. SIGTERM/SIGINT stop
+        serving (the deckies stay; `decnet teardown` removes them); SIGHUP reopens the log files.
+        """)
+    @OptionGroup var fleetOptions: FleetOptions
+    @Option(name: .long, help: "RFC 5424 event log; JSON Lines at <log-file>.json (default $DECNET_DECOY_LOG_FILE or /var/log/decnet/decoys.log).")
+    var logFile: String?
+    @Option(name: .long, help: "Where uploads are kept (default $DECNET_ARTIFACTS_DIR or /var/lib/decnet/artifacts).")
+    var artifactsDir: String?
+    @Option(name: .long, help: "Seconds between fleet checks.") var poll: Double = 1.0
+
+    func run() throws {
+        try requireRoot("serve")
+        signal(SIGPIPE, SIG_IGN)
+        let (fleet, prefix) = try fleetOptions.open("serve")
+        let log = logFile ?? getenv("DECNET_DECOY_LOG_FILE").map { String(cString: $0) } ?? "/var/log/decnet/decoys.log"
+        let artifacts = artifactsDir ?? getenv("DECNET_ARTIFACTS_DIR").map { String(cString: $0) } ?? "/var/lib/decnet/artifacts"
+        TerminationSignals.block()
+        var pcfg = EventPipeline.Configuration()
+        if !log.isEmpty {
+            makeParentDirectory(log)
+            pcfg.rfc5424Path = log
+            pcfg.jsonlPath = log + ".json"
+        }
+        let writer = StoreWriter(repository: fleet.store, configuration: .init(maxBatch: 2_000, maxDelay: 0.25, capacity: 20_000))
+        let pipeline: EventPipeline
+        do { pipeline = try EventPipeline(configuration: pcfg, store: writer, publisher: nil) } catch {
+            stderrLine("decnet serve: \(error)")
+            throw ExitCode(73)
+        }
+        var cfg = DeckyService.Configuration()
+        cfg.prefix = prefix
+        cfg.poll = max(0.1, poll)
+        cfg.artifactsDir = artifacts.isEmpty ? nil : artifacts
+        let service = DeckyService(fleet: fleet, configuration: cfg) { pipeline.submit($0) }
+        _ = spawnThread(name: "decnet-signals") {
+            while true {
+                let sig = TerminationSignals.wait()
+                if sig == SIGHUP { pipeline.requestReopen(); continue }
+                service.stop()
+                return
+            }
+        }
+        service.run()
+        pipeline.close()
+        writer.close()
+        stderrLine("decnet serve: stopped")
+    }
+}
+
+extension String {
+    var trimmingSpacesCLI: String {
+        var s = Substring(self)
+        while s.first == " " { s = s.dropFirst() }
+        while s.last == " " { s = s.dropLast() }
+        return String(s)
+    }
+}
