@@ -13,12 +13,15 @@ public final class DeckyService: @unchecked Sendable {
         public var poll: Double = 1.0
         public var artifactsDir: String?
         public var limits = DecoyServer.Limits()
+        /// Distinct closed ports one source must probe within a minute to be reported as a scan.
+        public var scanThreshold = 5
         public init() {}
     }
 
     let fleet: DeckyFleet
     let config: Configuration
     let server: DecoyServer
+    let scans: ScanDetector
     let group: MultiThreadedEventLoopGroup
     var serving: [String: (spec: DeckySpec, inode: UInt64)] = [:]
     let log = ProcessLog("deckies")
@@ -30,6 +33,7 @@ public final class DeckyService: @unchecked Sendable {
         config = configuration
         group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         server = DecoyServer(group: group, artifactsDir: configuration.artifactsDir, limits: configuration.limits, sink: sink)
+        scans = ScanDetector(sink: sink, threshold: configuration.scanThreshold)
     }
 
     public var decoyServer: DecoyServer { server }
@@ -64,6 +68,7 @@ public final class DeckyService: @unchecked Sendable {
         let want = Dictionary(entries.filter { $0.state == "running" }.map { ($0.spec.name, $0.spec) }, uniquingKeysWith: { a, _ in a })
         for (name, _) in serving where want[name] == nil {
             server.stop(decky: name)
+            scans.unwatch(name)
             serving[name] = nil
             log.info("stopped serving \(name)")
         }
@@ -74,6 +79,7 @@ public final class DeckyService: @unchecked Sendable {
             do {
                 let h = try NamespaceHandle(name: ns)
                 try server.start(decky: spec, namespace: h)
+                scans.watch(spec, namespace: h)
                 serving[name] = (spec, inode)
                 log.info("serving \(name) \(spec.ip) [\(spec.services.joined(separator: ","))]")
             } catch {
@@ -100,6 +106,7 @@ public final class DeckyService: @unchecked Sendable {
             sync()
         }
         server.stopAll()
+        scans.stop()
         try? group.syncShutdownGracefully()
     }
 

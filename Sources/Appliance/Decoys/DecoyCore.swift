@@ -295,3 +295,32 @@ public func makeDirectories(_ path: String) -> Bool {
     }
     return true
 }
+
+/// State a decoy keeps per decky across connections (Redis's keyspace and config, FTP's uploads), so a
+/// second connection sees what the first one changed, as on a real server. Values are classes the
+/// sessions mutate under `lock`; the server drops a decky's state when it stops serving it.
+public final class DeckyShared<T>: @unchecked Sendable {
+    public let lock = ConditionMutex()
+    public var value: T
+    init(_ v: T) { value = v }
+    public func with<R>(_ body: (inout T) -> R) -> R { lock.withLock { body(&value) } }
+}
+
+public enum SharedDecoyState {
+    nonisolated(unsafe) static var table: [String: AnyObject] = [:]
+    static let lock = ConditionMutex()
+
+    public static func get<T>(decky: String, service: String, _ make: () -> T) -> DeckyShared<T> {
+        lock.withLock {
+            let key = decky + "\u{0}" + service
+            if let o = table[key] as? DeckyShared<T> { return o }
+            let o = DeckyShared(make())
+            table[key] = o
+            return o
+        }
+    }
+
+    public static func drop(decky: String) {
+        lock.withLock { table = table.filter { !$0.key.hasPrefix(decky + "\u{0}") } }
+    }
+}

@@ -81,6 +81,7 @@ public final class DecoyServer: @unchecked Sendable {
         }
         for c in ls { try? c.close().wait() }
         for c in conns { c.close(promise: nil) }
+        SharedDecoyState.drop(decky: decky)
     }
 
     public func stopAll() { for d in deckies { stop(decky: d) } }

@@ -104,6 +104,7 @@ public enum EventCatalogue {
     public static func spec(_ id: String) -> EventSpec? {
         if let s = fixed.first(where: { $0.id == id }) { return s }
         if let s = DecoyRegistry.eventSpecs[id] { return s }
+        if id == ScanEvents.detected.id { return ScanEvents.detected }
         if id.hasPrefix("anomaly.") {
             let kind = String(id.dropFirst(8))
             if anomalyKinds.contains(kind) { return anomaly(kind) }

@@ -20,6 +20,11 @@ int cp_netns_sysctl_write(int nsfd, const char *key, const char *value);
 /* Reads the same; writes at most `cap`-1 bytes plus NUL, trailing newline removed. Returns length or -errno. */
 int cp_netns_sysctl_read(int nsfd, const char *key, char *out, int cap);
 
+/* A packet socket on interface `ifname` inside the namespace at `nsfd`: non-blocking, outgoing packets
+ * ignored, filtered by the pcap expression `filter` (compiled for Ethernet). Returns the descriptor, or
+ * -errno with a message in `err` (pcap's text for a bad filter). */
+int cp_netns_packet_socket(int nsfd, const char *ifname, const char *filter, char *err, int errcap);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,7 +1,13 @@
 /* netns.c: setns-based helpers for the decky runtime (see cp_netns.h). */
 #include "cp_netns.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <linux/filter.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
+#include <net/if.h>
+#include <pcap/pcap.h>
 #include <fcntl.h>
 #include <sched.h>
 #include <stdio.h>
@@ -87,4 +93,57 @@ int cp_netns_sysctl_read(int nsfd, const char *key, char *out, int cap) {
     while (n > 0 && (out[n - 1] == '\n' || out[n - 1] == ' ')) n--;
     out[n] = 0;
     return (int)n;
+}
+
+int cp_netns_packet_socket(int nsfd, const char *ifname, const char *filter, char *err, int errcap) {
+    if (errcap > 0) err[0] = 0;
+    struct bpf_program prog;
+    pcap_t *dead = pcap_open_dead(DLT_EN10MB, 262144);
+    if (!dead) { snprintf(err, (size_t)errcap, "pcap_open_dead failed"); return -ENOMEM; }
+    if (pcap_compile(dead, &prog, filter, 1, PCAP_NETMASK_UNKNOWN) != 0) {
+        snprintf(err, (size_t)errcap, "%s", pcap_geterr(dead));
+        pcap_close(dead);
+        return -EINVAL;
+    }
+    pcap_close(dead);
+    int home, rc = enter(nsfd, &home);
+    if (rc != 0) { pcap_freecode(&prog); return rc; }
+    int fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, htons(ETH_P_ALL));
+    int e = errno;
+    unsigned idx = fd >= 0 ? if_nametoindex(ifname) : 0;
+    if (fd >= 0 && idx == 0) e = errno;
+    leave(home);
+    if (fd < 0 || idx == 0) {
+        if (fd >= 0) close(fd);
+        pcap_freecode(&prog);
+        snprintf(err, (size_t)errcap, "%s", strerror(e));
+        return -e;
+    }
+    struct sock_fprog fprog = { .len = (unsigned short)prog.bf_len, .filter = (struct sock_filter *)prog.bf_insns };
+    /* Attach the filter before binding so nothing unfiltered is queued. */
+    if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &fprog, sizeof fprog) != 0) {
+        e = errno; close(fd); pcap_freecode(&prog);
+        snprintf(err, (size_t)errcap, "SO_ATTACH_FILTER: %s", strerror(e));
+        return -e;
+    }
+    pcap_freecode(&prog);
+    int one = 1;
+#ifdef PACKET_IGNORE_OUTGOING
+    (void)setsockopt(fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof one);
+#endif
+    (void)one;
+    struct sockaddr_ll sll;
+    memset(&sll, 0, sizeof sll);
+    sll.sll_family = AF_PACKET;
+    sll.sll_protocol = htons(ETH_P_ALL);
+    sll.sll_ifindex = (int)idx;
+    if (bind(fd, (struct sockaddr *)&sll, sizeof sll) != 0) {
+        e = errno; close(fd);
+        snprintf(err, (size_t)errcap, "bind: %s", strerror(e));
+        return -e;
+    }
+    /* Drain anything queued before the filter took effect. */
+    char junk[2048];
+    while (recv(fd, junk, sizeof junk, MSG_DONTWAIT) > 0) {}
+    return fd;
 }

@@ -28,8 +28,18 @@ public final class FTPDecoy: DecoySession {
     var attempts = 0
     var cwd = "/"
     var binary = false
-    var dirs: Set<String> = ["/", "/pub", "/upload"]
-    var files: [String: Int] = ["/pub/README": FTPDecoy.readme.utf8.count]
+    /// The decky's tree, shared by its sessions (an upload is listed in the next session). Bounded: past
+    /// 1,000 names, new directories and files are refused as a full disk would refuse them.
+    struct Tree { var dirs: Set<String>; var files: [String: Int] }
+    let tree: DeckyShared<Tree>
+    var dirs: Set<String> {
+        get { tree.with { $0.dirs } }
+        set { tree.with { t in if newValue.count <= 1_000 || newValue.count < t.dirs.count { t.dirs = newValue } } }
+    }
+    var files: [String: Int] {
+        get { tree.with { $0.files } }
+        set { tree.with { t in if newValue.count <= 1_000 || newValue.count < t.files.count { t.files = newValue } } }
+    }
     var data: DataConnection?
     var passivePending = false
     var waiting: (([UInt8]) -> Void)?   // a transfer command waiting for the data connection
@@ -38,6 +48,9 @@ public final class FTPDecoy: DecoySession {
     init(_ info: DecoySessionInfo) {
         self.info = info
         policy = CredentialPolicy(info.config("accept"), default: .fixed([("anonymous", "*"), ("ftp", "*"), ("admin", "admin")]))
+        tree = SharedDecoyState.get(decky: info.decky.name, service: "ftp") {
+            Tree(dirs: ["/", "/pub", "/upload"], files: ["/pub/README": FTPDecoy.readme.utf8.count])
+        }
     }
 
     public func start(_ io: DecoyIO) {

@@ -27,8 +27,18 @@ public final class RedisDecoy: DecoySession {
     let password: String?
     var authed: Bool
     var buf: [UInt8] = []
-    var keys: [String: [UInt8]] = [:]
-    var config: [String: String]
+    struct Instance { var keys: [String: [UInt8]]; var config: [String: String]; var bytes: Int }
+    let shared: DeckyShared<Instance>
+    /// A decky's keyspace is capped (keys and bytes); past it writes answer Redis's OOM error.
+    static let maxKeys = 10_000, maxBytes = 16 << 20
+    var keys: [String: [UInt8]] {
+        get { shared.with { $0.keys } }
+        set { shared.with { $0.keys = newValue } }
+    }
+    var config: [String: String] {
+        get { shared.with { $0.config } }
+        set { shared.with { $0.config = newValue } }
+    }
     var db = 0
     var closed = false
     var commands = 0
@@ -46,12 +56,15 @@ public final class RedisDecoy: DecoySession {
         replID = String((0..<40).map { _ in hex[rng.below(16)] })
         pid = 600 + rng.below(4000)
         bootSeconds = 86_400 * (3 + rng.below(60)) + rng.below(86_400)
-        config = ["dir": "/var/lib/redis", "dbfilename": "dump.rdb", "bind": "* -::*", "port": "6379", "protected-mode": "no",
-                  "maxmemory": "0", "maxmemory-policy": "noeviction", "appendonly": "no", "save": "3600 1 300 100 60 10000",
-                  "requirepass": "", "databases": "16", "timeout": "0", "tcp-keepalive": "300", "daemonize": "yes",
-                  "logfile": "/var/log/redis/redis-server.log", "slave-read-only": "yes", "replica-read-only": "yes"]
-        keys = ["session:3f2a9c": Array("{\"uid\":1042,\"role\":\"admin\"}".utf8), "cache:homepage": Array("<html>...</html>".utf8),
-                "queue:mail": Array("[]".utf8)]
+        shared = SharedDecoyState.get(decky: info.decky.name, service: "redis") {
+            Instance(keys: ["session:3f2a9c": Array("{\"uid\":1042,\"role\":\"admin\"}".utf8), "cache:homepage": Array("<html>...</html>".utf8),
+                            "queue:mail": Array("[]".utf8)],
+                     config: ["dir": "/var/lib/redis", "dbfilename": "dump.rdb", "bind": "* -::*", "port": "6379", "protected-mode": "no",
+                              "maxmemory": "0", "maxmemory-policy": "noeviction", "appendonly": "no", "save": "3600 1 300 100 60 10000",
+                              "requirepass": "", "databases": "16", "timeout": "0", "tcp-keepalive": "300", "daemonize": "yes",
+                              "logfile": "/var/log/redis/redis-server.log", "slave-read-only": "yes", "replica-read-only": "yes"],
+                     bytes: 0)
+        }
     }
 
     public func start(_ io: DecoyIO) {}
@@ -185,7 +198,8 @@ public final class RedisDecoy: DecoySession {
                 while i + 1 < args.count {
                     let k = args[i].lowercased()
                     if config[k] == nil { io.send(err("ERR Unknown option or number of arguments for CONFIG SET - '\(args[i])'")); return }
-                    config[k] = args[i + 1]
+                    let v = String(args[i + 1].prefix(4096))
+                    shared.with { $0.config[k] = v }
                     i += 2
                 }
                 io.send(simple("OK"))
@@ -196,8 +210,17 @@ public final class RedisDecoy: DecoySession {
             guard argv.count >= 3 else { io.send(wrongArgs(verb)); return }
             let key = args[0]
             let value = verb == "SETEX" && argv.count >= 4 ? argv[3] : argv[2]
-            keys[key] = (verb == "APPEND" ? (keys[key] ?? []) : []) + value
+            let stored = shared.with { st -> Bool in
+                let old = st.keys[key]
+                let new = (verb == "APPEND" ? (old ?? []) : []) + value
+                let bytes = st.bytes - (old?.count ?? 0) + new.count
+                guard (old != nil || st.keys.count < RedisDecoy.maxKeys), bytes <= RedisDecoy.maxBytes else { return false }
+                st.keys[key] = new
+                st.bytes = bytes
+                return true
+            }
             payloadEvent(verb, key: key, value: value, io)
+            guard stored else { io.send(err("OOM command not allowed when used memory > 'maxmemory'.")); return }
             switch verb {
             case "SET", "SETEX": io.send(simple("OK"))
             case "SETNX": io.send(int(1))
@@ -205,7 +228,12 @@ public final class RedisDecoy: DecoySession {
             default: io.send(int(1))
             }
         case "GET": io.send(args.count == 1 ? bulk(keys[args[0]]) : Array(wrongArgs(verb).utf8))
-        case "DEL", "UNLINK": io.send(int(args.reduce(0) { $0 + (keys.removeValue(forKey: $1) == nil ? 0 : 1) }))
+        case "DEL", "UNLINK":
+            io.send(int(shared.with { st in args.reduce(0) { n, k in
+                guard let old = st.keys.removeValue(forKey: k) else { return n }
+                st.bytes -= old.count
+                return n + 1
+            } }))
         case "EXISTS": io.send(int(args.filter { keys[$0] != nil }.count))
         case "KEYS": io.send(args.count == 1 ? array(keys.keys.sorted().filter { glob(args[0], $0) }.map { Array($0.utf8) }) : Array(wrongArgs(verb).utf8))
         case "SCAN":
@@ -217,7 +245,7 @@ public final class RedisDecoy: DecoySession {
         case "SELECT":
             guard let n = args.first.flatMap({ Int($0) }) else { io.send(err("ERR value is not an integer or out of range")); return }
             if (0..<16).contains(n) { db = n; io.send(simple("OK")) } else { io.send(err("ERR DB index is out of range")) }
-        case "FLUSHALL", "FLUSHDB": keys.removeAll(); io.send(simple("OK"))
+        case "FLUSHALL", "FLUSHDB": shared.with { $0.keys.removeAll(); $0.bytes = 0 }; io.send(simple("OK"))
         case "SAVE": io.send(simple("OK"))
         case "BGSAVE": io.send(simple("Background saving started"))
         case "LASTSAVE": io.send(int(Int(wallClockSeconds()) - 3600))

@@ -44,7 +44,17 @@ public final class FakeShell {
     var uid: String { user == "root" ? "0" : "1000" }
 
     var osRelease: String {
-        "PRETTY_NAME=\"\(distro.prettyName)\"\nNAME=\"\(distro.prettyName.split(separator: " ").prefix(distro.id == "debian" ? 3 : 1).joined(separator: " "))\"\nVERSION_ID=\"\(distro.versionID)\"\nID=\(distro.id)\nHOME_URL=\"https://www.\(distro.id == "debian" ? "debian.org" : distro.id == "ubuntu" ? "ubuntu.com" : "\(distro.id).org")/\"\n"
+        let names = ["debian": "Debian GNU/Linux", "ubuntu": "Ubuntu", "rocky": "Rocky Linux", "centos": "CentOS Linux",
+                     "alpine": "Alpine Linux", "fedora": "Fedora Linux", "kali": "Kali GNU/Linux", "arch": "Arch Linux"]
+        let urls = ["debian": "https://www.debian.org/", "ubuntu": "https://www.ubuntu.com/", "rocky": "https://rockylinux.org/",
+                    "centos": "https://www.centos.org/", "alpine": "https://alpinelinux.org/", "fedora": "https://fedoraproject.org/",
+                    "kali": "https://www.kali.org/", "arch": "https://archlinux.org/"]
+        var s = "PRETTY_NAME=\"\(distro.prettyName)\"\nNAME=\"\(names[distro.id] ?? distro.id)\"\n"
+        if !distro.versionID.isEmpty { s += "VERSION_ID=\"\(distro.versionID)\"\n" }
+        s += "ID=\(distro.id)\n"
+        if distro.id == "ubuntu" { s += "ID_LIKE=debian\n" }
+        s += "HOME_URL=\"\(urls[distro.id] ?? "")\"\n"
+        return s
     }
 
     var files: [String: String] {
@@ -150,7 +160,7 @@ public final class FakeShell {
             r.urls += urls
             guard let u = urls.first else { return base == "wget" ? "wget: missing URL\r\n" : "curl: try 'curl --help' for more information\r\n" }
             let host = u.split(separator: "/").dropFirst(u.contains("://") ? 1 : 0).first.map(String.init) ?? u
-            return base == "wget" ? "--2024-06-01 09:14:02--  \(u)\r\nResolving \(host)... failed: Temporary failure in name resolution.\r\nwget: unable to resolve host address '\(host)'\r\n"
+            return base == "wget" ? "--\(localTimestamp())--  \(u)\r\nResolving \(host)... failed: Temporary failure in name resolution.\r\nwget: unable to resolve host address '\(host)'\r\n"
                 : "curl: (6) Could not resolve host: \(host)\r\n"
         case "chmod", "touch", "mkdir", "rm", "cp", "mv", "history", "unset", "clear", "sleep", "kill", "true": return ""
         case "sudo": return user == "root" ? single(args.joined(separator: " "), &r) : "[sudo] password for \(user): \r\n"
@@ -190,4 +200,11 @@ extension Substring {
         }
         return nil
     }
+}
+
+/// `2024-06-01 09:14:02` (UTC; a decky's clock is UTC).
+func localTimestamp() -> String {
+    var out: [UInt8] = []
+    appendUTCTime(ns: wallClockNs(), iso: false, into: &out)
+    return String(decoding: out, as: UTF8.self)
 }

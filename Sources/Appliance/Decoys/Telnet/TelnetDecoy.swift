@@ -61,7 +61,9 @@ public final class TelnetDecoy: DecoySession {
         promptSent = true
         let I = TelnetDecoy.IAC
         io.send([I, TelnetDecoy.WILL, 3, I, TelnetDecoy.WILL, 1])              // WILL SGA, WILL ECHO
-        let issue = info.config("banner") ?? info.distro.prettyName.replacingOccurrences(of: " (", with: " ").replacingOccurrences(of: ")", with: "")
+        // /etc/issue.net: the pretty name without its codename ("Debian GNU/Linux 12").
+        let pretty = info.distro.prettyName
+        let issue = info.config("banner") ?? String(pretty[..<(pretty.range(of: " (")?.lowerBound ?? pretty.endIndex)])
         io.send("\r\n\(issue)\r\n\(loginPrompt)")
         mode = .login
     }
