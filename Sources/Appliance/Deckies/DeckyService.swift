@@ -51,6 +51,7 @@ public final class DeckyService: @unchecked Sendable {
             _ = seen
             let entries: [DeckyFleet.Entry] = try fleet.locked {
                 if let out = try fleet.reconcileRecorded(prefix: config.prefix) {
+                    if !out.adopted.isEmpty { log.info("adopted \(out.adopted.count) existing decky namespace(s)") }
                     if !out.created.isEmpty { log.info("created \(out.created.count) decky namespace(s): \(out.created.prefix(8).joined(separator: ", "))") }
                     if !out.removed.isEmpty { log.info("removed \(out.removed.count) leftover namespace(s): \(out.removed.prefix(8).joined(separator: ", "))") }
                     for (n, e) in out.failed { log.error("decky \(n): \(e)") }
@@ -58,6 +59,7 @@ public final class DeckyService: @unchecked Sendable {
                 return try fleet.entries().entries
             }
             apply(entries)
+            log.info("serving \(serving.count) decky(ies), \(server.listenerCount) listener(s)")
             lastSeen = Dictionary(entries.map { ($0.spec.name, $0.state + $0.spec.json.serialized) }, uniquingKeysWith: { a, _ in a })
         } catch {
             log.error("fleet sync failed: \(error)")

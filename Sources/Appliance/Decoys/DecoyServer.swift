@@ -41,6 +41,7 @@ public final class DecoyServer: @unchecked Sendable {
     }
 
     public var deckies: [String] { lock.withLock { Array(listeners.keys).sorted() } }
+    public var listenerCount: Int { lock.withLock { listeners.values.reduce(0) { $0 + $1.count } } }
     public var connectionCount: Int { lock.withLock { live.values.reduce(0) { $0 + $1.count } } }
 
     /// Opens every service of `decky` inside namespace `ns`. On failure nothing of this decky stays open.
