@@ -245,6 +245,12 @@ public enum DeckyPlanner {
             }
         }
         if let subnet {
+            let reserved: [(String, String)] = [("0.0.0.0/8", "this-network"), ("127.0.0.0/8", "loopback"), ("169.254.0.0/16", "link-local"),
+                                                ("224.0.0.0/4", "multicast"), ("240.0.0.0/4", "reserved")]
+            for (r, what) in reserved where IPv4Network(r)!.overlaps(subnet) {
+                problems.append("subnet \(subnet) overlaps the \(what) range \(r)")
+            }
+            if subnet.prefix > 30 { problems.append("subnet \(subnet) is too small for deckies (use /30 or larger)") }
             for (other, nets) in host.networks where other != iface {
                 for (a, p) in nets where IPv4Network(address: a, prefix: p).overlaps(subnet) && p > 0 {
                     problems.append("subnet \(subnet) overlaps \(IPv4Network(address: a, prefix: p)) on \(other)")

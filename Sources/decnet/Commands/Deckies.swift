@@ -192,7 +192,8 @@ struct Teardown: ParsableCommand {
             stderrLine("decnet teardown: no decky named \(id ?? "")")
             throw ExitCode(1)
         }
-        print("removed \(removed.count) decky(ies)\(removed.isEmpty ? "" : ": " + removed.joined(separator: ", "))")
+        let shown = removed.prefix(10).joined(separator: ", ") + (removed.count > 10 ? ", ..." : "")
+        print("removed \(removed.count) decky(ies)\(removed.isEmpty ? "" : ": " + shown)")
     }
 }
 
