@@ -37,7 +37,7 @@ let package = Package(
             name: "CPacket",
             exclude: [],
             cSettings: cFlags,
-            linkerSettings: [.linkedLibrary("pcap"), .linkedLibrary("crypto"), .linkedLibrary("brotlidec"), .linkedLibrary("z"), .linkedLibrary("pthread")]
+            linkerSettings: [.linkedLibrary("pcap"), .linkedLibrary("ssl"), .linkedLibrary("crypto"), .linkedLibrary("brotlidec"), .linkedLibrary("z"), .linkedLibrary("pthread")]
         ),
         .target(
             name: "Fingerprint",

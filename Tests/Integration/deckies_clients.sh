@@ -21,7 +21,7 @@ interface = $BR
 [web]
 ip = $WEB
 distro = debian
-services = telnet,http,ftp,smtp,redis,mysql
+services = telnet,http,https,ftp,smtp,redis,mysql
 
 [cam]
 ip = $EMB
@@ -42,6 +42,10 @@ curl -fsS "http://$WEB/" >"$WORK/index.html"; grep -q "Welcome to nginx!" "$WORK
 [ "$(curl -s -o /dev/null -w '%{http_code}' "http://$WEB/nope")" = 404 ]
 [ "$(curl -s -o /dev/null -w '%{http_code}' -u admin:admin "http://$WEB/admin")" = 401 ]
 curl -s -d 'username=bob&password=hunter2' "http://$WEB/login" >"$WORK/login.html"; grep -q "Invalid username or password" "$WORK/login.html"
+curl -fsSk "https://$WEB/" >"$WORK/index-tls.html"; grep -q "Welcome to nginx!" "$WORK/index-tls.html"
+timeout 10 openssl s_client -connect "$WEB:443" -servername www.acme.local </dev/null >"$WORK/s_client.out" 2>&1 || true
+grep -q "Verify return code: 18 (self-signed certificate)" "$WORK/s_client.out" || { cat "$WORK/s_client.out"; exit 1; }
+grep -q "subject=CN = srv-" "$WORK/s_client.out"
 head -c 5000 /dev/urandom >"$WORK/upload.bin"
 timeout 30 lftp -u anonymous,x@y -e "set ftp:passive-mode on; set net:max-retries 1; cd upload; put $WORK/upload.bin -o payload.bin; ls; bye" "$WEB" >"$WORK/lftp.out"
 grep -q payload.bin "$WORK/lftp.out"
@@ -65,13 +69,13 @@ grep -q "Login incorrect" "$WORK/telnet.out"
 grep -q "Linux .* 6.1.0-21-amd64 .*Debian" "$WORK/telnet.out"
 
 echo "-- nmap -sV (each persona's product and version)"
-nmap -sV -Pn -p 21,23,25,80,3306,6379 "$WEB" >"$WORK/nmap_sv.txt"
-for want in "21/tcp +open +ftp +vsftpd 3.0.3" "23/tcp +open +telnet +Linux telnetd" "25/tcp +open +smtp +Postfix smtpd" \
+nmap -sV -Pn -p 21,23,25,80,443,3306,6379 "$WEB" >"$WORK/nmap_sv.txt"
+for want in "443/tcp +open +ssl/http +nginx 1.22.1" "21/tcp +open +ftp +vsftpd 3.0.3" "23/tcp +open +telnet +Linux telnetd" "25/tcp +open +smtp +Postfix smtpd" \
             "80/tcp +open +http +nginx 1.22.1" "3306/tcp +open +mysql +MySQL 8.0.36" "6379/tcp +open +redis +Redis key-value store 7.0.15"; do
   grep -Eq "$want" "$WORK/nmap_sv.txt" || { echo "nmap -sV: missing /$want/"; cat "$WORK/nmap_sv.txt"; exit 1; }
 done
 grep -q "MAC Address: .*(\(Dell\|Hewlett Packard\|Intel Corporate\|Super Micro Computer\|VMware\|Raspberry Pi Foundation\))" "$WORK/nmap_sv.txt"
-nmap -sV --version-all -Pn -p 21,23,25,80,587,3306,6379 "$WEB" "$EMB" >"$WORK/nmap_all.txt"
+nmap -sV --version-all -Pn -p 21,23,25,80,443,587,3306,6379 "$WEB" "$EMB" >"$WORK/nmap_all.txt"
 if grep -qi honeypot "$WORK/nmap_all.txt"; then echo "nmap names a honeypot:"; grep -i honeypot "$WORK/nmap_all.txt"; exit 1; fi
 grep -q "Service Info: .*Linux" "$WORK/nmap_all.txt"
 if grep -q "Windows" "$WORK/nmap_all.txt"; then echo "mixed OS families"; exit 1; fi
@@ -107,6 +111,8 @@ for eid in ["http.session.connect", "http.request", "ftp.session.connect", "ftp.
     assert env(e), f"{eid}: envelope incomplete: {e['fields']}"
 need("http.login.attempt", mechanism="basic", username="admin", secret_printable="admin", auth_result="failed")
 need("http.login.attempt", mechanism="form", username="bob", secret_printable="hunter2")
+need("https.tls.handshake", sni="www.acme.local", tls_version=None, cipher=None)
+need("https.request", path="/", status="200")
 need("ftp.login.success", username="anonymous", secret_b64=None)
 need("ftp.login.failed", username="admin", secret_printable="wrong")
 up = need("ftp.file_upload", name="/upload/payload.bin", sha256=None, stored_as=None)

@@ -252,10 +252,13 @@ final class DecoyChannelHandler: ChannelInboundHandler, @unchecked Sendable {
                 }
             case .call(let d, let body):
                 let at = max(readyAt, now) + .nanoseconds(Int64(d * 1e9))
-                context.eventLoop.scheduleTask(deadline: at) { [weak self] in
-                    guard let self, self.session != nil else { return }
+                // The timer runs on this loop; the bound values say so to the compiler.
+                let bound = NIOLoopBound((self, context, body), eventLoop: context.eventLoop)
+                context.eventLoop.scheduleTask(deadline: at) {
+                    let (handler, ctx, body) = bound.value
+                    guard handler.session != nil else { return }
                     body()
-                    self.flush(context)
+                    handler.flush(ctx)
                 }
             case .close(let d):
                 readyAt = max(readyAt, now) + .nanoseconds(Int64(d * 1e9))

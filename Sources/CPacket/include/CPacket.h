@@ -9,4 +9,5 @@
 #include "cp_parse.h"
 #include "cp_engine.h"
 #include "cp_netns.h"
+#include "cp_tls_server.h"
 #endif

@@ -9,18 +9,23 @@ import CPacket
 import Glibc
 #endif
 
-enum HTTPEvents {
-    static let request = DecoyEvents.spec("http", "request", [
-        "method", "path", "query", "version", "host", "user_agent", "headers", "body", "body_size", "body_sha256",
-        "status", "bytes", "anomaly",
-    ])
-    static let login = DecoyEvents.spec("http", "login.attempt", ["mechanism", "path"], credential: true)
-    static let all = [DecoyEvents.connect("http"), DecoyEvents.closed("http"), request, login]
+/// The same events under `http` and `https`.
+struct HTTPEvents: Sendable {
+    let request: EventSpec, login: EventSpec
+    init(_ service: String) {
+        request = DecoyEvents.spec(service, "request", [
+            "method", "path", "query", "version", "host", "user_agent", "headers", "body", "body_size", "body_sha256",
+            "status", "bytes", "anomaly",
+        ])
+        login = DecoyEvents.spec(service, "login.attempt", ["mechanism", "path"], credential: true)
+    }
+    var all: [EventSpec] { [DecoyEvents.connect(request.service), DecoyEvents.closed(request.service), request, login] }
+    static let http = HTTPEvents("http"), https = HTTPEvents("https")
 }
 
 public final class HTTPDecoy: DecoySession {
     public static let definition = DecoyDefinition(
-        slug: "http", ports: [80], events: HTTPEvents.all, idleTimeout: 75,           // nginx keepalive_timeout
+        slug: "http", ports: [80], events: HTTPEvents.http.all, idleTimeout: 75,      // nginx keepalive_timeout
         persona: { HTTPDecoy.serverHeader($0) }, make: { HTTPDecoy($0) })
 
     static func serverHeader(_ info: DecoySessionInfo) -> String { info.config("server_header") ?? info.distro.nginx }
@@ -28,6 +33,7 @@ public final class HTTPDecoy: DecoySession {
     static let maxHeaderLine = 8192, maxHeaderBlock = 32768, maxBody = 1 << 20, keptBody = 8192
 
     let info: DecoySessionInfo
+    let ev: HTTPEvents
     let server: String
     let apache: Bool
     let policy: CredentialPolicy
@@ -37,6 +43,7 @@ public final class HTTPDecoy: DecoySession {
 
     init(_ info: DecoySessionInfo) {
         self.info = info
+        ev = info.service == "https" ? .https : .http
         server = HTTPDecoy.serverHeader(info)
         apache = server.hasPrefix("Apache")
         policy = CredentialPolicy(info.config("accept"), default: .never)
@@ -46,7 +53,7 @@ public final class HTTPDecoy: DecoySession {
     public func end(reason: String, _ io: DecoyIO) {
         if !buf.isEmpty && requests == 0 {
             // A request that never completed: still evidence.
-            io.emit(info.event(HTTPEvents.request, [("method", ""), ("path", ""), ("status", "0"), ("bytes", "0"),
+            io.emit(info.event(ev.request, [("method", ""), ("path", ""), ("status", "0"), ("bytes", "0"),
                                                     ("body_size", String(buf.count)), ("anomaly", "incomplete_request")]))
         }
     }
@@ -205,7 +212,7 @@ public final class HTTPDecoy: DecoySession {
         for (i, c) in credentials.enumerated() {
             let ok = policy.accepts(user: c.1, password: c.2, attempt: requests + i)
             accepted = accepted || ok
-            io.emit(info.event(HTTPEvents.login, DecoyEvents.credential(principal: c.1.isEmpty ? nil : c.1, username: c.1, secret: c.2, kind: c.3,
+            io.emit(info.event(ev.login, DecoyEvents.credential(principal: c.1.isEmpty ? nil : c.1, username: c.1, secret: c.2, kind: c.3,
                                                                          result: ok ? "success" : "failed") + [("mechanism", c.0), ("path", path)]))
         }
         switch r.method {
@@ -236,7 +243,7 @@ public final class HTTPDecoy: DecoySession {
         var bodyHash = ""
         if !body.isEmpty { bodyHash = sha256Hex(body) }
         let headerText = r.headers.map { "\($0.0): \($0.1)" }.joined(separator: "\n")
-        io.emit(info.event(HTTPEvents.request, [
+        io.emit(info.event(ev.request, [
             ("method", r.method), ("path", String(path.prefix(2048))), ("query", String(query.prefix(2048))), ("version", r.version),
             ("host", r.header("host") ?? ""), ("user_agent", r.header("user-agent") ?? ""),
             ("headers", String(headerText.prefix(8192))), ("body", DecoyEvents.printable(body, max: HTTPDecoy.keptBody)),
@@ -276,7 +283,7 @@ public final class HTTPDecoy: DecoySession {
         var head = responseHead(status: status, length: page.count, html: true, static200: false, extra: [])
         head = head.replacingOccurrences(of: "Connection: keep-alive", with: "Connection: close")
         io.send(Array(head.utf8) + page)
-        io.emit(info.event(HTTPEvents.request, [("status", String(status)), ("bytes", String(head.utf8.count + page.count)),
+        io.emit(info.event(ev.request, [("status", String(status)), ("bytes", String(head.utf8.count + page.count)),
                                                 ("body_size", String(buf.count)), ("anomaly", anomaly)]))
         closed = true
         io.close()
