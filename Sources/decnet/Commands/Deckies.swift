@@ -228,7 +228,10 @@ struct Serve: ParsableCommand {
         }
         let writer = StoreWriter(repository: fleet.store, configuration: .init(maxBatch: 2_000, maxDelay: 0.25, capacity: 20_000))
         let pipeline: EventPipeline
-        do { pipeline = try EventPipeline(configuration: pcfg, store: writer, publisher: nil) } catch {
+        // Bus-eligible decoy events go to decky.<name>.traffic, as the sensor's do (DECNET_BUS_ENABLED=false: none).
+        var bus: (any Bus)? = nil
+        if let b = try? makeBus(clientName: "decoys"), !(b is NullBus) { bus = b }
+        do { pipeline = try EventPipeline(configuration: pcfg, store: writer, publisher: bus.map { ThreadSafePublisher($0) }) } catch {
             stderrLine("decnet serve: \(error)")
             throw ExitCode(73)
         }
