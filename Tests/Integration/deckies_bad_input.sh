@@ -3,10 +3,7 @@
 # 64), and attacker bytes against every live decoy (invalid UTF-8, oversize lines, truncated packets,
 # slow drip, connection floods) leave the serving process alive, its memory bounded, and events flowing.
 source "$(dirname "$0")/lib.sh"
-BR=${PFX}br
-ip link add "$BR" type bridge
-ip addr add "$NET.1/24" dev "$BR"
-ip link set "$BR" up
+make_bridge
 export DECNET_DB_PATH=$WORK/store.db
 DK="--netns-prefix ${PFX}-"
 

@@ -5,11 +5,7 @@
 # appear with non-empty fields in the JSON lines and the store. Only addresses inside our own bridge and
 # namespaces are ever contacted.
 source "$(dirname "$0")/lib.sh"
-BR=${PFX}br
-ip link add "$BR" type bridge
-ip addr add "$NET.1/24" dev "$BR"
-ip link set "$BR" up
-sysctl -qw "net.ipv6.conf.$BR.disable_ipv6=1" || true
+make_bridge
 export DECNET_DB_PATH=$WORK/store.db
 DK="--netns-prefix ${PFX}-"
 WEB=$NET.10 EMB=$NET.11

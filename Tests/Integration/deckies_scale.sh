@@ -8,11 +8,7 @@
 # COUNT=N overrides the 100 (e.g. for a quick local run).
 source "$(dirname "$0")/lib.sh"
 COUNT=${COUNT:-100}
-BR=${PFX}br
-ip link add "$BR" type bridge
-ip addr add "$NET.1/24" dev "$BR"
-ip link set "$BR" up
-sysctl -qw "net.ipv6.conf.$BR.disable_ipv6=1" || true
+make_bridge
 export DECNET_DB_PATH=$WORK/store.db
 DK="--netns-prefix ${PFX}-"
 rss() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }

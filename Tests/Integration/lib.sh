@@ -63,3 +63,12 @@ stop_sensor() {
   kill -TERM "$SENSOR_PID"
   wait "$SENSOR_PID" || { echo "sensor exited with $?" >&2; cat "$WORK/sensor.err" >&2; return 1; }
 }
+
+# A test bridge ${PFX}br carrying $NET.1/24 (deckies attach to it with veths); sets BR.
+make_bridge() {
+  BR=${PFX}br
+  ip link add "$BR" type bridge
+  ip addr add "$NET.1/24" dev "$BR"
+  ip link set "$BR" up
+  sysctl -qw "net.ipv6.conf.$BR.disable_ipv6=1" || true
+}

@@ -25,4 +25,16 @@ public enum TerminationSignals {
         sigwait(&s, &sig)
         return sig
     }
+
+    /// The daemon shape: a thread that sigwaits; SIGHUP calls `reopen` (logrotate) and keeps waiting,
+    /// SIGINT/SIGTERM call `stop` once and end the thread. Call `block()` first.
+    public static func handle(reopen: @escaping @Sendable () -> Void, stop: @escaping @Sendable () -> Void) {
+        _ = spawnThread(name: "decnet-signals") {
+            while true {
+                if wait() == SIGHUP { reopen(); continue }
+                stop()
+                return
+            }
+        }
+    }
 }

@@ -240,14 +240,7 @@ struct Serve: ParsableCommand {
         cfg.poll = max(0.1, poll)
         cfg.artifactsDir = artifacts.isEmpty ? nil : artifacts
         let service = DeckyService(fleet: fleet, configuration: cfg) { pipeline.submit($0) }
-        _ = spawnThread(name: "decnet-signals") {
-            while true {
-                let sig = TerminationSignals.wait()
-                if sig == SIGHUP { pipeline.requestReopen(); continue }
-                service.stop()
-                return
-            }
-        }
+        TerminationSignals.handle(reopen: { pipeline.requestReopen() }, stop: { service.stop() })
         service.run()
         pipeline.close()
         writer.close()

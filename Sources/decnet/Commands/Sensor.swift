@@ -106,15 +106,8 @@ struct Sensor: ParsableCommand {
         var bus: (any Bus)? = nil
         if cfg.busEnabled, let b = try? makeBus(clientName: "sniffer"), !(b is NullBus) { bus = b }
         let sensor = LiveSensor(config: cfg, publisher: bus.map { ThreadSafePublisher($0) })
-        // Signals: one thread sigwaits; TERM/INT stop (flush), HUP reopens the files.
-        _ = spawnThread(name: "decnet-signals") {
-            while true {
-                let sig = TerminationSignals.wait()
-                if sig == SIGHUP { sensor.requestReopen(); continue }
-                sensor.requestStop()
-                return
-            }
-        }
+        // Signals: TERM/INT stop (flush), HUP reopens the files.
+        TerminationSignals.handle(reopen: { sensor.requestReopen() }, stop: { sensor.requestStop() })
         if let bus {
             Task {
                 if await waitForStopIntent(bus: bus, worker: "sniffer") != nil { kill(getpid(), SIGTERM) }
