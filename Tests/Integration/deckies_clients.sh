@@ -123,6 +123,10 @@ need("mysql.login.failed", username="root", secret_kind="caching_sha2_password",
 need("telnet.login.success", username="root", secret_printable="admin")
 need("telnet.command.input", input="uname -a", cwd="/root")
 need("telnet.session.file_download", url="http://203.0.113.9/bot.sh")
+tty = need("telnet.tty.closed", ttylog=None, size=None)
+cast = [json.loads(l) for l in open(tty["fields"]["ttylog"])]
+assert cast[0]["version"] == 2 and any("uname -a" in c[2] for c in cast[1:] if c[1] == "o"), "asciicast without the session"
+need("http.request", path="/", ja4h=None)
 need("scan.portscan.detected", kind="syn", ports_count=None)
 assert all(e["decky"] in ("web", "cam") for e in events), "every event names its decky"
 db = sqlite3.connect(f"{work}/store.db")

@@ -5,6 +5,7 @@
 // Authorization headers and login forms. Service keys: `server_header` (e.g. "Apache/2.4.57 (Debian)";
 // default: the distro's nginx), `title` (login page title), `accept` (credential policy; default never).
 import CPacket
+import Fingerprint
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -15,7 +16,7 @@ struct HTTPEvents: Sendable {
     init(_ service: String) {
         request = DecoyEvents.spec(service, "request", [
             "method", "path", "query", "version", "host", "user_agent", "headers", "body", "body_size", "body_sha256",
-            "status", "bytes", "anomaly",
+            "status", "bytes", "ja4h", "anomaly",
         ])
         login = DecoyEvents.spec(service, "login.attempt", ["mechanism", "path"], credential: true)
     }
@@ -243,7 +244,11 @@ public final class HTTPDecoy: DecoySession {
         var bodyHash = ""
         if !body.isEmpty { bodyHash = sha256Hex(body) }
         let headerText = r.headers.map { "\($0.0): \($0.1)" }.joined(separator: "\n")
-        io.emit(info.event(ev.request, [
+        var fp: [(String, String)] = []
+        #if JA4Plus
+        fp.append(("ja4h", JA4H(method: r.method, version: r.version, headers: r.headers.map { (name: $0.0, value: $0.1) }).hash))
+        #endif
+        io.emit(info.event(ev.request, fp + [
             ("method", r.method), ("path", String(path.prefix(2048))), ("query", String(query.prefix(2048))), ("version", r.version),
             ("host", r.header("host") ?? ""), ("user_agent", r.header("user-agent") ?? ""),
             ("headers", String(headerText.prefix(8192))), ("body", DecoyEvents.printable(body, max: HTTPDecoy.keptBody)),

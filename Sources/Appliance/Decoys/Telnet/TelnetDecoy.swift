@@ -11,7 +11,8 @@ enum TelnetEvents {
     static let failed = DecoyEvents.spec("telnet", "login.failed", credential: true)
     static let command = DecoyEvents.spec("telnet", "command.input", ["input", "cwd", "truncated"])
     static let download = DecoyEvents.spec("telnet", "session.file_download", ["url"])
-    static let all = [DecoyEvents.connect("telnet"), DecoyEvents.closed("telnet"), option, success, failed, command, download]
+    static let tty = DecoyEvents.spec("telnet", "tty.closed", ["ttylog", "size", "duration_s", "truncated"])
+    static let all = [DecoyEvents.connect("telnet"), DecoyEvents.closed("telnet"), option, success, failed, command, download, tty]
 }
 
 public final class TelnetDecoy: DecoySession {
@@ -37,6 +38,8 @@ public final class TelnetDecoy: DecoySession {
     var username = ""
     var attempts = 0
     var shell: FakeShell?
+    var tty: TTYLog?
+    var width = 80, height = 24
     var promptSent = false
     let maxLine = 4096
 
@@ -54,7 +57,21 @@ public final class TelnetDecoy: DecoySession {
         io.after(2.0) { [weak self] in self?.beginLogin(io) }
     }
 
-    public func end(reason: String, _ io: DecoyIO) {}
+    public func end(reason: String, _ io: DecoyIO) { closeTTY(io) }
+
+    func closeTTY(_ io: DecoyIO) {
+        guard let t = tty else { return }
+        tty = nil
+        let r = t.finish()
+        io.emit(info.event(TelnetEvents.tty, [("ttylog", r.path), ("size", String(r.bytes)), ("duration_s", decimalText(r.duration, 3)),
+                                              ("truncated", r.truncated ? "true" : "false")]))
+    }
+
+    /// Sends and, in a shell, records what the terminal shows.
+    func show(_ io: DecoyIO, _ text: String, after: Double = 0) {
+        io.send(text, after: after)
+        tty?.output(Array(text.utf8))
+    }
 
     func beginLogin(_ io: DecoyIO) {
         guard !promptSent, mode == .negotiating else { return }
@@ -115,6 +132,10 @@ public final class TelnetDecoy: DecoySession {
 
     func subnegotiation(_ io: DecoyIO) {
         guard let opt = sbBuf.first else { return }
+        if opt == 31, sbBuf.count >= 5 {                                             // NAWS: width, height
+            width = max(1, min(1000, Int(sbBuf[1]) << 8 | Int(sbBuf[2])))
+            height = max(1, min(1000, Int(sbBuf[3]) << 8 | Int(sbBuf[4])))
+        }
         let value = DecoyEvents.printable(sbBuf.dropFirst(2), max: 256)
         io.emit(info.event(TelnetEvents.option, [("command", "SB"), ("option", TelnetDecoy.optionNames[opt] ?? String(opt)), ("value", value)]))
     }
@@ -128,7 +149,7 @@ public final class TelnetDecoy: DecoySession {
             case 0x0d, 0x0a:
                 let l = line
                 line.removeAll()
-                if mode != .password { io.send("\r\n") }
+                if mode != .password { io.send("\r\n"); tty?.output([0x0d, 0x0a]) }
                 submit(l, io)
             case 0x7f, 0x08:
                 if !line.isEmpty { line.removeLast(); if mode != .password { io.send([0x08, 0x20, 0x08]) } }
@@ -140,7 +161,7 @@ public final class TelnetDecoy: DecoySession {
             default:
                 guard line.count < maxLine else { continue }
                 line.append(b)
-                if mode != .password && b >= 0x20 { io.send([b]) }
+                if mode != .password && b >= 0x20 { io.send([b]); tty?.output([b]) }
             }
         }
     }
@@ -160,7 +181,8 @@ public final class TelnetDecoy: DecoySession {
                 let sh = FakeShell(user: username, persona: info.decky)
                 shell = sh
                 mode = .shell
-                io.send("\r\n" + sh.motd + "\r\n" + sh.prompt, after: 0.2)
+                tty = TTYLog(root: info.artifactsDir, decky: info.decky.name, service: "telnet", sessionID: info.sessionID, width: width, height: height)
+                show(io, "\r\n" + sh.motd + "\r\n" + sh.prompt, after: 0.2)
             } else {
                 io.emit(info.event(TelnetEvents.failed, DecoyEvents.credential(principal: username, username: username, secret: l, result: "failed")))
                 // Debian's login: FAIL_DELAY 3, LOGIN_RETRIES 5.
@@ -171,12 +193,13 @@ public final class TelnetDecoy: DecoySession {
         case .shell:
             guard let sh = shell else { return }
             let text = DecoyEvents.printable(l, max: maxLine)
-            if text.trimmingSpaces.isEmpty { io.send(sh.prompt); return }
+            tty?.input(l + [0x0d])
+            if text.trimmingSpaces.isEmpty { show(io, sh.prompt); return }
             io.emit(info.event(TelnetEvents.command, [("input", text), ("cwd", sh.cwd), ("truncated", l.count >= maxLine ? "true" : "false")]))
             let r = sh.run(text)
             for u in r.urls { io.emit(info.event(TelnetEvents.download, [("url", String(u.prefix(2048)))])) }
-            if r.exit { io.send("logout\r\n"); io.close(); mode = .closed; return }
-            io.send(r.output + sh.prompt, after: r.urls.isEmpty ? 0 : 1.5)
+            if r.exit { show(io, "logout\r\n"); closeTTY(io); io.close(); mode = .closed; return }
+            show(io, r.output + sh.prompt, after: r.urls.isEmpty ? 0 : 1.5)
         case .closed:
             break
         }
