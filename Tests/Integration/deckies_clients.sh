@@ -107,7 +107,7 @@ for eid in ["http.session.connect", "http.request", "ftp.session.connect", "ftp.
     assert env(e), f"{eid}: envelope incomplete: {e['fields']}"
 need("http.login.attempt", mechanism="basic", username="admin", secret_printable="admin", auth_result="failed")
 need("http.login.attempt", mechanism="form", username="bob", secret_printable="hunter2")
-need("https.tls.handshake", sni="www.acme.local", tls_version=None, cipher=None)
+need("https.tls.handshake", sni="www.acme.local", tls_version=None, cipher=None, ja3=None, ja4=None)
 need("https.request", path="/", status="200")
 need("ftp.login.success", username="anonymous", secret_b64=None)
 need("ftp.login.failed", username="admin", secret_printable="wrong")

@@ -321,3 +321,27 @@ extension PacketRecord {
         }
     }
 }
+
+extension TLSHello {
+    /// Parses one ClientHello handshake message (4-byte header included) with the packet core's parser:
+    /// for a decoy that terminates TLS itself and wants the client's JA3/JA4. Nil when it is not one.
+    public init?(clientHelloMessage msg: [UInt8]) {
+        let recSize = MemoryLayout<cp_tls_hello_rec>.size
+        var buf = [UInt8](repeating: 0, count: 16_384)
+        let parsed: TLSHello? = buf.withUnsafeMutableBytes { raw -> TLSHello? in
+            var o = cp_out(buf: raw.baseAddress!.assumingMemoryBound(to: UInt8.self), cap: raw.count, len: recSize, full: 0)
+            var h = cp_tls_hello_rec()
+            var anomalies: UInt64 = 0
+            let st = msg.withUnsafeBufferPointer { cp_tls_client_hello($0.baseAddress, $0.count, 0, &h, &o, &anomalies) }
+            guard st == CP_OK, o.full == 0 else { return nil }
+            withUnsafeBytes(of: &h) { raw.copyMemory(from: $0) }
+            if case .clientHello(let hello) = PacketRecord.decodeBody(kind: UInt16(CP_REC_TLS_CLIENT_HELLO.rawValue), flags: 0,
+                                                                      PayloadReader(base: UnsafeRawBufferPointer(rebasing: raw[0..<o.len]))) {
+                return hello
+            }
+            return nil
+        }
+        guard let parsed else { return nil }
+        self = parsed
+    }
+}

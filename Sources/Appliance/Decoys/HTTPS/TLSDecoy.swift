@@ -5,12 +5,13 @@
 // decky has its own snakeoil-style certificate (CN = hostname), made once and kept under
 // <artifacts>/.tls/<decky>.pem so a restart does not change it.
 import CPacket
+import Fingerprint
 #if canImport(Glibc)
 import Glibc
 #endif
 
 enum TLSEvents {
-    static func handshake(_ s: String) -> EventSpec { DecoyEvents.spec(s, "tls.handshake", ["tls_version", "cipher", "sni", "alpn"]) }
+    static func handshake(_ s: String) -> EventSpec { DecoyEvents.spec(s, "tls.handshake", ["tls_version", "cipher", "sni", "alpn", "ja3", "ja4"]) }
     static func error(_ s: String) -> EventSpec { DecoyEvents.spec(s, "tls.error", ["reason", "bytes"]) }
 }
 
@@ -53,6 +54,8 @@ public final class TLSDecoy: DecoySession {
     let innerIO = DecoyIO()
     var started = false
     var failed = false
+    /// The client's first bytes (until its ClientHello is whole), for JA3/JA4.
+    var hello: [UInt8] = []
     var scratch = [UInt8](repeating: 0, count: 16_384)
 
     init(_ info: DecoySessionInfo, inner: DecoySession) {
@@ -78,6 +81,7 @@ public final class TLSDecoy: DecoySession {
 
     public func receive(_ bytes: [UInt8], _ io: DecoyIO) {
         guard let tls, !failed else { return }
+        if !started && hello.count < 16_384 { hello += bytes.prefix(16_384 - hello.count) }
         _ = bytes.withUnsafeBytes { cp_tls_feed(tls, $0.baseAddress, $0.count) }
         while true {
             let n = scratch.withUnsafeMutableBytes { cp_tls_read(tls, $0.baseAddress, $0.count) }
@@ -86,7 +90,8 @@ public final class TLSDecoy: DecoySession {
                 io.emit(info.event(TLSEvents.handshake(info.service), [
                     ("tls_version", String(cString: cp_tls_version(tls))), ("cipher", String(cString: cp_tls_cipher(tls))),
                     ("sni", DecoyEvents.printable(Array(String(cString: cp_tls_sni(tls)).utf8), max: 255)),
-                    ("alpn", String(cString: cp_tls_alpn(tls)))]))
+                    ("alpn", String(cString: cp_tls_alpn(tls)))] + clientFingerprints()))
+                hello = []
                 innerIO.wake = { [weak self, weak io] in
                     guard let self, let io else { return }
                     self.pump(io)
@@ -109,6 +114,21 @@ public final class TLSDecoy: DecoySession {
             break
         }
         pump(io)
+    }
+
+    /// JA3 and JA4 of the ClientHello carried by the first handshake records.
+    func clientFingerprints() -> [(String, String)] {
+        var msg: [UInt8] = []
+        var i = 0
+        while i + 5 <= hello.count, hello[i] == 22 {                                 // handshake records
+            let len = Int(hello[i + 3]) << 8 | Int(hello[i + 4])
+            guard i + 5 + len <= hello.count else { break }
+            msg += hello[(i + 5)..<(i + 5 + len)]
+            i += 5 + len
+            if msg.count >= 4, msg.count >= 4 + (Int(msg[1]) << 16 | Int(msg[2]) << 8 | Int(msg[3])) { break }
+        }
+        guard msg.first == 1, let h = TLSHello(clientHelloMessage: msg) else { return [] }
+        return [("ja3", JA3(h).hash), ("ja4", JA4(h).hash)]
     }
 
     /// Encrypts what the inner session queued, keeping delays, timers and closes in order.
