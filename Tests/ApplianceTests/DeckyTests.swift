@@ -46,6 +46,7 @@ private final class Harness {
     }
 
     @discardableResult func send(_ s: String) -> String { send(Array(s.utf8)) }
+    var outBytes: [UInt8] { out }
     @discardableResult func send(_ b: [UInt8]) -> String {
         out.removeAll()
         session.receive(b, io)
@@ -276,6 +277,28 @@ private final class Harness {
         #expect(reply.contains("#28000Access denied for user 'root'@'10.9.0.1' (using password: YES)") && h.closed)
         let e = h.events.first { $0.spec.id == "mysql.login.failed" }
         #expect(e?.value("database") == "shop" && e?.value("client_name") == "libmariadb" && e?.value("secret_kind") == "caching_sha2_password")
+    }
+
+    @Test func mqttAnswersSubscribersWithRetainedTopics() {
+        let h = Harness("mqtt", decky: spec(services: ["mqtt"], config: ["mqtt": ["persona": "solar_farm"]]))
+        // CONNECT 3.1.1, clean session, client id "c1", user "u", password "p"
+        let connect: [UInt8] = [0x10, 20, 0, 4] + Array("MQTT".utf8) + [4, 0xc2, 0, 60, 0, 2] + Array("c1".utf8) + [0, 1, 0x75, 0, 1, 0x70]
+        #expect(h.send(connect).utf8.elementsEqual([0x20, 2, 0, 0]))
+        // SUBSCRIBE pid 7 to "$SYS/broker/version" QoS 0 and "solar/#"
+        let sub: [UInt8] = [0, 7, 0, 19] + Array("$SYS/broker/version".utf8) + [0, 0, 7] + Array("solar/#".utf8) + [1]
+        h.out.removeAll()
+        h.session.receive([0x82, UInt8(sub.count)] + sub, h.io)
+        h.drain()
+        #expect(Array(h.out.prefix(6)) == [0x90, 4, 0, 7, 0, 1])
+        let text = String(decoding: h.out, as: UTF8.self)
+        #expect(text.contains("mosquitto version 2.0.11") && text.contains("solar/inverter1/power_kw"))
+        #expect(!text.contains("plant/"), "only the persona's topics")
+        #expect(h.events.first { $0.spec.id == "mqtt.connect" }?.value("username") == "u")
+        #expect(MQTTDecoy.matches("a/+/c", "a/b/c") && !MQTTDecoy.matches("#", "$SYS/x") && MQTTDecoy.matches("a/#", "a"))
+        // A packet claiming 2^28 bytes is refused before any allocation.
+        let bad = Harness("mqtt")
+        _ = bad.send([0x10, 0xff, 0xff, 0xff, 0x7f])
+        #expect(bad.closed && bad.events.contains { $0.value("anomaly") == "packet_too_large" })
     }
 
     /// Hostile bytes for every decoy: no crash, no unbounded buffer, the session still logs.

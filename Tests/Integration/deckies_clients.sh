@@ -23,7 +23,10 @@ services = telnet,http,https,ftp,smtp,redis,mysql
 ip = $EMB
 distro = alpine
 nmap_os = embedded
-services = http
+services = http,mqtt
+
+[cam.mqtt]
+persona = water_plant
 EOF
 "$DECNET" deploy $DK --config "$WORK/fleet.ini" >"$WORK/deploy.out"
 cat "$WORK/deploy.out"
@@ -64,6 +67,11 @@ grep -q "login: " "$WORK/telnet.out"
 grep -q "Login incorrect" "$WORK/telnet.out"
 grep -q "Linux .* 6.1.0-21-amd64 .*Debian" "$WORK/telnet.out"
 
+timeout 10 mosquitto_sub -h "$EMB" -t '$SYS/#' -C 5 -v >"$WORK/mqtt_sys.txt"
+grep -q '^\$SYS/broker/version mosquitto version 2.0.18$' "$WORK/mqtt_sys.txt" || { cat "$WORK/mqtt_sys.txt"; exit 1; }
+timeout 10 mosquitto_sub -h "$EMB" -t 'plant/#' -C 2 -v -V mqttv5 | grep -q '^plant/'
+mosquitto_pub -h "$EMB" -t plant/valve3/set -m close -u admin -P 'x' -q 1
+
 echo "-- nmap -sV (each persona's product and version)"
 nmap -sV -Pn -p 21,23,25,80,443,3306,6379 "$WEB" >"$WORK/nmap_sv.txt"
 for want in "443/tcp +open +ssl/http +nginx 1.22.1" "21/tcp +open +ftp +vsftpd 3.0.3" "23/tcp +open +telnet +Linux telnetd" "25/tcp +open +smtp +Postfix smtpd" \
@@ -71,7 +79,7 @@ for want in "443/tcp +open +ssl/http +nginx 1.22.1" "21/tcp +open +ftp +vsftpd 3
   grep -Eq "$want" "$WORK/nmap_sv.txt" || { echo "nmap -sV: missing /$want/"; cat "$WORK/nmap_sv.txt"; exit 1; }
 done
 grep -q "MAC Address: .*(\(Dell\|Hewlett Packard\|Intel Corporate\|Super Micro Computer\|VMware\|Raspberry Pi Foundation\))" "$WORK/nmap_sv.txt"
-nmap -sV --version-all -Pn -p 21,23,25,80,443,587,3306,6379 "$WEB" "$EMB" >"$WORK/nmap_all.txt"
+nmap -sV --version-all -Pn -p 21,23,25,80,443,587,1883,3306,6379 "$WEB" "$EMB" >"$WORK/nmap_all.txt"
 if grep -qi honeypot "$WORK/nmap_all.txt"; then echo "nmap names a honeypot:"; grep -i honeypot "$WORK/nmap_all.txt"; exit 1; fi
 grep -q "Service Info: .*Linux" "$WORK/nmap_all.txt"
 if grep -q "Windows" "$WORK/nmap_all.txt"; then echo "mixed OS families"; exit 1; fi
@@ -128,12 +136,15 @@ cast = [json.loads(l) for l in open(tty["fields"]["ttylog"])]
 assert cast[0]["version"] == 2 and any("uname -a" in c[2] for c in cast[1:] if c[1] == "o"), "asciicast without the session"
 need("http.request", path="/", ja4h=None)
 need("scan.portscan.detected", kind="syn", ports_count=None)
+need("mqtt.subscribe", topics="$SYS/#")
+need("mqtt.connect", username="admin", secret_printable="x", protocol_level="4")
+need("mqtt.publish", topic="plant/valve3/set", preview="close", qos="1")
 assert all(e["decky"] in ("web", "cam") for e in events), "every event names its decky"
 db = sqlite3.connect(f"{work}/store.db")
 rows = db.execute("SELECT count(*) FROM logs WHERE service != 'sniffer'").fetchone()[0]
 assert rows == len(events), f"store has {rows} rows, JSON has {len(events)}"
 creds = {(r[0], r[1]) for r in db.execute("SELECT service, principal FROM credentials")}
-for c in [("ftp", "admin"), ("http", "bob"), ("smtp", "admin"), ("mysql", "root"), ("telnet", "root")]:
+for c in [("ftp", "admin"), ("http", "bob"), ("smtp", "admin"), ("mysql", "root"), ("telnet", "root"), ("mqtt", "admin")]:
     assert c in creds, f"credential {c} not in the store: {creds}"
 assert db.execute("SELECT count(*) FROM bounty WHERE bounty_type='credential'").fetchone()[0] >= 5
 assert db.execute("SELECT count(*) FROM artifacts WHERE sha256=?", (up["fields"]["sha256"],)).fetchone()[0] == 1

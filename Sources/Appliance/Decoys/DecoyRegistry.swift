@@ -11,7 +11,7 @@ public enum DecoyRegistry {
 
     static let definitions: [DecoyDefinition] = [
         TelnetDecoy.definition, HTTPDecoy.definition, TLSDecoy.https, FTPDecoy.definition, SMTPDecoy.definition,
-        RedisDecoy.definition, MySQLDecoy.definition,
+        RedisDecoy.definition, MySQLDecoy.definition, MQTTDecoy.definition,
     ]
 
     static let bySlug: [String: DecoyDefinition] = Dictionary(definitions.map { ($0.slug, $0) }, uniquingKeysWith: { a, _ in a })

@@ -42,6 +42,7 @@ public final class FTPDecoy: DecoySession {
     }
     var data: DataConnection?
     var passivePending = false
+    var activeRequested = false
     var waiting: (([UInt8]) -> Void)?   // a transfer command waiting for the data connection
     var renameFrom: String?
 
@@ -149,7 +150,7 @@ public final class FTPDecoy: DecoySession {
         case "PORT", "EPRT":
             // Active mode: the decky never connects out (it would be traffic to an address we do not own);
             // vsftpd's answer when that connect fails comes at the transfer.
-            data?.close(); data = nil; passivePending = false
+            data?.close(); data = nil; passivePending = false; activeRequested = true
             reply(io, "200 \(verb) command successful. Consider using PASV.\r\n", verb: verb, arg: arg)
         case "LIST", "NLST":
             transfer(io, verb: verb, arg: arg, start: "150 Here comes the directory listing.\r\n") { conn, done in
@@ -225,6 +226,7 @@ public final class FTPDecoy: DecoySession {
     }
 
     func openPassive(_ io: DecoyIO, extended: Bool, arg: String) {
+        activeRequested = false
         data?.close()
         data = nil
         guard let open = io.dataListener else {
@@ -259,7 +261,13 @@ public final class FTPDecoy: DecoySession {
     func transfer(_ io: DecoyIO, verb: String, arg: String, start: String,
                   _ body: @escaping (DataConnection, _ done: @escaping (String) -> Void) -> Void) {
         guard passivePending || data != nil else {
-            reply(io, "425 Use PORT or PASV first.\r\n", verb: verb, arg: arg)
+            if activeRequested {
+                // vsftpd connects out before its 150; the decky never does, so the connect "fails".
+                activeRequested = false
+                reply(io, "425 Failed to establish connection.\r\n", verb: verb, arg: arg, after: 1.0)
+            } else {
+                reply(io, "425 Use PORT or PASV first.\r\n", verb: verb, arg: arg)
+            }
             return
         }
         let go: ([UInt8]) -> Void = { [weak self] _ in

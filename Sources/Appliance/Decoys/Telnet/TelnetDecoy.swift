@@ -140,7 +140,16 @@ public final class TelnetDecoy: DecoySession {
         io.emit(info.event(TelnetEvents.option, [("command", "SB"), ("option", TelnetDecoy.optionNames[opt] ?? String(opt)), ("value", value)]))
     }
 
+    /// Line discipline: echo (not for passwords), erase, ^C, ^D. Echo is sent once per read, so a line
+    /// typed in one packet is one write on the wire and one event in the tty log.
     func input(_ data: [UInt8], _ io: DecoyIO) {
+        var echo: [UInt8] = []
+        func flushEcho() {
+            guard !echo.isEmpty else { return }
+            io.send(echo)
+            if mode == .shell { tty?.output(echo) }
+            echo.removeAll()
+        }
         for b in data {
             if mode == .closed { return }
             if lastCR && (b == 0 || b == 0x0a) { lastCR = false; continue }
@@ -149,21 +158,29 @@ public final class TelnetDecoy: DecoySession {
             case 0x0d, 0x0a:
                 let l = line
                 line.removeAll()
-                if mode != .password { io.send("\r\n"); tty?.output([0x0d, 0x0a]) }
+                if mode != .password { echo += [0x0d, 0x0a] }
+                flushEcho()
                 submit(l, io)
             case 0x7f, 0x08:
-                if !line.isEmpty { line.removeLast(); if mode != .password { io.send([0x08, 0x20, 0x08]) } }
+                if !line.isEmpty { line.removeLast(); if mode != .password { echo += [0x08, 0x20, 0x08] } }
             case 0x03:                                                                    // ^C
                 line.removeAll()
-                if mode == .shell { io.send("^C\r\n" + (shell?.prompt ?? "")) }
+                flushEcho()
+                if mode == .shell { show(io, "^C\r\n" + (shell?.prompt ?? "")) }
             case 0x04:                                                                    // ^D
-                if line.isEmpty { if mode == .shell { io.send("logout\r\n") }; mode = .closed; io.close() }
+                if line.isEmpty {
+                    flushEcho()
+                    if mode == .shell { show(io, "logout\r\n"); closeTTY(io) }
+                    mode = .closed
+                    io.close()
+                }
             default:
                 guard line.count < maxLine else { continue }
                 line.append(b)
-                if mode != .password && b >= 0x20 { io.send([b]); tty?.output([b]) }
+                if mode != .password && b >= 0x20 { echo.append(b) }
             }
         }
+        flushEcho()
     }
 
     func submit(_ l: [UInt8], _ io: DecoyIO) {
