@@ -83,6 +83,11 @@ private final class Harness {
         #expect(Set(specs.map(\.mac)).count == 3)
         let again = try DeckyPlanner.plan(r, host: host, existing: [], existingNetwork: nil).1
         #expect(again == specs, "planning is deterministic: same names, same MACs and hostnames")
+        // -n is declarative: with decky-02 already there (elsewhere), -n 3 keeps it and fills in the rest.
+        var moved = specs[1]
+        moved.ip = IPv4("10.9.0.40")!
+        let completed = try DeckyPlanner.plan(r, host: host, existing: [moved], existingNetwork: FleetNetwork(interface: "br0", subnet: IPv4Network("10.9.0.0/24")!, gateway: nil)).1
+        #expect(completed.map(\.name) == ["decky-01", "decky-02", "decky-03"] && completed[1].ip == moved.ip && completed[1].mac == moved.mac)
         for s in specs { #expect(OUI.general.contains(UInt32(s.mac.prefix(8).split(separator: ":").map { UInt32($0, radix: 16)! }.reduce(0) { $0 << 8 | $1 }))) }
         // JSON round trip (the store keeps this).
         for s in specs { #expect(DeckySpec(json: s.json) == s) }

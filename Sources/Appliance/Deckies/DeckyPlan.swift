@@ -203,14 +203,12 @@ public enum DeckyPlanner {
             }
             if wanted.isEmpty && file.problems.isEmpty { problems.append("\(ini.name): no decky sections") }
         } else {
+            // `-n N` means decky-01 .. decky-N exist (declarative and idempotent: running it again, e.g. after a
+            // crash, completes the fleet; existing ones keep their address and MAC; others are not touched).
             let n = request.count ?? 1
             if n < 1 || n > 1000 { problems.append("--deckies must be 1..1000, got \(n)") }
-            let taken = Set(existing.map(\.name))
-            var k = 1
-            for _ in 0..<max(0, min(n, 1000)) {
-                while taken.contains(deckyName(k)) { k += 1 }
-                wanted.append(Wanted(name: deckyName(k), services: request.services, archetype: request.archetype, nmapOS: request.nmapOS, mutate: request.mutateInterval))
-                k += 1
+            for k in 0..<max(0, min(n, 1000)) {
+                wanted.append(Wanted(name: deckyName(k + 1), services: request.services, archetype: request.archetype, nmapOS: request.nmapOS, mutate: request.mutateInterval))
             }
         }
 
