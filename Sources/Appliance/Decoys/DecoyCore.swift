@@ -110,6 +110,12 @@ public protocol DecoySession: AnyObject {
     func end(reason: String, _ io: DecoyIO)
 }
 
+extension DecoySession {
+    /// Most servers wait for the client; most sessions have nothing to add at the end.
+    public func start(_ io: DecoyIO) {}
+    public func end(reason: String, _ io: DecoyIO) {}
+}
+
 /// How a service is registered: ports, a session factory and its events.
 public struct DecoyDefinition: Sendable {
     public let slug: String

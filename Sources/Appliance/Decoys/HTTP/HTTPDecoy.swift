@@ -50,7 +50,6 @@ public final class HTTPDecoy: DecoySession {
         policy = CredentialPolicy(info.config("accept"), default: .never)
     }
 
-    public func start(_ io: DecoyIO) {}
     public func end(reason: String, _ io: DecoyIO) {
         if !buf.isEmpty && requests == 0 {
             // A request that never completed: still evidence.

@@ -67,8 +67,6 @@ public final class RedisDecoy: DecoySession {
         }
     }
 
-    public func start(_ io: DecoyIO) {}
-    public func end(reason: String, _ io: DecoyIO) {}
 
     public func receive(_ bytes: [UInt8], _ io: DecoyIO) {
         guard !closed else { return }

@@ -47,7 +47,6 @@ public final class SMTPDecoy: DecoySession {
         io.send("220 \(info.config("banner") ?? "\(fqdn) ESMTP Postfix\(tag.isEmpty ? "" : " (\(tag))")")\r\n")
     }
 
-    public func end(reason: String, _ io: DecoyIO) {}
 
     public func receive(_ bytes: [UInt8], _ io: DecoyIO) {
         lines.feed(bytes) { line, overflow in
