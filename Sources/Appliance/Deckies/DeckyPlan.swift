@@ -358,5 +358,15 @@ public enum DeckyPlanner {
         return (FleetNetwork(interface: iface!, subnet: subnet!, gateway: gateway), specs)
     }
 
+    /// What is allowed but will not look right (printed by deploy, not refused).
+    public static func warnings(for specs: [DeckySpec]) -> [String] {
+        var out: [String] = []
+        let windows = specs.filter { $0.nmapOS.hasPrefix("windows") }.map(\.name)
+        if !windows.isEmpty {
+            out.append("nmap_os windows (\(windows.prefix(5).joined(separator: ", "))\(windows.count > 5 ? ", ..." : "")): the sysctls are set, but without egress rewriting the TCP/IP stack still looks like Linux, and the available decoys are Linux products")
+        }
+        return out
+    }
+
     public static func deckyName(_ k: Int) -> String { k < 10 ? "decky-0\(k)" : "decky-\(k)" }
 }

@@ -112,6 +112,7 @@ struct Deploy: ParsableCommand {
             throw ExitCode(64)
         }
         let (net, specs) = planned
+        for w in DeckyPlanner.warnings(for: specs) { stderrLine("decnet deploy: warning: \(w)") }
         if dryRun {
             printFleet(specs.map { ($0, "planned", nil) }, network: net)
             return
