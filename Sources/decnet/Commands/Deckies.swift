@@ -190,8 +190,8 @@ struct Teardown: ParsableCommand {
             return [id]
         }
         if !all && removed.isEmpty {
-            stderrLine("decnet teardown: no decky named \(id ?? "")")
-            throw ExitCode(1)
+            // Idempotent: tearing down what is not there is done already (said, not failed).
+            stderrLine("decnet teardown: no decky named \(id ?? ""): nothing to do")
         }
         let shown = removed.prefix(10).joined(separator: ", ") + (removed.count > 10 ? ", ..." : "")
         print("removed \(removed.count) decky(ies)\(removed.isEmpty ? "" : ": " + shown)")
