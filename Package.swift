@@ -37,7 +37,7 @@ let package = Package(
             name: "CPacket",
             exclude: [],
             cSettings: cFlags,
-            linkerSettings: [.linkedLibrary("pcap"), .linkedLibrary("ssl"), .linkedLibrary("crypto"), .linkedLibrary("brotlidec"), .linkedLibrary("z"), .linkedLibrary("pthread")]
+            linkerSettings: [.linkedLibrary("pcap"), .linkedLibrary("ssl"), .linkedLibrary("crypto"), .linkedLibrary("crypt"), .linkedLibrary("brotlidec"), .linkedLibrary("z"), .linkedLibrary("pthread")]
         ),
         .target(
             name: "Fingerprint",
@@ -76,6 +76,7 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
+        .testTarget(name: "ControlTests", dependencies: ["Control", "Appliance", "TestSupport"]),
         .target(name: "TestSupport", dependencies: ["CPacket"], path: "Tests/Support"),
     ]
 )

@@ -23,7 +23,7 @@ status=0
 for h in "${harnesses[@]}"; do
   bin="$build/$h"
   "$cc" -g -O1 -std=c11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-     -I"$root/Sources/CPacket/include" "$here/$h.c" $src -lpcap -lssl -lcrypto -lbrotlidec -lz -lpthread -o "$bin" 2> "$build/$h.build.log" \
+     -I"$root/Sources/CPacket/include" "$here/$h.c" $src -lpcap -lssl -lcrypto -lcrypt -lbrotlidec -lz -lpthread -o "$bin" 2> "$build/$h.build.log" \
      || { echo "fuzz: $h: build failed"; cat "$build/$h.build.log"; exit 1; }
   work="$build/$h.corpus"
   mkdir -p "$work"

@@ -10,4 +10,5 @@
 #include "cp_engine.h"
 #include "cp_netns.h"
 #include "cp_tls_server.h"
+#include "cp_auth.h"
 #endif
