@@ -7,6 +7,7 @@
 // through setns on one dedicated thread (NetnsThread). Every operation is idempotent; reconcile() makes
 // the host match a desired list, adopting what already matches and removing what nobody wants.
 import CPacket
+import Fingerprint
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -257,15 +258,5 @@ public struct DeckyRuntime: Sendable {
             }
         }
         return out
-    }
-}
-
-extension String {
-    func trimmingCharacters(in set: String) -> String {
-        let s = Set(set)
-        var a = Substring(self)
-        while let f = a.first, s.contains(f) { a = a.dropFirst() }
-        while let l = a.last, s.contains(l) { a = a.dropLast() }
-        return String(a)
     }
 }

@@ -93,13 +93,7 @@ public func newSessionID() -> String {
     var b = (0..<16).map { _ in UInt8.random(in: 0...255, using: &g) }
     b[6] = b[6] & 0x0f | 0x40
     b[8] = b[8] & 0x3f | 0x80
-    let hex: [Character] = Array("0123456789abcdef")
-    var s = ""
-    for (i, x) in b.enumerated() {
-        if i == 4 || i == 6 || i == 8 || i == 10 { s.append("-") }
-        s.append(hex[Int(x >> 4)]); s.append(hex[Int(x & 15)])
-    }
-    return s
+    return [0..<4, 4..<6, 6..<8, 8..<10, 10..<16].map { Hex.bytes(b[$0]) }.joined(separator: "-")
 }
 
 /// One decoy session. All calls come from one thread (the connection's event loop).
@@ -291,16 +285,6 @@ public final class ArtifactWriter {
     }
 }
 
-/// mkdir -p with 0750 directories.
-@discardableResult
-public func makeDirectories(_ path: String) -> Bool {
-    var cur = path.hasPrefix("/") ? "" : "."
-    for part in path.split(separator: "/") {
-        cur += "/" + part
-        if mkdir(cur, 0o750) != 0 && errno != EEXIST { return false }
-    }
-    return true
-}
 
 /// State a decoy keeps per decky across connections (Redis's keyspace and config, FTP's uploads), so a
 /// second connection sees what the first one changed, as on a real server. Values are classes the

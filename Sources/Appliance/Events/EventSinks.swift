@@ -7,7 +7,6 @@
 // so a process killed between writes leaves whole lines. The kernel may still cut a single write of
 // several pages short when SIGKILL lands inside it; every open therefore trims a partial last line
 // (counted as `repaired_bytes`), so a file is whole-lined again as soon as the sensor starts.
-import CPacket
 import Fingerprint
 #if canImport(Glibc)
 import Glibc
@@ -254,7 +253,7 @@ public final class EventPipeline: @unchecked Sendable {
         if let b64 = e.value("secret_b64") {
             let principal = e.value("principal") ?? e.value("username")
             let kind = e.value("secret_kind") ?? "plaintext"
-            let secretHash = sha256Hex(Base64.decode(b64) ?? Array(b64.utf8))
+            let secretHash = Digest.sha256Hex(bytes: Base64.decode(b64) ?? Array(b64.utf8))
             batch.credentials.append(CredentialRecord(
                 attackerIP: e.srcIP, deckyName: decky, service: e.spec.service, principal: principal, secretKind: kind,
                 secretSHA256: secretHash, secretB64: b64, secretPrintable: e.value("secret_printable"),

@@ -53,3 +53,14 @@ public func appendUTCTime(ns: UInt64, iso: Bool, into out: inout [UInt8]) {
         out += Array("+00:00".utf8)
     }
 }
+
+/// mkdir -p with 0750 directories.
+@discardableResult
+public func makeDirectories(_ path: String) -> Bool {
+    var cur = path.hasPrefix("/") ? "" : "."
+    for part in path.split(separator: "/") {
+        cur += "/" + part
+        if mkdir(cur, 0o750) != 0 && errno != EEXIST { return false }
+    }
+    return true
+}

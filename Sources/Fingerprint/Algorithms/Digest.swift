@@ -4,6 +4,14 @@ import CPacket
 public enum Digest {
     public static func md5Hex(_ s: String) -> String { hex(s, digits: 32, cp_md5_hex) }
     public static func sha256Hex(_ s: String) -> String { hex(s, digits: 64, cp_sha256_hex) }
+    public static func sha256Hex(bytes: [UInt8]) -> String {
+        bytes.withUnsafeBufferPointer { b in
+            withUnsafeTemporaryAllocation(of: CChar.self, capacity: 65) { out in
+                cp_sha256_hex(b.baseAddress, b.count, out.baseAddress)
+                return String(decoding: UnsafeRawBufferPointer(out).prefix(64), as: UTF8.self)
+            }
+        }
+    }
 
     /// Runs a C digest over the string's UTF-8 bytes; `digits` hex characters come back NUL-terminated.
     private static func hex(_ s: String, digits: Int,
@@ -28,7 +36,7 @@ public enum Hex {
     public static func hex4(_ v: UInt16) -> String {
         String([digits[Int(v >> 12)], digits[Int(v >> 8 & 15)], digits[Int(v >> 4 & 15)], digits[Int(v & 15)]])
     }
-    static func bytes(_ b: [UInt8]) -> String {
+    public static func bytes(_ b: some Collection<UInt8>) -> String {
         var s = ""
         s.reserveCapacity(b.count * 2)
         for x in b { s.append(digits[Int(x >> 4)]); s.append(digits[Int(x & 15)]) }

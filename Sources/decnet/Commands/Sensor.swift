@@ -142,9 +142,5 @@ func writeWholeFile(_ path: String, _ bytes: [UInt8]) -> Bool {
 
 func makeParentDirectory(_ path: String) {
     guard let slash = path.lastIndex(of: "/"), slash != path.startIndex else { return }
-    let dir = String(path[..<slash])
-    var st = stat()
-    if stat(dir, &st) == 0 { return }
-    makeParentDirectory(dir)
-    _ = mkdir(dir, 0o750)
+    makeDirectories(String(path[..<slash]))
 }

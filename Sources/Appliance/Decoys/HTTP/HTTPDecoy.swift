@@ -4,7 +4,6 @@
 // 1 MiB bodies -> 413, chunked bodies decoded), and every credential recorded: Basic/Bearer/Digest
 // Authorization headers and login forms. Service keys: `server_header` (e.g. "Apache/2.4.57 (Debian)";
 // default: the distro's nginx), `title` (login page title), `accept` (credential policy; default never).
-import CPacket
 import Fingerprint
 #if canImport(Glibc)
 import Glibc
@@ -241,7 +240,7 @@ public final class HTTPDecoy: DecoySession {
         if r.method != "HEAD" { out += page }
         io.send(out, after: credentials.isEmpty ? 0 : 0.3)
         var bodyHash = ""
-        if !body.isEmpty { bodyHash = sha256Hex(body) }
+        if !body.isEmpty { bodyHash = Digest.sha256Hex(bytes: body) }
         let headerText = r.headers.map { "\($0.0): \($0.1)" }.joined(separator: "\n")
         var fp: [(String, String)] = []
         #if JA4Plus
@@ -354,14 +353,4 @@ func httpDate() -> String {
     let days = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"], months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
     func p2(_ v: Int32) -> String { v < 10 ? "0\(v)" : "\(v)" }
     return "\(days[Int(tmv.tm_wday)]), \(p2(tmv.tm_mday)) \(months[Int(tmv.tm_mon)]) \(tmv.tm_year + 1900) \(p2(tmv.tm_hour)):\(p2(tmv.tm_min)):\(p2(tmv.tm_sec)) GMT"
-}
-
-/// SHA-256 hex of bytes (OpenSSL through CPacket).
-func sha256Hex(_ b: [UInt8]) -> String {
-    b.withUnsafeBufferPointer { p in
-        withUnsafeTemporaryAllocation(of: CChar.self, capacity: 65) { out in
-            cp_sha256_hex(p.baseAddress, p.count, out.baseAddress!)
-            return String(cString: out.baseAddress!)
-        }
-    }
 }

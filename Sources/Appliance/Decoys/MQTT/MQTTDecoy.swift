@@ -5,6 +5,8 @@
 // (remaining length <= 256 KiB, at most 4 length bytes, strings bounded by the packet).
 // Service keys: `version` (mosquitto version), `persona`, `accept` (default any: anonymous allowed).
 
+import Fingerprint
+
 enum MQTTEvents {
     static let connect = DecoyEvents.spec("mqtt", "connect", ["client_id", "protocol_level", "clean_session", "keepalive", "will_topic"], credential: true)
     static let subscribe = DecoyEvents.spec("mqtt", "subscribe", ["topics"])
@@ -107,7 +109,7 @@ public final class MQTTDecoy: DecoySession {
             let payload = c.bytes(c.remaining) ?? []
             io.emit(info.event(MQTTEvents.publish, [("topic", DecoyEvents.printable(topic, max: 512)), ("qos", String(qos)),
                                                     ("retain", header & 1 != 0 ? "true" : "false"), ("size", String(payload.count)),
-                                                    ("sha256", sha256Hex(payload)), ("preview", DecoyEvents.printable(payload, max: 1024))]))
+                                                    ("sha256", Digest.sha256Hex(bytes: payload)), ("preview", DecoyEvents.printable(payload, max: 1024))]))
             if qos == 1 { io.send([0x40, 2] + pid) }                                  // PUBACK
             if qos == 2 { io.send([0x50, 2] + pid) }                                  // PUBREC
         case 6:                                                                       // PUBREL -> PUBCOMP

@@ -4,6 +4,8 @@
 // refuses with MySQL's ERR 1045 text. CLIENT_SSL is not advertised: advertising TLS the decoy cannot do is
 // the tell of decoys.md §3.3 (client error 2026). Service keys: `version`.
 
+import Fingerprint
+
 enum MySQLEvents {
     static let failed = DecoyEvents.spec("mysql", "login.failed", ["database", "auth_plugin", "scramble", "client_name", "client_os", "program_name", "anomaly"], credential: true)
     static let anomaly = DecoyEvents.spec("mysql", "protocol.error", ["anomaly", "size"])
@@ -113,7 +115,7 @@ public final class MySQLDecoy: DecoySession {
         }
         let u = DecoyEvents.printable(user, max: 256)
         var f = DecoyEvents.credential(principal: u, username: u, secret: auth, kind: clientPlugin.isEmpty ? plugin : clientPlugin, result: "failed")
-        f += [("database", database), ("auth_plugin", clientPlugin), ("scramble", hex(salt)),
+        f += [("database", database), ("auth_plugin", clientPlugin), ("scramble", Hex.bytes(salt)),
               ("client_name", attrs["_client_name"] ?? ""), ("client_os", attrs["_os"] ?? ""), ("program_name", attrs["program_name"] ?? "")]
         io.emit(info.event(MySQLEvents.failed, f))
         let msg = "Access denied for user '\(u)'@'\(info.client)' (using password: \(auth.isEmpty ? "NO" : "YES"))"
@@ -131,10 +133,6 @@ public final class MySQLDecoy: DecoySession {
 
     func le16(_ v: UInt16) -> [UInt8] { [UInt8(v & 255), UInt8(v >> 8)] }
     func le32(_ v: UInt32) -> [UInt8] { [UInt8(v & 255), UInt8(v >> 8 & 255), UInt8(v >> 16 & 255), UInt8(v >> 24)] }
-    func hex(_ b: [UInt8]) -> String {
-        let d: [Character] = Array("0123456789abcdef")
-        return String(b.flatMap { [d[Int($0 >> 4)], d[Int($0 & 15)]] })
-    }
 }
 
 /// A bounds-checked reader over attacker bytes: every read says whether the bytes were there.

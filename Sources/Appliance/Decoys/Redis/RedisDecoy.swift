@@ -4,6 +4,8 @@
 // replication target and script recorded. Service keys: `version`, `password` (then AUTH is required and
 // every attempt is a credential event), `os` (INFO os line).
 
+import Fingerprint
+
 enum RedisEvents {
     static let command = DecoyEvents.spec("redis", "command", ["verb", "args", "argc", "anomaly"])
     static let auth = DecoyEvents.spec("redis", "auth.attempt", [], credential: true)
@@ -287,7 +289,7 @@ public final class RedisDecoy: DecoySession {
 
     func payloadEvent(_ verb: String, key: String, value: [UInt8], _ io: DecoyIO) {
         io.emit(info.event(RedisEvents.payload, [("verb", verb), ("key", String(key.prefix(512))), ("size", String(value.count)),
-                                                 ("sha256", sha256Hex(value)), ("preview", DecoyEvents.printable(value, max: 1024))]))
+                                                 ("sha256", Digest.sha256Hex(bytes: value)), ("preview", DecoyEvents.printable(value, max: 1024))]))
     }
 
     /// Redis glob subset: `*`, `?`, literal characters.
