@@ -31,6 +31,9 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         // Bus broker/client on UNIX sockets; Hummingbird (control plane) shares this NIO.
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        // REST API + dashboard (Control). Without swift-configuration: decnet reads its own flags/env.
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: ["FullFoundation"]),
     ],
     targets: [
         .target(
@@ -57,7 +60,17 @@ let package = Package(
             // Release builds skip dynamic exclusivity checks (6% of the broker's CPU, measured); debug keeps them.
             swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
         ),
-        .target(name: "Control", dependencies: ["Appliance"]),
+        .target(
+            name: "Control",
+            dependencies: [
+                "Appliance", "CPacket", "Fingerprint",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ]
+        ),
         .executableTarget(
             name: "decnet",
             dependencies: [

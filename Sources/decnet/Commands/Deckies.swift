@@ -132,11 +132,16 @@ struct Deploy: ParsableCommand {
 }
 
 struct Status: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Show the deckies: recorded state and whether the host still matches.")
+    static let configuration = CommandConfiguration(
+        abstract: "Health, counters and deckies from the REST API; --local reads the store and the host directly.")
     @OptionGroup var fleetOptions: FleetOptions
+    @OptionGroup var client: ClientOptions
     @Flag(name: .long, help: "JSON output.") var json = false
+    @Flag(name: .long, help: "Read the recorded fleet from the store and check the host (no API; root for the drift check).")
+    var local = false
 
     func run() throws {
+        guard local else { return try apiStatus(client, json: json) }
         let (fleet, prefix) = try fleetOptions.open("status")
         let (entries, unreadable) = try fleet.entries()
         let net = try fleet.network()

@@ -1,0 +1,333 @@
+// APIReads.swift: the read side of the REST API (spec §10.7): paged lists with totals, filters, histogram,
+// stats, attacker detail. Rows come back as `JSONValue` in the API's field names, so the control plane never
+// sees SQL. Every filter is a bound parameter; LIKE patterns escape their wildcards.
+import GRDB
+
+/// A page of rows plus the total number of rows that match the same filters.
+public struct Page: Sendable {
+    public var total: Int
+    public var rows: [JSONValue]
+    public init(total: Int, rows: [JSONValue]) {
+        self.total = total
+        self.rows = rows
+    }
+}
+
+/// `/logs` filters. `search` is whitespace-separated terms: `key:value` (decky, service, event_type,
+/// attacker_ip or ip) matches that column exactly, any other term is a substring of the raw line.
+public struct LogFilter: Sendable, Equatable {
+    public var search: String?
+    public var start: Double?
+    public var end: Double?
+    public init(search: String? = nil, start: Double? = nil, end: Double? = nil) {
+        self.search = search
+        self.start = start
+        self.end = end
+    }
+    public var isEmpty: Bool { search == nil && start == nil && end == nil }
+}
+
+public enum AttackerSort: String, Sendable, CaseIterable { case recent, active, traversals }
+
+extension SQLiteStore {
+    // MARK: helpers
+
+    /// `%term%` with LIKE's wildcards escaped (ESCAPE '\').
+    static func likePattern(_ s: String) -> String {
+        var out = "%"
+        for ch in s {
+            if ch == "%" || ch == "_" || ch == "\\" { out.append("\\") }
+            out.append(ch)
+        }
+        return out + "%"
+    }
+
+    /// A JSON column's text as a value; text that is not JSON (never written by us, but hostile input is
+    /// normal input) comes back as a string rather than breaking the response.
+    static func jsonColumn(_ text: String?) -> JSONValue {
+        guard let text else { return .null }
+        return (try? JSONValue.parse(text)) ?? .string(text)
+    }
+
+    static func logWhere(_ f: LogFilter) -> (String, StatementArguments) {
+        var parts: [String] = []
+        var args = StatementArguments()
+        if let s = f.start { parts.append("timestamp >= ?"); args += [s] }
+        if let e = f.end { parts.append("timestamp <= ?"); args += [e] }
+        for term in (f.search ?? "").split(whereSeparator: { $0 == " " || $0 == "\t" }) {
+            if let colon = term.firstIndex(of: ":") {
+                let key = term[..<colon].lowercased(), value = String(term[term.index(after: colon)...])
+                let column: String? = switch key {
+                case "decky": "decky"
+                case "service": "service"
+                case "event_type", "type": "event_type"
+                case "attacker_ip", "ip": "attacker_ip"
+                default: nil
+                }
+                if let column { parts.append("\(column) = ?"); args += [value]; continue }
+            }
+            parts.append("raw_line LIKE ? ESCAPE '\\'")
+            args += [likePattern(String(term))]
+        }
+        return (parts.isEmpty ? "" : " WHERE " + parts.joined(separator: " AND "), args)
+    }
+
+    static func logJSON(_ row: Row) -> JSONValue {
+        let id: Int64 = row[0], ts: Double = row[1], severity: Int = row[6]
+        let decky: String = row[2], service: String = row[3], type: String = row[4], ip: String = row[5], raw: String = row[7]
+        let fields: String? = row[8], msg: String? = row[9]
+        var m: [(String, JSONValue)] = []
+        m.reserveCapacity(10)
+        m.append(("id", .number(Double(id))))
+        m.append(("timestamp", .string(isoTime(ts))))
+        m.append(("decky", .string(decky)))
+        m.append(("service", .string(service)))
+        m.append(("event_type", .string(type)))
+        m.append(("attacker_ip", .string(ip)))
+        m.append(("severity", .number(Double(severity))))
+        m.append(("raw_line", .string(raw)))
+        m.append(("fields", jsonColumn(fields)))
+        m.append(("msg", msg.map(JSONValue.string) ?? .null))
+        return .object(m)
+    }
+    static let logColumns = "id, timestamp, decky, service, event_type, attacker_ip, severity, raw_line, fields, msg"
+
+    // MARK: logs
+
+    public func logPage(_ f: LogFilter, limit: Int, offset: Int) throws -> [JSONValue] {
+        let (clause, args) = SQLiteStore.logWhere(f)
+        var all = args
+        all += [limit, offset]
+        return try pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT \(SQLiteStore.logColumns) FROM logs\(clause) ORDER BY id DESC LIMIT ? OFFSET ?",
+                             arguments: all).map(SQLiteStore.logJSON)
+        }
+    }
+
+    public func logCount(_ f: LogFilter) throws -> Int {
+        let (clause, args) = SQLiteStore.logWhere(f)
+        return try pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM logs\(clause)", arguments: args) ?? 0 }
+    }
+
+    /// Logs with id > `afterID`, oldest first (the live stream), at most `limit`.
+    public func logsAfter(_ afterID: Int64, _ f: LogFilter, limit: Int) throws -> [JSONValue] {
+        var (clause, args) = SQLiteStore.logWhere(f)
+        clause = clause.isEmpty ? " WHERE id > ?" : clause + " AND id > ?"
+        args += [afterID, limit]
+        return try pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT \(SQLiteStore.logColumns) FROM logs\(clause) ORDER BY id ASC LIMIT ?",
+                             arguments: args).map(SQLiteStore.logJSON)
+        }
+    }
+
+    public func maxLogID() throws -> Int64 {
+        try pool.read { db in try Int64.fetchOne(db, sql: "SELECT max(id) FROM logs") ?? 0 }
+    }
+
+    /// Event counts per `interval` seconds, oldest bucket first: `[{time, count}]`.
+    public func logHistogram(_ f: LogFilter, interval: Double) throws -> [JSONValue] {
+        let (clause, args) = SQLiteStore.logWhere(f)
+        var all = StatementArguments([interval])
+        all += args
+        return try pool.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT CAST(timestamp / ? AS INTEGER) AS b, count(*) FROM logs\(clause) GROUP BY b ORDER BY b
+                """, arguments: all).map { row in
+                .object([("time", .string(isoTime(Double(row[0] as Int64) * interval))), ("count", .number(Double(row[1] as Int)))])
+            }
+        }
+    }
+
+    // MARK: stats
+
+    public func apiStats() throws -> JSONValue {
+        try pool.read { db in
+            let logs = try Int.fetchOne(db, sql: "SELECT count(*) FROM logs") ?? 0
+            let attackers = try Int.fetchOne(db, sql: "SELECT count(*) FROM attackers") ?? 0
+            let deployed = try Int.fetchOne(db, sql: "SELECT count(*) FROM deckies") ?? 0
+            let active = try Int.fetchOne(db, sql: "SELECT count(*) FROM deckies WHERE state = 'running'") ?? 0
+            return .object([("total_logs", .number(Double(logs))), ("unique_attackers", .number(Double(attackers))),
+                            ("active_deckies", .number(Double(active))), ("deployed_deckies", .number(Double(deployed)))])
+        }
+    }
+
+    // MARK: bounty, credentials
+
+    public func bountyPage(type: String?, search: String?, limit: Int, offset: Int) throws -> Page {
+        var parts: [String] = []
+        var args = StatementArguments()
+        if let type { parts.append("bounty_type = ?"); args += [type] }
+        if let search {
+            parts.append("(attacker_ip LIKE ? ESCAPE '\\' OR decky LIKE ? ESCAPE '\\' OR payload LIKE ? ESCAPE '\\')")
+            let p = SQLiteStore.likePattern(search)
+            args += [p, p, p]
+        }
+        let clause = parts.isEmpty ? "" : " WHERE " + parts.joined(separator: " AND ")
+        var paged = args
+        paged += [limit, offset]
+        return try pool.read { db in
+            let total = try Int.fetchOne(db, sql: "SELECT count(*) FROM bounty\(clause)", arguments: args) ?? 0
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT id, timestamp, decky, service, attacker_ip, bounty_type, payload FROM bounty\(clause)
+                ORDER BY id DESC LIMIT ? OFFSET ?
+                """, arguments: paged).map { r -> JSONValue in
+                .object([("id", .number(Double(r[0] as Int64))), ("timestamp", .string(isoTime(r[1]))),
+                         ("decky", .string(r[2])), ("service", .string(r[3])), ("attacker_ip", .string(r[4])),
+                         ("bounty_type", .string(r[5])), ("payload", SQLiteStore.jsonColumn(r[6]))])
+            }
+            return Page(total: total, rows: rows)
+        }
+    }
+
+    static let credentialColumns = """
+        id, attacker_ip, attacker_uuid, decky_name, service, principal, secret_kind, secret_sha256, secret_printable,
+        outcome, first_seen, last_seen, attempt_count
+        """
+    static func credentialJSON(_ r: Row) -> JSONValue {
+        .object([("id", .number(Double(r[0] as Int64))), ("attacker_ip", .string(r[1])),
+                 ("attacker_uuid", (r[2] as String?).map(JSONValue.string) ?? .null),
+                 ("decky_name", .string(r[3])), ("service", .string(r[4])),
+                 ("principal", (r[5] as String?).map(JSONValue.string) ?? .null),
+                 ("secret_kind", .string(r[6])), ("secret_sha256", .string(r[7])),
+                 ("secret_printable", (r[8] as String?).map(JSONValue.string) ?? .null),
+                 ("outcome", (r[9] as String?).map(JSONValue.string) ?? .null),
+                 ("first_seen", .string(isoTime(r[10]))), ("last_seen", .string(isoTime(r[11]))),
+                 ("attempt_count", .number(Double(r[12] as Int)))])
+    }
+
+    public func credentialPage(search: String?, service: String?, attackerIP: String?, limit: Int, offset: Int) throws -> Page {
+        var parts: [String] = []
+        var args = StatementArguments()
+        if let service { parts.append("service = ?"); args += [service] }
+        if let attackerIP { parts.append("attacker_ip = ?"); args += [attackerIP] }
+        if let search {
+            parts.append("(principal LIKE ? ESCAPE '\\' OR secret_printable LIKE ? ESCAPE '\\' OR attacker_ip LIKE ? ESCAPE '\\' OR decky_name LIKE ? ESCAPE '\\')")
+            let p = SQLiteStore.likePattern(search)
+            args += [p, p, p, p]
+        }
+        let clause = parts.isEmpty ? "" : " WHERE " + parts.joined(separator: " AND ")
+        var paged = args
+        paged += [limit, offset]
+        return try pool.read { db in
+            let total = try Int.fetchOne(db, sql: "SELECT count(*) FROM credentials\(clause)", arguments: args) ?? 0
+            let rows = try Row.fetchAll(db, sql: "SELECT \(SQLiteStore.credentialColumns) FROM credentials\(clause) ORDER BY last_seen DESC, id DESC LIMIT ? OFFSET ?",
+                                        arguments: paged).map(SQLiteStore.credentialJSON)
+            return Page(total: total, rows: rows)
+        }
+    }
+
+    // MARK: attackers
+
+    static let apiAttackerColumns = """
+        uuid, ip, first_seen, last_seen, event_count, service_count, decky_count, credential_count, bounty_count,
+        is_traversal, score, profile
+        """
+    static func attackerJSON(_ r: Row) -> JSONValue {
+        let profileText: String? = r[11]
+        let profile = jsonColumn(profileText)
+        func list(_ key: String) -> JSONValue {
+            if case .array(let a)? = profile[key] { return .array(a.filter { $0.stringValue != nil }) }
+            return .array([])
+        }
+        let uuid: String = r[0], ip: String = r[1], first: Double = r[2], last: Double = r[3]
+        let events: Int = r[4], services: Int = r[5], deckies: Int = r[6], creds: Int = r[7], bounty: Int = r[8]
+        let traversal: Bool = r[9], score: Double = r[10]
+        var m: [(String, JSONValue)] = []
+        m.reserveCapacity(14)
+        m.append(("uuid", .string(uuid)))
+        m.append(("ip", .string(ip)))
+        m.append(("first_seen", .string(isoTime(first))))
+        m.append(("last_seen", .string(isoTime(last))))
+        m.append(("event_count", .number(Double(events))))
+        m.append(("service_count", .number(Double(services))))
+        m.append(("decky_count", .number(Double(deckies))))
+        m.append(("credential_count", .number(Double(creds))))
+        m.append(("bounty_count", .number(Double(bounty))))
+        m.append(("is_traversal", .bool(traversal)))
+        m.append(("score", .number(score)))
+        m.append(("services", list("services")))
+        m.append(("deckies", list("deckies")))
+        m.append(("profile", profile.isObject ? profile : .object([])))
+        return .object(m)
+    }
+
+    static func attackerWhere(search: String?, service: String?) -> (String, StatementArguments) {
+        var parts: [String] = []
+        var args = StatementArguments()
+        if let search { parts.append("ip LIKE ? ESCAPE '\\'"); args += [likePattern(search)] }
+        if let service {
+            parts.append("EXISTS (SELECT 1 FROM json_each(CASE WHEN json_valid(profile) THEN profile ELSE '{}' END, '$.services') WHERE value = ?)")
+            args += [service]
+        }
+        return (parts.isEmpty ? "" : " WHERE " + parts.joined(separator: " AND "), args)
+    }
+
+    public func attackerPage(search: String?, service: String?, sort: AttackerSort, limit: Int, offset: Int) throws -> [JSONValue] {
+        let (clause, args) = SQLiteStore.attackerWhere(search: search, service: service)
+        let order = switch sort {
+        case .recent: "last_seen DESC"
+        case .active: "event_count DESC, last_seen DESC"
+        case .traversals: "is_traversal DESC, decky_count DESC, last_seen DESC"
+        }
+        var paged = args
+        paged += [limit, offset]
+        return try pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT \(SQLiteStore.apiAttackerColumns) FROM attackers\(clause) ORDER BY \(order) LIMIT ? OFFSET ?",
+                             arguments: paged).map(SQLiteStore.attackerJSON)
+        }
+    }
+
+    public func attackerCount(search: String?, service: String?) throws -> Int {
+        let (clause, args) = SQLiteStore.attackerWhere(search: search, service: service)
+        return try pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM attackers\(clause)", arguments: args) ?? 0 }
+    }
+
+    /// One attacker with its fingerprints, credentials (newest 100), bounty (newest 100) and most recent 50
+    /// events; nil when no such uuid.
+    public func attackerDetail(uuid: String) throws -> JSONValue? {
+        try pool.read { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT \(SQLiteStore.apiAttackerColumns) FROM attackers WHERE uuid = ?",
+                                             arguments: [uuid]),
+                  case .object(var members) = SQLiteStore.attackerJSON(row) else { return nil }
+            let ip: String = row[1]
+            let prints = try Row.fetchAll(db, sql: """
+                SELECT kind, value, first_seen, last_seen, count FROM attacker_fingerprints WHERE attacker_uuid = ?
+                ORDER BY kind, last_seen DESC
+                """, arguments: [uuid]).map { r -> JSONValue in
+                .object([("kind", .string(r[0])), ("value", .string(r[1])), ("first_seen", .string(isoTime(r[2]))),
+                         ("last_seen", .string(isoTime(r[3]))), ("count", .number(Double(r[4] as Int)))])
+            }
+            let creds = try Row.fetchAll(db, sql: "SELECT \(SQLiteStore.credentialColumns) FROM credentials WHERE attacker_ip = ? ORDER BY last_seen DESC LIMIT 100",
+                                         arguments: [ip]).map(SQLiteStore.credentialJSON)
+            let recent = try Row.fetchAll(db, sql: "SELECT \(SQLiteStore.logColumns) FROM logs WHERE attacker_ip = ? ORDER BY id DESC LIMIT 50",
+                                          arguments: [ip]).map(SQLiteStore.logJSON)
+            members += [("fingerprints", .array(prints)), ("credentials", .array(creds)), ("recent_events", .array(recent))]
+            return .object(members)
+        }
+    }
+
+    /// Users as the admin's config view shows them (never the hash).
+    public func userSummaries() throws -> [JSONValue] {
+        try users().map(\.summary)
+    }
+}
+
+extension UserRecord {
+    public var summary: JSONValue {
+        .object([("uuid", .string(uuid)), ("username", .string(username)), ("role", .string(role)),
+                 ("must_change_password", .bool(mustChangePassword))])
+    }
+}
+
+extension JSONValue {
+    public var isObject: Bool { if case .object = self { return true }; return false }
+}
+
+/// Epoch seconds → `2026-11-23T12:00:00.123456+00:00` (UTC, microseconds: the original's isoformat of an
+/// aware datetime).
+public func isoTime(_ t: Double) -> String {
+    var out: [UInt8] = []
+    out.reserveCapacity(32)
+    appendUTCTime(ns: UInt64(max(0, t) * 1e9), iso: true, into: &out)
+    return String(decoding: out, as: UTF8.self)
+}

@@ -1,0 +1,150 @@
+// APIServices.swift: what every handler shares: the store, the token signer, the caches of spec §10.4, the
+// SSE tickets, the rate limiters, the worker registry and the bus.
+import Appliance
+import Fingerprint
+import Hummingbird
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+
+public struct APIConfiguration: Sendable {
+    public var jwtSecret: String
+    public var tokenMinutes: Int = 240
+    public var limiterEnabled: Bool = true
+    public var sseMaxPerUser: Int = 5
+    /// Developer mode (`DECNET_DEVELOPER=true`): /config/reinit works.
+    public var developer: Bool = false
+    /// Lock file of the decky fleet (deploy/teardown from the API share the CLI's lock).
+    public var fleetLockPath: String
+    public var netnsPrefix: String = "decnet-"
+
+    public init(jwtSecret: String, fleetLockPath: String) {
+        self.jwtSecret = jwtSecret
+        self.fleetLockPath = fleetLockPath
+    }
+}
+
+public final class APIServices: Sendable {
+    public let store: SQLiteStore
+    public let config: APIConfiguration
+    let signer: TokenSigner
+    let tickets = TicketBook()
+    let registry: WorkerRegistry
+    let bus: (any Bus)?
+    let log = ProcessLog("api")
+
+    // spec §10.4
+    let statsCache = CoalescingCache<JSONValue>(ttl: 5)
+    let logTotalCache = CoalescingCache<Int>(ttl: 2)
+    let attackerTotalCache = CoalescingCache<Int>(ttl: 2)
+    let bountyCache = CoalescingCache<Page>(ttl: 5)
+    let credentialCache = CoalescingCache<Page>(ttl: 5)
+    let histogramCache = CoalescingCache<[JSONValue]>(ttl: 5)
+    let deckyCache = CoalescingCache<JSONValue>(ttl: 5)
+    let configCache = CoalescingCache<JSONValue>(ttl: 5)
+    let userCache = CoalescingCache<UserRecord?>(ttl: 10)
+    let loginUserCache = CoalescingCache<UserRecord?>(ttl: 5)
+    let revokedCache = CoalescingCache<Bool>(ttl: 10)
+    let dbProbeCache = CoalescingCache<Bool>(ttl: 1)
+
+    // spec §10.1 rate limits
+    let loginByIP: RateLimiter
+    let loginByUser: RateLimiter
+    let changePassword: RateLimiter
+    let sseOpen = NIOLockedValueBox<[String: Int]>([:])
+    let startedAt = monotonicSeconds()
+
+    public init(store: SQLiteStore, config: APIConfiguration, registry: WorkerRegistry, bus: (any Bus)?) throws {
+        self.store = store
+        self.config = config
+        self.signer = try TokenSigner(secret: config.jwtSecret)
+        self.registry = registry
+        self.bus = bus
+        loginByIP = RateLimiter(limit: 10, window: 300, enabled: config.limiterEnabled)
+        loginByUser = RateLimiter(limit: 10, window: 300, enabled: config.limiterEnabled)
+        changePassword = RateLimiter(limit: 5, window: 60, enabled: config.limiterEnabled)
+    }
+
+    /// Runs blocking work (bcrypt at cost 12 takes ~0.25 s) off the async executor.
+    static func offload<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await NIOThreadPool.singleton.runIfActive(body)
+    }
+
+    static func peerKey(_ address: SocketAddress) -> String { address.ipAddress ?? "unknown" }
+
+    // MARK: users and tokens
+
+    func user(uuid: String) async throws -> UserRecord? {
+        try await userCache.get(uuid) { [store] in try store.user(uuid: uuid) }
+    }
+
+    func invalidateUser(_ uuid: String) {
+        userCache.invalidate(uuid)
+        loginUserCache.invalidate()
+        configCache.invalidate()
+    }
+
+    /// Verifies an access token all the way (spec §10.2): signature and claims, the user exists, the token
+    /// is not older than the user's `tokens_valid_from`, its jti is not revoked.
+    func authenticate(token: String) async throws -> Identity {
+        let now = Int(wallClockSeconds())
+        guard let claims = try? signer.verify(token, now: now) else { throw APIError.unauthenticated }
+        guard let user = try await user(uuid: claims.uuid) else { throw APIError.unauthenticated }
+        if let from = user.tokensValidFrom, Double(claims.issuedAt) < from.rounded(.down) { throw APIError.unauthenticated }
+        let revoked = try await revokedCache.get(claims.jti) { [store] in try store.isRevoked(jti: claims.jti) }
+        if revoked { throw APIError.unauthenticated }
+        return Identity(uuid: user.uuid, username: user.username, role: Role(rawValue: user.role) ?? .viewer,
+                        mustChangePassword: user.mustChangePassword, jti: claims.jti, expires: claims.expires)
+    }
+
+    func issueToken(for user: UserRecord) -> String {
+        let now = Int(wallClockSeconds())
+        return signer.sign(AccessClaims(uuid: user.uuid, jti: Hex.bytes(randomBytes(16)), issuedAt: now,
+                                        expires: now + config.tokenMinutes * 60))
+    }
+
+    /// First start: the admin account. `DECNET_ADMIN_PASSWORD` if given (re-synced while the account still
+    /// must change its password), else a generated one printed once on stderr. Returns that generated
+    /// password (nil when none was generated).
+    public func bootstrapAdmin(username: String, password: String?) throws -> String? {
+        if let existing = try store.user(username: username) {
+            if let password, existing.mustChangePassword, !Passwords.verify(password, hash: existing.passwordHash) {
+                var u = existing
+                u.passwordHash = try Passwords.hash(password)
+                try store.updateUser(u)
+            }
+            return nil
+        }
+        guard try store.users().isEmpty else { return nil }
+        let generated = password == nil ? Base64URL.encode(randomBytes(18)) : nil
+        let pw = password ?? generated!
+        try store.insertUser(UserRecord(uuid: newUUID(), username: username, passwordHash: try Passwords.hash(pw),
+                                        role: "admin", mustChangePassword: true))
+        return generated
+    }
+
+    // MARK: streams
+
+    func openStream(_ user: String) -> Bool {
+        sseOpen.withLockedValue { d in
+            let n = d[user, default: 0]
+            guard n < config.sseMaxPerUser else { return false }
+            d[user] = n + 1
+            return true
+        }
+    }
+
+    func closeStream(_ user: String) {
+        sseOpen.withLockedValue { d in d[user] = max(0, d[user, default: 1] - 1) }
+    }
+}
+
+/// A random (version 4) UUID in its usual text form.
+func newUUID() -> String {
+    var b = randomBytes(16)
+    b[6] = (b[6] & 0x0f) | 0x40
+    b[8] = (b[8] & 0x3f) | 0x80
+    let h = Hex.bytes(b)
+    let c = Array(h)
+    return String(c[0..<8]) + "-" + String(c[8..<12]) + "-" + String(c[12..<16]) + "-" + String(c[16..<20]) + "-" + String(c[20..<32])
+}

@@ -1,0 +1,223 @@
+// Handlers.swift: the routes with more than one step: health, the live event stream, deploy/teardown.
+import Appliance
+import Fingerprint
+import HTTPTypes
+import Hummingbird
+import NIOCore
+
+enum Health {
+    /// spec §10.5: `{status, components{name: {status, detail?}}}`; only `database` is critical here (the
+    /// API serves from it); a worker that heartbeats but went quiet and an unreachable bus degrade.
+    static func respond(_ api: APIServices) async throws -> Response {
+        var components: [(String, JSONValue)] = []
+        var critical = false, degraded = false
+        let store = api.store
+        let dbOK = (try? await api.dbProbeCache.get("db") { _ = try store.maxLogID(); return true }) ?? false
+        components.append(("database", component(dbOK, dbOK ? nil : "query failed")))
+        if !dbOK { critical = true }
+        if let bus = api.bus as? UnixSocketBus {
+            let up = bus.isConnected
+            components.append(("bus", component(up, up ? nil : "not connected")))
+            if !up { degraded = true }
+        }
+        for w in api.registry.snapshot() where w.status != .unknown || w.installed {
+            let ok = w.status == .ok
+            let detail = w.status == .stale ? "no heartbeat for \(Int(w.secondsSince ?? 0)) s" : (w.status == .unknown ? "not started" : nil)
+            components.append((w.name, component(ok, detail)))
+            if !ok { degraded = true }
+        }
+        let status = critical ? "unhealthy" : (degraded ? "degraded" : "healthy")
+        return JSONResponse.make(.object([("status", .string(status)), ("components", .object(components))]),
+                                 status: critical ? .serviceUnavailable : .ok)
+    }
+
+    static func component(_ ok: Bool, _ detail: String?) -> JSONValue {
+        var m: [(String, JSONValue)] = [("status", .string(ok ? "ok" : "failing"))]
+        if let detail { m.append(("detail", .string(detail))) }
+        return .object(m)
+    }
+}
+
+/// `GET /api/v1/stream` (spec §10.6): keepalive comment first, then stats + histogram, then every second the
+/// logs newer than the last one sent (≤ 50 per frame), stats + histogram every 10 s and after new logs, a
+/// keepalive comment when 15 s pass without a frame.
+enum EventStream {
+    static func respond(_ c: APICall) throws -> Response {
+        let user = c.me.uuid
+        guard c.api.openStream(user) else {
+            throw APIError(.tooManyRequests, "SSE connection limit (\(c.api.config.sseMaxPerUser)) reached")
+        }
+        let filter: LogFilter
+        do { filter = try APIRoutes.logFilter(c) } catch { c.api.closeStream(user); throw error }
+        let api = c.api
+        let start = c.query["lastEventId"]?.doubleValue.map { Int64($0) }
+        let body = ResponseBody { writer in
+            defer { api.closeStream(user) }
+            try await writer.write(ByteBuffer(string: ": keepalive\n\n"))
+            let store = api.store
+            var last = try start ?? store.maxLogID()
+            func frame(_ type: String, _ data: JSONValue) -> ByteBuffer {
+                ByteBuffer(string: "event: message\ndata: " + JSONValue.object([("type", .string(type)), ("data", data)]).serialized + "\n\n")
+            }
+            func summary() async throws -> [ByteBuffer] {
+                let stats = try await api.statsCache.get("stats") { try store.apiStats() }
+                let hist = filter.isEmpty ? try await api.histogramCache.get("default") { try store.logHistogram(filter, interval: 900) }
+                                          : try store.logHistogram(filter, interval: 900)
+                return [frame("stats", stats), frame("histogram", .array(hist))]
+            }
+            try await writer.write(contentsOf: try await summary())
+            var tick = 0, quiet = 0.0
+            while !Task.isCancelled {
+                try await Task.sleep(nanoseconds: 1_000_000_000)
+                tick += 1
+                quiet += 1
+                do {
+                    let rows = try store.logsAfter(last, filter, limit: 50)
+                    if let id = rows.last?["id"]?.doubleValue { last = Int64(id) }
+                    var out: [ByteBuffer] = []
+                    if !rows.isEmpty { out.append(frame("logs", .array(rows))) }
+                    if !rows.isEmpty || tick % 10 == 0 { out += try await summary() }
+                    if out.isEmpty && quiet >= 15 { out.append(ByteBuffer(string: ": keepalive\n\n")) }
+                    if !out.isEmpty {
+                        quiet = 0
+                        try await writer.write(contentsOf: out)
+                    }
+                } catch let e as CancellationError {
+                    throw e
+                } catch {
+                    try? await writer.write(ByteBuffer(string: "event: error\ndata: {\"type\":\"error\",\"message\":\"Stream interrupted\"}\n\n"))
+                    break
+                }
+            }
+            try await writer.finish(nil)
+        }
+        return Response(status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache",
+                                               HTTPField.Name("X-Accel-Buffering")!: "no"], body: body)
+    }
+}
+
+/// Deploy and teardown record the wanted fleet in the store under the fleet lock; `decnet serve` (root, the
+/// one process that touches namespaces) reconciles the host with it. The API itself never needs root.
+enum DeployRoute {
+    static func deploy(_ c: APICall) async throws -> Response {
+        let text = c.member("ini_content")!.stringValue!.replacingOccurrences(of: "\r\n", with: "\n")
+        let replace = c.member("replace_fleet")?.boolValue ?? false
+        guard !text.trimmingCharacters(in: [" ", "\n", "\t"]).isEmpty else { throw APIError.conflict("INI content is empty") }
+        guard text.contains("[") else { throw APIError.conflict("INI has no sections") }
+        let api = c.api
+        let store = api.store
+        let fleet = DeckyFleet(store: store, lockPath: api.config.fleetLockPath)
+        let prefix = (try? fleet.prefix()) ?? nil ?? api.config.netnsPrefix
+        let result: Result<[String], APIError> = try await APIServices.offload {
+            try fleet.locked {
+                let entries = try fleet.entries().entries
+                var req = DeployRequest()
+                req.ini = (text, "ini_content")
+                let existing = replace ? [] : entries.map(\.spec)
+                let planned: (FleetNetwork, [DeckySpec])
+                do {
+                    planned = try DeckyPlanner.plan(req, host: HostFacts.probe(), existing: existing, existingNetwork: try fleet.network())
+                } catch let e as PlanError {
+                    return .failure(APIError.conflict("Invalid INI config: " + e.problems.joined(separator: "; ")))
+                }
+                let (net, specs) = planned
+                if let clash = specs.first(where: { s in existing.contains { $0.name == s.name } }) {
+                    return .failure(APIError.conflict("decky '\(clash.name)' already exists; submit with replace_fleet=true to replace the fleet"))
+                }
+                let limit = Int(try ConfigState.load(store)["deployment_limit"]?.doubleValue ?? 10)
+                let total = existing.count + specs.count
+                guard total <= limit else {
+                    return .failure(APIError.conflict("Deployment limit exceeded: \(total) deckies requested, limit is \(limit)"))
+                }
+                if replace {
+                    let keep = Set(specs.map(\.name))
+                    for e in entries where !keep.contains(e.spec.name) { try fleet.remove(e.spec.name) }
+                }
+                try fleet.setNetwork(net, prefix: prefix)
+                for s in specs { try fleet.record(s, state: "pending") }
+                return .success(specs.map(\.name))
+            }
+        }
+        let names = try result.get()
+        api.deckyCache.invalidate()
+        api.statsCache.invalidate()
+        return JSONResponse.make(.object([
+            ("message", .string("Deploy accepted (\(names.count) decky/ies, mode=unihost). Poll /deckies/lifecycle?ids=... for completion.")),
+            ("mode", .string("unihost")), ("lifecycle_ids", .array(names.map(JSONValue.string))),
+        ]), status: .accepted)
+    }
+
+    static func remove(_ c: APICall) async throws -> Response {
+        let name = c.path["decky_name"]!
+        let api = c.api
+        let fleet = DeckyFleet(store: api.store, lockPath: api.config.fleetLockPath)
+        let found: Bool = try await APIServices.offload {
+            try fleet.locked {
+                let entries = try fleet.entries().entries
+                guard entries.contains(where: { $0.spec.name == name }) else { return false }
+                try fleet.remove(name)
+                if entries.count == 1, let p = try fleet.prefix() { try fleet.setNetwork(nil, prefix: p) }
+                return true
+            }
+        }
+        guard found else { throw APIError.notFound("Decky '\(name)' not found") }
+        api.deckyCache.invalidate()
+        api.statsCache.invalidate()
+        return Response(status: .noContent)
+    }
+}
+
+/// ISO 8601 date-times as clients send them: `YYYY-MM-DD`, `YYYY-MM-DDTHH:MM[:SS[.frac]]`, `T` or a space,
+/// then `Z`, `±HH:MM`, `±HHMM` or nothing (UTC).
+enum ISOTime {
+    static func parse(_ s: String) -> Double? {
+        let b = Array(s.utf8)
+        var i = 0
+        func num(_ n: Int) -> Int? {
+            guard i + n <= b.count else { return nil }
+            var v = 0
+            for k in 0..<n {
+                let c = b[i + k]
+                guard c >= 48 && c <= 57 else { return nil }
+                v = v * 10 + Int(c - 48)
+            }
+            i += n
+            return v
+        }
+        func eat(_ c: UInt8) -> Bool { if i < b.count && b[i] == c { i += 1; return true }; return false }
+        guard let y = num(4), eat(45), let mo = num(2), eat(45), let d = num(2), (1...12).contains(mo), (1...31).contains(d) else { return nil }
+        var h = 0, mi = 0, sec = 0.0, offset = 0
+        if i < b.count {
+            guard eat(84) || eat(32) || eat(116), let hh = num(2), eat(58), let mm = num(2), hh < 24, mm < 60 else { return nil }
+            h = hh; mi = mm
+            if eat(58) {
+                guard let ss = num(2), ss < 61 else { return nil }
+                sec = Double(ss)
+                if eat(46) {
+                    var scale = 0.1, digits = 0
+                    while i < b.count, b[i] >= 48, b[i] <= 57 { sec += Double(b[i] - 48) * scale; scale /= 10; i += 1; digits += 1 }
+                    guard digits > 0 else { return nil }
+                }
+            }
+            if eat(90) || eat(122) {
+            } else if i < b.count, b[i] == 43 || b[i] == 45 {
+                let sign = b[i] == 45 ? -1 : 1
+                i += 1
+                guard let oh = num(2) else { return nil }
+                _ = eat(58)
+                guard let om = num(2), oh < 24, om < 60 else { return nil }
+                offset = sign * (oh * 3600 + om * 60)
+            }
+            guard i == b.count else { return nil }
+        }
+        // Days from civil (Howard Hinnant's algorithm).
+        let yy = mo <= 2 ? y - 1 : y
+        let era = (yy >= 0 ? yy : yy - 399) / 400
+        let yoe = yy - era * 400
+        let doy = (153 * (mo + (mo > 2 ? -3 : 9)) + 2) / 5 + d - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        let days = era * 146_097 + doe - 719_468
+        let t = Double(days * 86_400 + h * 3600 + mi * 60 - offset) + sec
+        return t >= 0 ? t : nil
+    }
+}

@@ -1,0 +1,220 @@
+// Route.swift: one route = method, path, who may call it, its parameters and body schema, its responses and
+// its handler. The router is built from the table and /openapi.json is printed from the same table.
+import Appliance
+import Fingerprint
+import HTTPTypes
+import Hummingbird
+import NIOCore
+
+public enum Access: String, Sendable {
+    /// No token needed (login, openapi).
+    case anonymous
+    /// Any valid token, even one whose user must still change the password (logout, change-password).
+    case authenticated
+    case viewer
+    case admin
+    /// viewer or admin, by `Authorization: Bearer` or a single-use `?ticket=` (SSE).
+    case stream
+}
+
+public struct Param: Sendable {
+    var name: String
+    var schema: Schema
+    var required: Bool
+    var description: String
+    init(_ name: String, _ schema: Schema, required: Bool = false, _ description: String = "") {
+        self.name = name
+        self.schema = schema
+        self.required = required
+        self.description = description
+    }
+}
+
+public struct Reply: Sendable {
+    var status: Int
+    var description: String
+    var schema: Schema?
+    var contentType: String = "application/json"
+}
+
+struct Route: Sendable {
+    var method: HTTPRequest.Method
+    /// Relative to /api/v1, OpenAPI style: `/attackers/{uuid}`.
+    var path: String
+    var access: Access
+    var tag: String
+    var summary: String
+    var query: [Param] = []
+    var pathParams: [Param] = []
+    var body: Schema? = nil
+    var bodyLimit: Int = 64 << 10
+    var replies: [Reply]
+    /// Extra error statuses this route can answer besides the ones its shape implies (404, 409, 429, 503).
+    var errors: [Int] = []
+    var handler: @Sendable (APICall) async throws -> Response
+}
+
+/// What a handler gets: the validated inputs, the caller and the services.
+struct APICall: Sendable {
+    var request: Request
+    var identity: Identity?
+    var api: APIServices
+    var query: [String: JSONValue]
+    var path: [String: String]
+    var body: JSONValue?
+    var peer: String
+
+    func q(_ name: String) -> String? { query[name]?.stringValue }
+    func qInt(_ name: String, _ fallback: Int) -> Int { query[name]?.doubleValue.map { Int($0) } ?? fallback }
+    func qDouble(_ name: String) -> Double? { query[name]?.doubleValue }
+    func member(_ name: String) -> JSONValue? { body?[name] }
+    var me: Identity { identity! }
+}
+
+enum RouteDispatch {
+    static let jsonPrefix = "application/json"
+
+    /// Authenticates, authorises, validates and runs one route. Every refusal is an `APIError`.
+    static func run(_ route: Route, _ request: Request, _ context: APIContext, api: APIServices) async throws -> Response {
+        let identity = try await authorise(route, request, api: api)
+        var query: [String: JSONValue] = [:]
+        let items = request.uri.queryParameters
+        for p in route.query {
+            let raw = items[p.name[...]].map(String.init)
+            guard let raw = raw.flatMap(normaliseAbsent) else {
+                if p.required { throw APIError.unprocessable("query.\(p.name): field required") }
+                continue
+            }
+            query[p.name] = try parseParam(raw, p, where: "query")
+        }
+        var pathValues: [String: String] = [:]
+        for p in route.pathParams {
+            guard let raw = context.parameters.get(p.name) else { throw APIError.notFound() }
+            let decoded = raw.removingPercentEncoding ?? raw
+            _ = try parseParam(decoded, p, where: "path")
+            pathValues[p.name] = decoded
+        }
+        var body: JSONValue? = nil
+        if let schema = route.body {
+            body = try await readBody(request, limit: route.bodyLimit)
+            do {
+                try schema.validate(body!, path: "body", components: OpenAPIDocument.components)
+            } catch {
+                throw APIError(error.structural ? .badRequest : .unprocessableContent, error.message)
+            }
+        }
+        let call = APICall(request: request, identity: identity, api: api, query: query, path: pathValues,
+                           body: body, peer: context.remoteAddress.map(APIServices.peerKey) ?? "unknown")
+        return try await route.handler(call)
+    }
+
+    /// `null`, `NULL`, `undefined` and "" mean absent (spec §10.4).
+    static func normaliseAbsent(_ s: String) -> String? {
+        (s.isEmpty || s == "null" || s == "NULL" || s == "undefined") ? nil : s
+    }
+
+    static func parseParam(_ raw: String, _ p: Param, where location: String) throws -> JSONValue {
+        let name = "\(location).\(p.name)"
+        let value: JSONValue
+        switch p.schema {
+        case .integer(let lo, let hi):
+            guard let v = Int(raw) else { throw APIError.unprocessable("\(name): expected an integer") }
+            do { try Schema.checkRange(v, lo, hi, name) } catch { throw APIError.unprocessable(error.message) }
+            value = .number(Double(v))
+        case .number:
+            guard let v = Double(raw), v.isFinite else { throw APIError.unprocessable("\(name): expected a number") }
+            value = .number(v)
+        case .boolean:
+            switch raw.lowercased() {
+            case "true", "1": value = .bool(true)
+            case "false", "0": value = .bool(false)
+            default: throw APIError.unprocessable("\(name): expected true or false")
+            }
+        case .string(let rule):
+            do { try rule.check(raw, path: name) } catch {
+                throw location == "path" ? APIError.notFound() : APIError.unprocessable(error.message)
+            }
+            value = .string(raw)
+        default:
+            value = .string(raw)
+        }
+        return value
+    }
+
+    static func readBody(_ request: Request, limit: Int) async throws -> JSONValue {
+        let type = request.headers[.contentType]?.lowercased() ?? ""
+        guard type.hasPrefix(jsonPrefix) else {
+            throw APIError(.unsupportedMediaType, "Content-Type must be application/json")
+        }
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.body.collect(upTo: limit)
+        } catch {
+            throw APIError(.contentTooLarge, "Request body larger than \(limit) bytes")
+        }
+        let bytes = buffer.readableBytesView
+        if bytes.isEmpty { throw APIError.badRequest("Request body is empty; expected a JSON object") }
+        do {
+            return try JSONValue.parse(bytes)
+        } catch {
+            throw APIError.badRequest("Malformed JSON: \(error)")
+        }
+    }
+
+    static func bearer(_ request: Request) -> String? {
+        guard let h = request.headers[.authorization] else { return nil }
+        let parts = h.split(separator: " ", maxSplits: 1)
+        guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
+        return String(parts[1]).trimmingCharacters(in: [" "])
+    }
+
+    static func authorise(_ route: Route, _ request: Request, api: APIServices) async throws -> Identity? {
+        if route.access == .anonymous { return nil }
+        var identity: Identity
+        if let token = bearer(request) {
+            identity = try await api.authenticate(token: token)
+        } else if route.access == .stream, let ticket = request.uri.queryParameters["ticket"].map(String.init),
+                  let viaTicket = api.tickets.redeem(ticket) {
+            identity = viaTicket
+            // A ticket names the user; the user must still exist with that role.
+            guard let user = try await api.user(uuid: identity.uuid) else { throw APIError.unauthenticated }
+            identity.role = Role(rawValue: user.role) ?? .viewer
+            identity.mustChangePassword = user.mustChangePassword
+        } else {
+            throw APIError.unauthenticated
+        }
+        switch route.access {
+        case .anonymous, .authenticated:
+            break
+        case .viewer, .stream:
+            if identity.mustChangePassword { throw APIError.forbidden("Password change required before accessing this resource") }
+        case .admin:
+            if identity.mustChangePassword { throw APIError.forbidden("Password change required before accessing this resource") }
+            if identity.role != .admin { throw APIError.forbidden("Admin role required") }
+        }
+        return identity
+    }
+}
+
+/// Turns anything a handler throws into the envelope; unknown errors become a 500 with an id that the log
+/// line carries too (never the error text: it may hold internals).
+struct ErrorEnvelopeMiddleware: RouterMiddleware {
+    typealias Context = APIContext
+    let log = ProcessLog("api")
+
+    func handle(_ request: Request, context: APIContext, next: (Request, APIContext) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let e as APIError {
+            return e.response
+        } catch let e as HTTPError {
+            let detail = e.status == .notFound ? "Not Found" : (e.body ?? e.status.reasonPhrase)
+            return APIError(e.status, detail).response
+        } catch {
+            let id = Hex.bytes(randomBytes(6))
+            log.error("\(request.method) \(request.uri.path): internal error \(id): \(type(of: error)): \(error)")
+            return JSONResponse.make(.object([("detail", .string("Internal Server Error")), ("error_id", .string(id))]),
+                                     status: .internalServerError)
+        }
+    }
+}

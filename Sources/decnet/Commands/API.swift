@@ -1,0 +1,120 @@
+// API.swift: `decnet api`: the REST API and dashboard (Control), on the store and (when running) the bus.
+import Appliance
+import ArgumentParser
+import Control
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct APICommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "api",
+        abstract: "Serve the REST API (/api/v1, /openapi.json) and the dashboard.",
+        discussion: """
+        Environment: DECNET_JWT_SECRET (>= 32 chars; default: a random secret kept in <db>.jwt-secret, mode 0600),
+        DECNET_ADMIN_USER (admin), DECNET_ADMIN_PASSWORD (first start only; without it a one-time password is
+        printed once on stderr), DECNET_JWT_EXP_MINUTES (240), DECNET_LIMITER_ENABLED (true),
+        DECNET_SSE_MAX_PER_USER (5), DECNET_DEVELOPER (false).
+        """)
+
+    @Option(name: .long, help: "HOST:PORT to listen on (port 0 picks a free one).")
+    var bind: String = "127.0.0.1:8000"
+
+    @Option(name: .long, help: "Event store (default $DECNET_DB_PATH or /var/lib/decnet/decnet.db).")
+    var db: String?
+
+    @Option(name: .long, help: "Write the bound port to this file once listening (tests, supervisors).")
+    var portFile: String?
+
+    @Flag(name: .long, help: "Print the OpenAPI document and exit.")
+    var printOpenapi = false
+
+    func run() async throws {
+        if printOpenapi { print(APIServer.openAPIJSON()); return }
+        guard let colon = bind.lastIndex(of: ":"), let port = Int(bind[bind.index(after: colon)...]), (0...65535).contains(port) else {
+            stderrLine("decnet api: --bind must be HOST:PORT, got \(bind.debugDescription)")
+            throw ExitCode(64)
+        }
+        let host = String(bind[..<colon]).trimmingCharacters(in: ["[", "]"])
+        let path = db ?? defaultDatabasePath()
+        makeParentDirectory(path)
+        let store = try openStore(path)
+        var config = APIConfiguration(jwtSecret: try jwtSecret(dbPath: path), fleetLockPath: path + ".fleet.lock")
+        if let m = env("DECNET_JWT_EXP_MINUTES") {
+            guard let v = Int(m), v > 0, v <= 7 * 24 * 60 else { stderrLine("decnet api: DECNET_JWT_EXP_MINUTES must be 1..10080"); throw ExitCode(64) }
+            config.tokenMinutes = v
+        }
+        if let v = env("DECNET_SSE_MAX_PER_USER") {
+            guard let n = Int(v), n > 0 else { stderrLine("decnet api: DECNET_SSE_MAX_PER_USER must be a positive integer"); throw ExitCode(64) }
+            config.sseMaxPerUser = n
+        }
+        config.limiterEnabled = env("DECNET_LIMITER_ENABLED")?.lowercased() != "false"
+        config.developer = env("DECNET_DEVELOPER")?.lowercased() == "true"
+        if let p = env("DECNET_NETNS_PREFIX") { config.netnsPrefix = p }
+        if !config.limiterEnabled { stderrLine("decnet api: WARNING: rate limiting is disabled (DECNET_LIMITER_ENABLED=false)") }
+
+        var bus: (any Bus)? = nil
+        if let b = try? makeBus(clientName: "api"), !(b is NullBus) {
+            bus = b
+            if let u = b as? UnixSocketBus { try? await u.connect() }
+        }
+        let api: APIServices
+        do {
+            api = try APIServices(store: store, config: config, registry: WorkerRegistry(), bus: bus)
+        } catch {
+            stderrLine("decnet api: DECNET_JWT_SECRET must be at least 32 characters and not a known default")
+            throw ExitCode(64)
+        }
+        let adminPassword = env("DECNET_ADMIN_PASSWORD")
+        if let p = adminPassword, p.count < 12, !config.developer {
+            stderrLine("decnet api: DECNET_ADMIN_PASSWORD must be at least 12 characters")
+            throw ExitCode(64)
+        }
+        let adminUser = env("DECNET_ADMIN_USER") ?? "admin"
+        do {
+            if let generated = try api.bootstrapAdmin(username: adminUser, password: adminPassword) {
+                stderrLine("decnet api: created user '\(adminUser)' (admin) with one-time password: \(generated)")
+                stderrLine("decnet api: it is shown only now; you must change it at first login")
+            }
+        } catch {
+            stderrLine("decnet api: cannot create the first admin: \(error)")
+            throw ExitCode(70)
+        }
+        let portFile = self.portFile
+        stderrLine("decnet api: listening on \(bind) (db \(path))")
+        try await APIServer.run(api, host: host, port: port) { bound in
+            if let portFile { _ = writeWholeFile(portFile, "\(bound)\n", mode: 0o644) }
+        }
+    }
+
+    func env(_ name: String) -> String? {
+        guard let p = getenv(name), p.pointee != 0 else { return nil }
+        return String(cString: p)
+    }
+
+    /// DECNET_JWT_SECRET, else the secret in `<db>.jwt-secret` (created once, 0600, 48 random bytes).
+    func jwtSecret(dbPath: String) throws -> String {
+        if let s = env("DECNET_JWT_SECRET") { return s }
+        let file = dbPath + ".jwt-secret"
+        if let b = readFile(file, limit: 4096) {
+            let s = String(decoding: b, as: UTF8.self).trimmingCharacters(in: [" ", "\n"])
+            if s.utf8.count >= 32 { return s }
+        }
+        let s = Base64URL.encode(randomSecretBytes(48))
+        guard writeWholeFile(file, s + "\n", mode: 0o600) else {
+            stderrLine("decnet api: cannot write \(file); set DECNET_JWT_SECRET")
+            throw ExitCode(73)
+        }
+        return s
+    }
+}
+
+/// Writes `text` to `path` (create/truncate, `mode`), false on failure.
+func writeWholeFile(_ path: String, _ text: String, mode: mode_t) -> Bool {
+    let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
+    guard fd >= 0 else { return false }
+    defer { close(fd) }
+    fchmod(fd, mode)
+    let bytes = Array(text.utf8)
+    return bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) } == bytes.count
+}

@@ -1,0 +1,298 @@
+// Client.swift: `decnet login | attackers | logs | users` (and `decnet status`): CLI clients that talk only to
+// the REST API, with the token `decnet login` saved (ClientSession).
+import Appliance
+import ArgumentParser
+import Control
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct ClientOptions: ParsableArguments {
+    @Option(name: .long, help: "API base url (default: the one `decnet login` saved, $DECNET_API_URL, or http://127.0.0.1:8000).")
+    var url: String?
+
+    func client(needToken: Bool = true) throws -> APIClient {
+        let saved = ClientSession.load()
+        let env = getenv("DECNET_API_URL").map { String(cString: $0) }
+        let base = url ?? env ?? saved?.url ?? "http://127.0.0.1:8000"
+        let token = getenv("DECNET_API_TOKEN").map { String(cString: $0) } ?? saved?.token
+        if needToken && token == nil {
+            stderrLine("decnet: not logged in; run `decnet login` first")
+            throw ExitCode(77)
+        }
+        do { return try APIClient(url: base, token: token) } catch {
+            stderrLine("decnet: \(error)")
+            throw ExitCode(64)
+        }
+    }
+}
+
+/// Runs a client call; API errors become one line on stderr and an exit code (401 → 77, 403 → 77, 404 → 66,
+/// other 4xx → 65, transport/5xx → 69).
+func clientCall<T>(_ what: String, _ body: () throws -> T) throws -> T {
+    do { return try body() } catch let e as ClientError {
+        stderrLine("decnet \(what): \(e.message)")
+        if e.status == 401 { stderrLine("decnet \(what): the saved token is invalid or expired; run `decnet login`") }
+        switch e.status {
+        case 401?, 403?: throw ExitCode(77)
+        case 404?: throw ExitCode(66)
+        case let s? where s < 500: throw ExitCode(65)
+        default: throw ExitCode(69)
+        }
+    }
+}
+
+func readSecret(prompt: String, fromStdin: Bool) -> String {
+    if fromStdin || isatty(0) == 0 {
+        return readLine(strippingNewline: true) ?? ""
+    }
+    guard let p = getpass(prompt) else { return "" }
+    return String(cString: p)
+}
+
+func q(_ s: String) -> String {
+    var out = ""
+    for b in s.utf8 {
+        if (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5a) || (b >= 0x61 && b <= 0x7a) || b == 0x2d || b == 0x2e || b == 0x5f || b == 0x3a {
+            out.unicodeScalars.append(UnicodeScalar(b))
+        } else {
+            out += "%" + (b < 16 ? "0" : "") + String(b, radix: 16, uppercase: true)
+        }
+    }
+    return out
+}
+
+func table(_ header: [String], _ rows: [[String]]) {
+    var widths = header.map(\.count)
+    for r in rows { for (i, c) in r.enumerated() where i < widths.count { widths[i] = min(60, max(widths[i], c.count)) } }
+    func line(_ cells: [String]) -> String {
+        cells.enumerated().map { i, c in
+            let t = c.count > widths[i] ? String(c.prefix(widths[i] - 1)) + "…" : c
+            return i == cells.count - 1 ? t : t.padding(toLength: widths[i], withPad: " ", startingAt: 0)
+        }.joined(separator: "  ")
+    }
+    print(line(header))
+    for r in rows { print(line(r)) }
+}
+
+extension JSONValue {
+    var text: String {
+        switch self {
+        case .string(let s): return s
+        case .number(let d): return d.rounded() == d && abs(d) < 1e15 ? String(Int(d)) : String(d)
+        case .bool(let b): return b ? "true" : "false"
+        case .null: return ""
+        case .array(let a): return a.map(\.text).joined(separator: ",")
+        case .object: return serialized
+        }
+    }
+    var items: [JSONValue] { if case .array(let a) = self { return a }; return [] }
+}
+
+struct Login: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Log in to the API and save the token (~/.config/decnet/client.json, 0600).")
+    @OptionGroup var client: ClientOptions
+    @Option(name: .long, help: "Username.") var username: String = "admin"
+    @Flag(name: .long, help: "Read the password from standard input.") var passwordStdin = false
+
+    func run() throws {
+        let c = try client.client(needToken: false)
+        c.token = nil
+        let pw = readSecret(prompt: "Password for \(username): ", fromStdin: passwordStdin)
+        let reply = try clientCall("login") {
+            try c.call("POST", "/api/v1/auth/login", json: .object([("username", .string(username)), ("password", .string(pw))]))
+        }
+        guard let token = reply["access_token"]?.stringValue else { stderrLine("decnet login: no token in the reply"); throw ExitCode(69) }
+        try clientCall("login") { try ClientSession.save(url: "http://\(c.host):\(c.port)", token: token) }
+        print("logged in as \(username) at http://\(c.host):\(c.port)")
+        if reply["must_change_password"]?.boolValue == true {
+            print("password change required: run `decnet users passwd` before anything else")
+        }
+    }
+}
+
+struct Attackers: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "List attacker profiles (GET /api/v1/attackers).")
+    @OptionGroup var client: ClientOptions
+    @Flag(name: .long, help: "Print the API's JSON.") var json = false
+    @Option(name: .long, help: "Rows (1..1000).") var limit = 50
+    @Option(name: .long, help: "IP substring.") var search: String?
+    @Option(name: .long, help: "recent | active | traversals") var sort = "recent"
+
+    func run() throws {
+        let c = try client.client()
+        var path = "/api/v1/attackers?limit=\(limit)&sort_by=\(q(sort))"
+        if let search { path += "&search=\(q(search))" }
+        let r = try clientCall("attackers") { try c.call("GET", path) }
+        if json { print(r.serialized); return }
+        table(["IP", "LAST SEEN", "EVENTS", "SERVICES", "CREDS", "SCORE", "UUID"], r["data"]?.items.map { a in
+            [a["ip"]?.text ?? "", a["last_seen"]?.text ?? "", a["event_count"]?.text ?? "", a["services"]?.text ?? "",
+             a["credential_count"]?.text ?? "", a["score"]?.text ?? "", a["uuid"]?.text ?? ""]
+        } ?? [])
+        print("\(r["total"]?.text ?? "0") attackers")
+    }
+}
+
+struct Logs: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Show events (GET /api/v1/logs); --follow streams new ones (SSE).")
+    @OptionGroup var client: ClientOptions
+    @Flag(name: .long, help: "One JSON object per line.") var json = false
+    @Flag(name: [.short, .long], help: "Keep printing new events as they arrive.") var follow = false
+    @Option(name: .long, help: "Rows (1..1000).") var limit = 50
+    @Option(name: .long, help: "Search terms (key:value or raw-line text).") var search: String?
+
+    func printRow(_ r: JSONValue) {
+        if json { print(r.serialized) } else {
+            print([r["timestamp"]?.text ?? "", r["decky"]?.text ?? "", r["service"]?.text ?? "", r["event_type"]?.text ?? "",
+                   r["attacker_ip"]?.text ?? ""].joined(separator: "  "))
+        }
+        fflush(nil)
+    }
+
+    func run() throws {
+        let c = try client.client()
+        var path = "/api/v1/logs?limit=\(limit)"
+        if let search { path += "&search=\(q(search))" }
+        let r = try clientCall("logs") { try c.call("GET", path) }
+        let rows = (r["data"]?.items ?? []).reversed()
+        for row in rows { printRow(row) }
+        guard follow else { return }
+        let last = Int(rows.last?["id"]?.doubleValue ?? 0)
+        var stream = "/api/v1/stream?lastEventId=\(last)"
+        if let search { stream += "&search=\(q(search))" }
+        try clientCall("logs") {
+            try c.stream(stream) { data in
+                if let m = try? JSONValue.parse(data), m["type"]?.stringValue == "logs" { for row in m["data"]?.items ?? [] { printRow(row) } }
+                return true
+            }
+        }
+    }
+}
+
+struct Users: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Manage API users (admin) and your own password.",
+        subcommands: [List.self, Add.self, Delete.self, Role.self, ResetPassword.self, Passwd.self], defaultSubcommand: List.self)
+
+    static func findUUID(_ c: APIClient, _ name: String) throws -> String {
+        let cfg = try clientCall("users") { try c.call("GET", "/api/v1/config") }
+        guard let u = cfg["users"]?.items.first(where: { $0["username"]?.stringValue == name || $0["uuid"]?.stringValue == name }),
+              let id = u["uuid"]?.stringValue else {
+            stderrLine("decnet users: no user \(name.debugDescription)")
+            throw ExitCode(66)
+        }
+        return id
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List users.")
+        @OptionGroup var client: ClientOptions
+        @Flag(name: .long) var json = false
+        func run() throws {
+            let c = try client.client()
+            let cfg = try clientCall("users") { try c.call("GET", "/api/v1/config") }
+            guard let users = cfg["users"] else { stderrLine("decnet users: admin role required"); throw ExitCode(77) }
+            if json { print(users.serialized); return }
+            table(["USERNAME", "ROLE", "MUST CHANGE", "UUID"], users.items.map {
+                [$0["username"]?.text ?? "", $0["role"]?.text ?? "", $0["must_change_password"]?.text ?? "", $0["uuid"]?.text ?? ""]
+            })
+        }
+    }
+
+    struct Add: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create a user (password read from stdin or prompted; they must change it at first login).")
+        @OptionGroup var client: ClientOptions
+        @Argument var username: String
+        @Option(name: .long, help: "admin | viewer") var role = "viewer"
+        @Flag(name: .long) var passwordStdin = false
+        func run() throws {
+            let c = try client.client()
+            let pw = readSecret(prompt: "Password for \(username): ", fromStdin: passwordStdin)
+            let u = try clientCall("users add") {
+                try c.call("POST", "/api/v1/config/users", json: .object([("username", .string(username)), ("password", .string(pw)), ("role", .string(role))]))
+            }
+            print("created \(u["username"]?.text ?? username) (\(u["role"]?.text ?? role)) \(u["uuid"]?.text ?? "")")
+        }
+    }
+
+    struct Delete: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Delete a user (by username or uuid).")
+        @OptionGroup var client: ClientOptions
+        @Argument var user: String
+        func run() throws {
+            let c = try client.client()
+            let id = try Users.findUUID(c, user)
+            _ = try clientCall("users delete") { try c.call("DELETE", "/api/v1/config/users/\(q(id))") }
+            print("deleted \(user)")
+        }
+    }
+
+    struct Role: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Set a user's role (revokes their sessions).")
+        @OptionGroup var client: ClientOptions
+        @Argument var user: String
+        @Argument(help: "admin | viewer") var role: String
+        func run() throws {
+            let c = try client.client()
+            let id = try Users.findUUID(c, user)
+            _ = try clientCall("users role") { try c.call("PUT", "/api/v1/config/users/\(q(id))/role", json: .object([("role", .string(role))])) }
+            print("\(user) is now \(role)")
+        }
+    }
+
+    struct ResetPassword: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "reset-password", abstract: "Set another user's password (they must change it).")
+        @OptionGroup var client: ClientOptions
+        @Argument var user: String
+        @Flag(name: .long) var passwordStdin = false
+        func run() throws {
+            let c = try client.client()
+            let id = try Users.findUUID(c, user)
+            let pw = readSecret(prompt: "New password for \(user): ", fromStdin: passwordStdin)
+            _ = try clientCall("users reset-password") {
+                try c.call("PUT", "/api/v1/config/users/\(q(id))/reset-password", json: .object([("new_password", .string(pw))]))
+            }
+            print("password reset for \(user)")
+        }
+    }
+
+    struct Passwd: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Change your own password (stdin: current, then new, one per line). Logs every session out.")
+        @OptionGroup var client: ClientOptions
+        @Flag(name: .long) var passwordStdin = false
+        func run() throws {
+            let c = try client.client()
+            let old = readSecret(prompt: "Current password: ", fromStdin: passwordStdin)
+            let new = readSecret(prompt: "New password (12+ characters): ", fromStdin: passwordStdin)
+            _ = try clientCall("users passwd") {
+                try c.call("POST", "/api/v1/auth/change-password", json: .object([("old_password", .string(old)), ("new_password", .string(new))]))
+            }
+            print("password changed; every session was logged out: run `decnet login` again")
+        }
+    }
+}
+
+/// `decnet status`: health, counters and the fleet from the API.
+func apiStatus(_ client: ClientOptions, json: Bool) throws {
+    let c = try client.client()
+    let health = try clientCall("status") { () -> JSONValue in
+        let r = try c.request("GET", "/api/v1/health")
+        guard r.status == 200 || r.status == 503, let j = r.json else { throw ClientError(APIClient.detail(r.status, r.body), status: r.status) }
+        return j
+    }
+    let stats = try clientCall("status") { try c.call("GET", "/api/v1/stats") }
+    let deckies = try clientCall("status") { try c.call("GET", "/api/v1/deckies") }
+    if json {
+        print(JSONValue.object([("health", health), ("stats", stats), ("deckies", deckies)]).serialized)
+        return
+    }
+    print("health: \(health["status"]?.text ?? "?")")
+    if case .object(let comps)? = health["components"] {
+        for (name, v) in comps { print("  \(name): \(v["status"]?.text ?? "?")\(v["detail"].map { " (\($0.text))" } ?? "")") }
+    }
+    print("events: \(stats["total_logs"]?.text ?? "0")  attackers: \(stats["unique_attackers"]?.text ?? "0")  deckies: \(stats["active_deckies"]?.text ?? "0") running / \(stats["deployed_deckies"]?.text ?? "0")")
+    if !deckies.items.isEmpty {
+        table(["DECKY", "IP", "SERVICES", "STATE"], deckies.items.map { [$0["name"]?.text ?? "", $0["ip"]?.text ?? "", $0["services"]?.text ?? "", $0["state"]?.text ?? ""] })
+    }
+    if health["status"]?.stringValue == "unhealthy" { throw ExitCode(1) }
+}
