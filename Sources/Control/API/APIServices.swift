@@ -11,6 +11,8 @@ public struct APIConfiguration: Sendable {
     public var jwtSecret: String
     public var tokenMinutes: Int = 240
     public var limiterEnabled: Bool = true
+    /// Logins per 5 minutes, per client IP and per username (spec §10.1: 10).
+    public var loginLimit: Int = 10
     public var sseMaxPerUser: Int = 5
     /// Developer mode (`DECNET_DEVELOPER=true`): /config/reinit works.
     public var developer: Bool = false
@@ -60,8 +62,8 @@ public final class APIServices: Sendable {
         self.signer = try TokenSigner(secret: config.jwtSecret)
         self.registry = registry
         self.bus = bus
-        loginByIP = RateLimiter(limit: 10, window: 300, enabled: config.limiterEnabled)
-        loginByUser = RateLimiter(limit: 10, window: 300, enabled: config.limiterEnabled)
+        loginByIP = RateLimiter(limit: config.loginLimit, window: 300, enabled: config.limiterEnabled)
+        loginByUser = RateLimiter(limit: config.loginLimit, window: 300, enabled: config.limiterEnabled)
         changePassword = RateLimiter(limit: 5, window: 60, enabled: config.limiterEnabled)
     }
 
@@ -90,7 +92,7 @@ public final class APIServices: Sendable {
         let now = Int(wallClockSeconds())
         guard let claims = try? signer.verify(token, now: now) else { throw APIError.unauthenticated }
         guard let user = try await user(uuid: claims.uuid) else { throw APIError.unauthenticated }
-        if let from = user.tokensValidFrom, Double(claims.issuedAt) < from.rounded(.down) { throw APIError.unauthenticated }
+        if let from = user.tokensValidFrom, claims.issuedAt < from { throw APIError.unauthenticated }
         let revoked = try await revokedCache.get(claims.jti) { [store] in try store.isRevoked(jti: claims.jti) }
         if revoked { throw APIError.unauthenticated }
         return Identity(uuid: user.uuid, username: user.username, role: Role(rawValue: user.role) ?? .viewer,
@@ -98,9 +100,10 @@ public final class APIServices: Sendable {
     }
 
     func issueToken(for user: UserRecord) -> String {
-        let now = Int(wallClockSeconds())
+        // iat in milliseconds, never earlier than the user's tokens_valid_from (clock steps within a request).
+        let now = max((wallClockSeconds() * 1000).rounded(.up) / 1000, user.tokensValidFrom ?? 0)
         return signer.sign(AccessClaims(uuid: user.uuid, jti: Hex.bytes(randomBytes(16)), issuedAt: now,
-                                        expires: now + config.tokenMinutes * 60))
+                                        expires: Int(now) + config.tokenMinutes * 60))
     }
 
     /// First start: the admin account. `DECNET_ADMIN_PASSWORD` if given (re-synced while the account still

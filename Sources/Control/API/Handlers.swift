@@ -167,8 +167,7 @@ enum DeployRoute {
     }
 }
 
-/// ISO 8601 date-times as clients send them: `YYYY-MM-DD`, `YYYY-MM-DDTHH:MM[:SS[.frac]]`, `T` or a space,
-/// then `Z`, `±HH:MM`, `±HHMM` or nothing (UTC).
+/// RFC 3339 date-times (`2026-11-23T10:00:00Z`, `…T10:00:00.5+01:00`): what OpenAPI's `date-time` means.
 enum ISOTime {
     static func parse(_ s: String) -> Double? {
         let b = Array(s.utf8)
@@ -186,30 +185,27 @@ enum ISOTime {
         }
         func eat(_ c: UInt8) -> Bool { if i < b.count && b[i] == c { i += 1; return true }; return false }
         guard let y = num(4), eat(45), let mo = num(2), eat(45), let d = num(2), (1...12).contains(mo), (1...31).contains(d) else { return nil }
-        var h = 0, mi = 0, sec = 0.0, offset = 0
-        if i < b.count {
-            guard eat(84) || eat(32) || eat(116), let hh = num(2), eat(58), let mm = num(2), hh < 24, mm < 60 else { return nil }
-            h = hh; mi = mm
-            if eat(58) {
-                guard let ss = num(2), ss < 61 else { return nil }
-                sec = Double(ss)
-                if eat(46) {
-                    var scale = 0.1, digits = 0
-                    while i < b.count, b[i] >= 48, b[i] <= 57 { sec += Double(b[i] - 48) * scale; scale /= 10; i += 1; digits += 1 }
-                    guard digits > 0 else { return nil }
-                }
-            }
-            if eat(90) || eat(122) {
-            } else if i < b.count, b[i] == 43 || b[i] == 45 {
-                let sign = b[i] == 45 ? -1 : 1
-                i += 1
-                guard let oh = num(2) else { return nil }
-                _ = eat(58)
-                guard let om = num(2), oh < 24, om < 60 else { return nil }
-                offset = sign * (oh * 3600 + om * 60)
-            }
-            guard i == b.count else { return nil }
+        // RFC 3339 date-time: the time, seconds and an offset are all required.
+        let monthDays = [31, (y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)) ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
+        guard d <= monthDays[mo - 1] else { return nil }
+        guard eat(84) || eat(116), let h = num(2), eat(58), let mi = num(2), eat(58), let ss = num(2), h < 24, mi < 60, ss < 61 else { return nil }
+        var sec = Double(ss)
+        if eat(46) {
+            var scale = 0.1, digits = 0
+            while i < b.count, b[i] >= 48, b[i] <= 57 { sec += Double(b[i] - 48) * scale; scale /= 10; i += 1; digits += 1 }
+            guard digits > 0 else { return nil }
         }
+        var offset = 0
+        if eat(90) || eat(122) {
+        } else if i < b.count, b[i] == 43 || b[i] == 45 {
+            let sign = b[i] == 45 ? -1 : 1
+            i += 1
+            guard let oh = num(2), eat(58), let om = num(2), oh < 24, om < 60 else { return nil }
+            offset = sign * (oh * 3600 + om * 60)
+        } else {
+            return nil
+        }
+        guard i == b.count else { return nil }
         // Days from civil (Howard Hinnant's algorithm).
         let yy = mo <= 2 ? y - 1 : y
         let era = (yy >= 0 ? yy : yy - 399) / 400
@@ -217,7 +213,6 @@ enum ISOTime {
         let doy = (153 * (mo + (mo > 2 ? -3 : 9)) + 2) / 5 + d - 1
         let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
         let days = era * 146_097 + doe - 719_468
-        let t = Double(days * 86_400 + h * 3600 + mi * 60 - offset) + sec
-        return t >= 0 ? t : nil
+        return Double(days * 86_400 + h * 3600 + mi * 60 - offset) + sec
     }
 }

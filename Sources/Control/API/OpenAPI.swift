@@ -108,6 +108,8 @@ enum OpenAPIDocument {
         if r.access != .anonymous { errors.insert(401) }
         if r.access == .viewer || r.access == .admin || r.access == .stream { errors.insert(403) }
         if !r.query.isEmpty || r.body != nil { errors.insert(422) }
+        // The HTTP parser refuses request lines and headers past its limits (a query string can get there).
+        if !r.query.isEmpty { errors.insert(400) }
         if r.body != nil { errors.formUnion([400, 413, 415]) }
         if !r.pathParams.isEmpty { errors.insert(404) }
         for code in errors.sorted() where !r.replies.contains(where: { $0.status == code }) {
@@ -118,8 +120,13 @@ enum OpenAPIDocument {
             params.append(.object([("name", .string(p.name)), ("in", .string("path")), ("required", .bool(true)), ("schema", json(p.schema))]))
         }
         for p in r.query {
+            var schema = json(p.schema)
+            // spec §10.4: `null`, `NULL`, `undefined` and "" mean "not given" for optional text filters.
+            if !p.required, case .string(let rule) = p.schema, rule.format != nil || rule.enumValues != nil || rule.pattern != nil || (rule.minLength ?? 0) > 0 {
+                schema = .object([("anyOf", .array([schema, .object([("enum", .array(["", "null", "NULL", "undefined"].map(JSONValue.string)))])]))])
+            }
             var m: [(String, JSONValue)] = [("name", .string(p.name)), ("in", .string("query")), ("required", .bool(p.required)),
-                                            ("schema", json(p.schema))]
+                                            ("schema", schema)]
             if !p.description.isEmpty { m.append(("description", .string(p.description))) }
             params.append(.object(m))
         }

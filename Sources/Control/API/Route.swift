@@ -80,8 +80,11 @@ enum RouteDispatch {
         var query: [String: JSONValue] = [:]
         let items = request.uri.queryParameters
         for p in route.query {
-            let raw = items[p.name[...]].map(String.init)
-            guard let raw = raw.flatMap(normaliseAbsent) else {
+            let all = items.getAll(p.name)
+            if all.count > 1 { throw APIError.unprocessable("query.\(p.name): given more than once") }
+            let raw: String? = all.first
+            let isText: Bool = if case .string = p.schema { true } else { false }
+            guard let raw = isText ? raw.flatMap(normaliseAbsent) : raw else {
                 if p.required { throw APIError.unprocessable("query.\(p.name): field required") }
                 continue
             }
@@ -106,6 +109,28 @@ enum RouteDispatch {
         let call = APICall(request: request, identity: identity, api: api, query: query, path: pathValues,
                            body: body, peer: context.remoteAddress.map(APIServices.peerKey) ?? "unknown")
         return try await route.handler(call)
+    }
+
+    /// The methods routed for a concrete path (nil when no route template matches it): a known path with
+    /// another method is a 405, not a 404.
+    static func allowedMethods(_ path: String) -> [String]? {
+        let parts = path.split(separator: "/", omittingEmptySubsequences: false)
+        // Literal segments win over captures (as in the router): /deckies/lifecycle is not /deckies/{decky_name}.
+        var methods: [String] = []
+        var best = -1
+        for r in templates {
+            guard r.parts.count == parts.count,
+                  zip(r.parts, parts).allSatisfy({ $0.0.hasPrefix("{") || $0.0 == $0.1 }) else { continue }
+            let literals = r.parts.filter { !$0.hasPrefix("{") }.count
+            if literals > best { best = literals; methods = [] }
+            if literals == best { methods.append(r.method) }
+        }
+        if path == "/openapi.json" { methods.append("GET") }
+        return methods.isEmpty ? nil : methods
+    }
+
+    static let templates: [(method: String, parts: [Substring])] = APIRoutes.all.map {
+        ($0.method.rawValue, (APIRoutes.prefix + $0.path).split(separator: "/", omittingEmptySubsequences: false))
     }
 
     /// `null`, `NULL`, `undefined` and "" mean absent (spec §10.4).
@@ -208,6 +233,9 @@ struct ErrorEnvelopeMiddleware: RouterMiddleware {
         } catch let e as APIError {
             return e.response
         } catch let e as HTTPError {
+            if e.status == .notFound, let allowed = RouteDispatch.allowedMethods(request.uri.path), !allowed.isEmpty {
+                return APIError(.methodNotAllowed, "Method Not Allowed", headers: [.allow: allowed.joined(separator: ", ")]).response
+            }
             let detail = e.status == .notFound ? "Not Found" : (e.body ?? e.status.reasonPhrase)
             return APIError(e.status, detail).response
         } catch {

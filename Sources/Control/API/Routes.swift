@@ -15,8 +15,8 @@ enum APIRoutes {
     static let limit = Param("limit", .integer(min: 1, max: 1000), "Page size (default 50)")
     static let offset = Param("offset", .integer(min: 0, max: 1_000_000_000), "Rows to skip")
     static let search = Param("search", .text(max: 512), "Terms: key:value (decky, service, event_type, attacker_ip) or raw-line substrings")
-    static let startTime = Param("start_time", .text(max: 64), "ISO 8601 time or epoch seconds (inclusive)")
-    static let endTime = Param("end_time", .text(max: 64), "ISO 8601 time or epoch seconds (inclusive)")
+    static let startTime = Param("start_time", .timestamp, "RFC 3339 date-time (inclusive)")
+    static let endTime = Param("end_time", .timestamp, "RFC 3339 date-time (inclusive)")
 
     static func paged(_ item: String) -> Schema {
         .obj([Prop("total", .integer(min: 0, max: nil)), Prop("limit", .int), Prop("offset", .int), Prop("data", .array(.ref(item)))])
@@ -29,11 +29,10 @@ enum APIRoutes {
                   end: try c.q("end_time").map { try parseTime($0, "end_time") })
     }
 
-    /// Epoch seconds or ISO 8601 (`2026-11-23T10:00:00Z`, `…+01:00`, fractional seconds, a space for T).
+    /// RFC 3339 date-time (`2026-11-23T10:00:00Z`, `…+01:00`, fractional seconds).
     static func parseTime(_ s: String, _ name: String) throws -> Double {
-        if let d = Double(s), d.isFinite, d >= 0 { return d }
         if let t = ISOTime.parse(s) { return t }
-        throw APIError.unprocessable("query.\(name): expected an ISO 8601 time or epoch seconds")
+        throw APIError.unprocessable("query.\(name): expected an RFC 3339 date-time such as 2026-11-23T10:00:00Z")
     }
 
     // MARK: auth
@@ -41,7 +40,7 @@ enum APIRoutes {
     static var auth: [Route] {
         [
             Route(method: .post, path: "/auth/login", access: .anonymous, tag: "auth", summary: "Log in; returns a bearer token",
-                  body: .body([Prop("username", .text(min: 1, max: 64)), Prop("password", .text(min: 1, max: 72))]),
+                  body: .body([Prop("username", .text(min: 1, max: 64)), Prop("password", .text(min: 1, max: 72, pattern: Passwords.pattern))]),
                   replies: ok(.ref("Token")), errors: [401, 429]) { c in
                 let username = c.member("username")!.stringValue!, password = c.member("password")!.stringValue!
                 guard c.api.loginByIP.allow("ip:" + c.peer), c.api.loginByUser.allow("user:" + username) else {
@@ -62,7 +61,7 @@ enum APIRoutes {
                                                   ("must_change_password", .bool(user.mustChangePassword))]))
             },
             Route(method: .post, path: "/auth/change-password", access: .authenticated, tag: "auth", summary: "Change your own password (revokes all your sessions)",
-                  body: .body([Prop("old_password", .text(min: 1, max: 72)), Prop("new_password", .text(min: Passwords.minLength, max: 72))]),
+                  body: .body([Prop("old_password", .text(min: 1, max: 72, pattern: Passwords.pattern)), Prop("new_password", .text(min: Passwords.minLength, max: 72, pattern: Passwords.pattern))]),
                   replies: ok(message), errors: [401, 429]) { c in
                 guard c.api.changePassword.allow(c.me.uuid) else { throw APIError(.tooManyRequests, "Too many attempts; try again later") }
                 let old = c.member("old_password")!.stringValue!, new = c.member("new_password")!.stringValue!
@@ -189,14 +188,16 @@ enum APIRoutes {
             Route(method: .post, path: "/workers/{name}/stop", access: .admin, tag: "system", summary: "Ask a worker to stop (bus control intent)",
                   pathParams: [Param("name", .text(min: 1, max: 64, pattern: "^[a-z][a-z0-9_-]*$"), required: true)],
                   replies: [Reply(status: 202, description: "stop requested", schema: .obj([Prop("message", .text), Prop("worker", .text)]))],
-                  errors: [404, 503]) { c in
+                  errors: [404, 409]) { c in
                 let name = c.path["name"]!
                 guard WorkerRegistry.knownWorkers.contains(name) else { throw APIError.notFound("Unknown worker '\(name)'") }
-                guard let bus = c.api.bus, let topic = try? Topic.systemControl(name) else { throw APIError(.serviceUnavailable, "Event bus unavailable") }
+                // No bus, no way to reach the worker: a state conflict the operator can fix (start `decnet bus`).
+                let unavailable = APIError.conflict("Event bus unavailable: stop intents travel over the bus (is `decnet bus` running?)")
+                guard let bus = c.api.bus, let topic = try? Topic.systemControl(name) else { throw unavailable }
                 do {
                     try await bus.publish(topic, .object([("action", .string("stop")), ("requested_by", .string(c.me.username))]), type: "control")
                 } catch {
-                    throw APIError(.serviceUnavailable, "Event bus unavailable")
+                    throw unavailable
                 }
                 return JSONResponse.make(.object([("message", .string("Stop requested")), ("worker", .string(name))]), status: .accepted)
             },
@@ -209,7 +210,7 @@ enum APIRoutes {
                 return JSONResponse.make(try await c.api.deckyCache.get("all") { .array(try store.deckies().map(\.json)) })
             },
             Route(method: .get, path: "/deckies/lifecycle", access: .viewer, tag: "deckies", summary: "Deploy progress of the given deckies",
-                  query: [Param("ids", .text(min: 1, max: 13_000), required: true, "Comma-separated decky names (lifecycle ids), 1..200")],
+                  query: [Param("ids", .text(min: 1, max: 4096), required: true, "Comma-separated decky names (lifecycle ids), 1..200")],
                   replies: ok(.obj([Prop("rows", .array(.ref("Lifecycle")))]))) { c in
                 let ids = c.q("ids")!.split(separator: ",").map { String($0).trimmingCharacters(in: [" "]) }.filter { !$0.isEmpty }
                 guard (1...200).contains(ids.count) else { throw APIError.unprocessable("query.ids: 1 to 200 ids") }
@@ -220,7 +221,8 @@ enum APIRoutes {
             Route(method: .post, path: "/deckies/deploy", access: .admin, tag: "deckies",
                   summary: "Deploy deckies from INI text; `decnet serve` brings them up",
                   body: .body([Prop("ini_content", .text(max: 512 << 10)), Prop("replace_fleet", .boolean, required: false)]),
-                  bodyLimit: 600 << 10,
+                  // Admin-only (the token is checked before the body is read); room for 512 Ki characters of 4-byte UTF-8.
+                  bodyLimit: 8 << 20,
                   replies: [Reply(status: 202, description: "accepted", schema: .obj([Prop("message", .text), Prop("mode", .text), Prop("lifecycle_ids", .array(.text))]))],
                   errors: [409]) { c in
                 try await DeployRoute.deploy(c)
@@ -264,7 +266,7 @@ enum APIRoutes {
                 return JSONResponse.message("Global mutation interval updated")
             },
             Route(method: .post, path: "/config/users", access: .admin, tag: "users", summary: "Create a user (must change the password at first login)",
-                  body: .body([Prop("username", .text(min: 1, max: 64, pattern: "^[A-Za-z0-9._@-]+$")), Prop("password", .text(min: Passwords.minLength, max: 72)),
+                  body: .body([Prop("username", .text(min: 1, max: 64, pattern: "^[A-Za-z0-9._@-]+$")), Prop("password", .text(min: Passwords.minLength, max: 72, pattern: Passwords.pattern)),
                                Prop("role", roleSchema, required: false)]),
                   replies: ok(.ref("User")), errors: [409]) { c in
                 let pw = c.member("password")!.stringValue!
@@ -299,8 +301,9 @@ enum APIRoutes {
             },
             Route(method: .put, path: "/config/users/{user_uuid}/reset-password", access: .admin, tag: "users",
                   summary: "Set a user's password (must change it at next login; revokes their sessions)",
-                  pathParams: [userUUID], body: .body([Prop("new_password", .text(min: Passwords.minLength, max: 72))]), replies: ok(message), errors: [404]) { c in
+                  pathParams: [userUUID], body: .body([Prop("new_password", .text(min: Passwords.minLength, max: 72, pattern: Passwords.pattern))]), replies: ok(message), errors: [404]) { c in
                 let id = c.path["user_uuid"]!
+                guard id != c.me.uuid else { throw APIError.forbidden("Use POST /auth/change-password for your own password") }
                 let pw = c.member("new_password")!.stringValue!
                 do { try Passwords.checkNew(pw) } catch { throw APIError.unprocessable("body.new_password: \(error)") }
                 guard var u = try c.api.store.user(uuid: id) else { throw APIError.notFound("User not found") }

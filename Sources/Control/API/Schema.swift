@@ -116,7 +116,9 @@ extension StringRule {
         if let pattern, !PatternCache.matches(pattern, s) {
             throw SchemaProblem(structural: false, message: "\(path): does not match \(pattern)")
         }
-        if format == "date-time" || format == "uuid" { return }
+        if format == "date-time", ISOTime.parse(s) == nil {
+            throw SchemaProblem(structural: false, message: "\(path): expected an RFC 3339 date-time")
+        }
     }
 }
 

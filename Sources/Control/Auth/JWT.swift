@@ -9,10 +9,12 @@ import CPacket
 public struct AccessClaims: Sendable, Equatable {
     public var uuid: String
     public var jti: String
-    public var issuedAt: Int
+    /// NumericDate with millisecond precision (RFC 7519 allows fractions): a token issued in the same second
+    /// as a password change is still ordered against it.
+    public var issuedAt: Double
     public var expires: Int
 
-    public init(uuid: String, jti: String, issuedAt: Int, expires: Int) {
+    public init(uuid: String, jti: String, issuedAt: Double, expires: Int) {
         self.uuid = uuid
         self.jti = jti
         self.issuedAt = issuedAt
@@ -59,7 +61,7 @@ public struct TokenSigner: Sendable {
     public func sign(_ c: AccessClaims) -> String {
         let header = Base64URL.encode(Array(#"{"alg":"HS256","typ":"JWT"}"#.utf8))
         let payload = JSONValue.object([
-            ("uuid", .string(c.uuid)), ("jti", .string(c.jti)), ("iat", .number(Double(c.issuedAt))), ("exp", .number(Double(c.expires))),
+            ("uuid", .string(c.uuid)), ("jti", .string(c.jti)), ("iat", .number(c.issuedAt)), ("exp", .number(Double(c.expires))),
             ("iss", .string(TokenSigner.issuer)), ("aud", .string(TokenSigner.audience)), ("typ", .string("access")),
         ]).serialized
         let input = header + "." + Base64URL.encode(Array(payload.utf8))
@@ -83,7 +85,7 @@ public struct TokenSigner: Sendable {
         guard p["aud"]?.stringValue == TokenSigner.audience else { throw .wrongAudience }
         guard p["typ"]?.stringValue == "access" else { throw .wrongType }
         guard Double(now) < exp else { throw .expired }
-        return AccessClaims(uuid: uuid, jti: jti, issuedAt: Int(iat), expires: Int(exp))
+        return AccessClaims(uuid: uuid, jti: jti, issuedAt: iat, expires: Int(exp))
     }
 }
 

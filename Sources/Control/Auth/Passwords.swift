@@ -4,12 +4,13 @@
 import CPacket
 
 public enum PasswordError: Error, Equatable, CustomStringConvertible {
-    case tooLong, containsNUL, tooShort(Int), hashingFailed
+    case tooLong, containsNUL, tooShort(Int), notPrintableASCII, hashingFailed
     public var description: String {
         switch self {
         case .tooLong: return "password is longer than 72 bytes"
         case .containsNUL: return "password contains a NUL byte"
         case .tooShort(let n): return "password must be at least \(n) characters"
+        case .notPrintableASCII: return "password must be printable ASCII (space to ~)"
         case .hashingFailed: return "password hashing failed"
         }
     }
@@ -20,9 +21,14 @@ public enum Passwords {
     public static let maxBytes = 72
     public static let minLength = 12
 
+    /// The characters a password may hold (the API's schema pattern): printable ASCII, so the 72-byte bcrypt
+    /// limit is also a 72-character limit that a JSON schema can state.
+    public static let pattern = "^[ -~]*$"
+
     /// What a new password must satisfy (login checks only the byte limit).
     public static func checkNew(_ p: String) throws(PasswordError) {
         try checkBytes(p)
+        if !p.utf8.allSatisfy({ $0 >= 0x20 && $0 <= 0x7e }) { throw .notPrintableASCII }
         if p.count < minLength { throw .tooShort(minLength) }
     }
 

@@ -14,7 +14,8 @@ struct APICommand: AsyncParsableCommand {
         Environment: DECNET_JWT_SECRET (>= 32 chars; default: a random secret kept in <db>.jwt-secret, mode 0600),
         DECNET_ADMIN_USER (admin), DECNET_ADMIN_PASSWORD (first start only; without it a one-time password is
         printed once on stderr), DECNET_JWT_EXP_MINUTES (240), DECNET_LIMITER_ENABLED (true),
-        DECNET_SSE_MAX_PER_USER (5), DECNET_DEVELOPER (false).
+        DECNET_LOGIN_LIMIT (10 logins per 5 minutes per IP and per username), DECNET_SSE_MAX_PER_USER (5),
+        DECNET_DEVELOPER (false).
         """)
 
     @Option(name: .long, help: "HOST:PORT to listen on (port 0 picks a free one).")
@@ -49,6 +50,10 @@ struct APICommand: AsyncParsableCommand {
             config.sseMaxPerUser = n
         }
         config.limiterEnabled = env("DECNET_LIMITER_ENABLED")?.lowercased() != "false"
+        if let v = env("DECNET_LOGIN_LIMIT") {
+            guard let n = Int(v), n > 0 else { stderrLine("decnet api: DECNET_LOGIN_LIMIT must be a positive integer"); throw ExitCode(64) }
+            config.loginLimit = n
+        }
         config.developer = env("DECNET_DEVELOPER")?.lowercased() == "true"
         if let p = env("DECNET_NETNS_PREFIX") { config.netnsPrefix = p }
         if !config.limiterEnabled { stderrLine("decnet api: WARNING: rate limiting is disabled (DECNET_LIMITER_ENABLED=false)") }
@@ -66,9 +71,11 @@ struct APICommand: AsyncParsableCommand {
             throw ExitCode(64)
         }
         let adminPassword = env("DECNET_ADMIN_PASSWORD")
-        if let p = adminPassword, p.count < 12, !config.developer {
-            stderrLine("decnet api: DECNET_ADMIN_PASSWORD must be at least 12 characters")
-            throw ExitCode(64)
+        if let p = adminPassword {
+            do { try Passwords.checkNew(p) } catch {
+                stderrLine("decnet api: DECNET_ADMIN_PASSWORD: \(error) (12 to 72 printable ASCII characters)")
+                throw ExitCode(64)
+            }
         }
         let adminUser = env("DECNET_ADMIN_USER") ?? "admin"
         do {
