@@ -2,11 +2,11 @@
 import ArgumentParser
 
 @main
-struct Decnet: AsyncParsableCommand {
+struct Decnet: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "decnet",
         abstract: "Deception-network appliance: sensor, deckies and control plane.",
         subcommands: [Sniff.self, Sensor.self, Store.self, BusCommand.self, Deploy.self, Status.self, Teardown.self, Serve.self,
-                      APICommand.self, Login.self, Attackers.self, Logs.self, Users.self]
+                      APICommand.self, ProfilerCommand.self, Mutate.self, Login.self, Attackers.self, Logs.self, Users.self]
     )
 }

@@ -132,6 +132,7 @@ def main():
         ("GET", "/deckies/lifecycle", "/deckies/lifecycle?ids=decky-01", None, {A: 401, VW: 200, AD: 200}),
         ("POST", "/deckies/deploy", "/deckies/deploy", {"ini_content": "[decky-x]\nservices = nosuchservice\n"}, {A: 401, VW: 403, AD: 409}),
         ("DELETE", "/deckies/{decky_name}", "/deckies/no-such-decky", None, {A: 401, VW: 403, AD: 404}),
+        ("POST", "/deckies/{decky_name}/mutate", "/deckies/no-such-decky/mutate", None, {A: 401, VW: 403, AD: 404}),
         ("GET", "/config", "/config", None, {A: 401, VW: 200, AD: 200}),
         ("PUT", "/config/deployment-limit", "/config/deployment-limit", {"deployment_limit": 20}, {A: 401, VW: 403, AD: 200}),
         ("PUT", "/config/global-mutation-interval", "/config/global-mutation-interval", {"global_mutation_interval": "45m"}, {A: 401, VW: 403, AD: 200}),

@@ -328,3 +328,10 @@ public final class NullBus: Bus, @unchecked Sendable {
     public func close() async {}
     public var isClosed: Bool { false }
 }
+
+/// `(topic, payload, type)` publishing from any thread, or nil without a bus (workers take this shape).
+public func publishFunction(_ bus: (any Bus)?) -> (@Sendable (String, JSONValue, String) -> Void)? {
+    guard bus != nil else { return nil }
+    let p = ThreadSafePublisher(bus)
+    return { topic, payload, type in p(topic, payload, type: type) }
+}

@@ -27,7 +27,7 @@ public struct LogFilter: Sendable, Equatable {
     public var isEmpty: Bool { search == nil && start == nil && end == nil }
 }
 
-public enum AttackerSort: String, Sendable, CaseIterable { case recent, active, traversals }
+public enum AttackerSort: String, Sendable, CaseIterable { case recent, active, traversals, score }
 
 extension SQLiteStore {
     // MARK: helpers
@@ -268,6 +268,7 @@ extension SQLiteStore {
         case .recent: "last_seen DESC"
         case .active: "event_count DESC, last_seen DESC"
         case .traversals: "is_traversal DESC, decky_count DESC, last_seen DESC"
+        case .score: "score DESC, last_seen DESC"
         }
         var paged = args
         paged += [limit, offset]
@@ -301,7 +302,37 @@ extension SQLiteStore {
                                          arguments: [ip]).map(SQLiteStore.credentialJSON)
             let recent = try Row.fetchAll(db, sql: "SELECT \(SQLiteStore.logColumns) FROM logs WHERE attacker_ip = ? ORDER BY id DESC LIMIT 50",
                                           arguments: [ip]).map(SQLiteStore.logJSON)
-            members += [("fingerprints", .array(prints)), ("credentials", .array(creds)), ("recent_events", .array(recent))]
+            // Timeline: the attacker's events (oldest 500) with the mutations of the deckies it touched during
+            // its activity interleaved by time (kind hop / mutation).
+            let first: Double = row[2], last: Double = row[3]
+            let hops = try Row.fetchAll(db, sql: "SELECT \(SQLiteStore.logColumns) FROM logs WHERE attacker_ip = ? ORDER BY timestamp, id LIMIT 500",
+                                        arguments: [ip]).map { (($0[1] as Double), SQLiteStore.logJSON($0)) }
+            let touched = Set(hops.compactMap { $0.1["decky"]?.stringValue }.filter { !$0.isEmpty })
+            var muts: [(Double, JSONValue)] = []
+            if !touched.isEmpty {
+                let marks = Array(repeating: "?", count: touched.count).joined(separator: ",")
+                var args = StatementArguments([first, last])
+                for d in touched.sorted() { args += [d] }
+                muts = try Row.fetchAll(db, sql: """
+                    SELECT \(SQLiteStore.logColumns) FROM logs WHERE event_type = 'decky_mutated' AND timestamp >= ? AND timestamp <= ?
+                    AND decky IN (\(marks)) ORDER BY timestamp, id LIMIT 200
+                    """, arguments: args).map { (($0[1] as Double), SQLiteStore.logJSON($0)) }
+            }
+            func entry(_ kind: String, _ tr: (Double, JSONValue)) -> (Double, JSONValue) {
+                let (t, r) = tr
+                var m: [(String, JSONValue)] = [("kind", .string(kind)), ("timestamp", r["timestamp"] ?? .null), ("decky", r["decky"] ?? .null)]
+                if kind == "hop" {
+                    m += [("service", r["service"] ?? .null), ("event_type", r["event_type"] ?? .null)]
+                } else {
+                    m += [("old_services", r["fields"]?["old_services"] ?? .array([])), ("new_services", r["fields"]?["new_services"] ?? .array([])),
+                          ("trigger", r["fields"]?["trigger"] ?? .null)]
+                }
+                return (t, .object(m))
+            }
+            let timeline = (hops.map { entry("hop", $0) } + muts.map { entry("mutation", $0) }).enumerated()
+                .sorted { ($0.element.0, $0.offset) < ($1.element.0, $1.offset) }.map(\.element.1)
+            members += [("fingerprints", .array(prints)), ("credentials", .array(creds)), ("recent_events", .array(recent)),
+                        ("timeline", .array(timeline))]
             return .object(members)
         }
     }

@@ -19,6 +19,8 @@ public struct APIConfiguration: Sendable {
     /// Lock file of the decky fleet (deploy/teardown from the API share the CLI's lock).
     public var fleetLockPath: String
     public var netnsPrefix: String = "decnet-"
+    /// Where mutations made through the API log their RFC 5424 `decky_mutated` line (nil: store + bus only).
+    public var mutationLogPath: String? = nil
 
     public init(jwtSecret: String, fleetLockPath: String) {
         self.jwtSecret = jwtSecret
@@ -121,7 +123,7 @@ public final class APIServices: Sendable {
         guard try store.users().isEmpty else { return nil }
         let generated = password == nil ? Base64URL.encode(randomBytes(18)) : nil
         let pw = password ?? generated!
-        try store.insertUser(UserRecord(uuid: newUUID(), username: username, passwordHash: try Passwords.hash(pw),
+        try store.insertUser(UserRecord(uuid: newSessionID(), username: username, passwordHash: try Passwords.hash(pw),
                                         role: "admin", mustChangePassword: true))
         return generated
     }
@@ -140,14 +142,4 @@ public final class APIServices: Sendable {
     func closeStream(_ user: String) {
         sseOpen.withLockedValue { d in d[user] = max(0, d[user, default: 1] - 1) }
     }
-}
-
-/// A random (version 4) UUID in its usual text form.
-func newUUID() -> String {
-    var b = randomBytes(16)
-    b[6] = (b[6] & 0x0f) | 0x40
-    b[8] = (b[8] & 0x3f) | 0x80
-    let h = Hex.bytes(b)
-    let c = Array(h)
-    return String(c[0..<8]) + "-" + String(c[8..<12]) + "-" + String(c[12..<16]) + "-" + String(c[16..<20]) + "-" + String(c[20..<32])
 }

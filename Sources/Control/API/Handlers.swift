@@ -147,6 +147,26 @@ enum DeployRoute {
         ]), status: .accepted)
     }
 
+    static func mutate(_ c: APICall) async throws -> Response {
+        let name = c.path["decky_name"]!
+        let api = c.api
+        let fleet = DeckyFleet(store: api.store, lockPath: api.config.fleetLockPath)
+        let bus = api.bus
+        let mutator = Mutator(fleet: fleet, logPath: api.config.mutationLogPath,
+                              publish: publishFunction(bus))
+        let actor = c.me.username
+        let result: Result<Mutation, APIError> = try await APIServices.offload {
+            do { return .success(try mutator.mutate(name, trigger: MutationTrigger.`operator`, actor: actor)) } catch let e as MutationError {
+                return .failure(APIError.notFound(e.description))
+            }
+        }
+        let m = try result.get()
+        api.deckyCache.invalidate()
+        return JSONResponse.make(.object([("lifecycle_ids", .array([.string(name)])),
+                                          ("old_services", .array(m.oldServices.map(JSONValue.string))),
+                                          ("new_services", .array(m.newServices.map(JSONValue.string)))]), status: .accepted)
+    }
+
     static func remove(_ c: APICall) async throws -> Response {
         let name = c.path["decky_name"]!
         let api = c.api

@@ -150,7 +150,8 @@ enum APIRoutes {
             },
             Route(method: .get, path: "/attackers", access: .viewer, tag: "attackers", summary: "Attacker profiles",
                   query: [limit, offset, Param("search", .text(max: 512), "Substring of the IP"),
-                          Param("sort_by", .text(enumValues: AttackerSort.allCases.map(\.rawValue))), Param("service", .text(max: 64))],
+                          Param("sort_by", .text(enumValues: AttackerSort.allCases.map(\.rawValue)), "recent (default), active, traversals or score"),
+                          Param("service", .text(max: 64))],
                   replies: ok(paged("Attacker"))) { c in
                 let lim = c.qInt("limit", 50), off = c.qInt("offset", 0), s = c.q("search"), svc = c.q("service")
                 let sort = c.q("sort_by").flatMap(AttackerSort.init(rawValue:)) ?? .recent
@@ -227,6 +228,14 @@ enum APIRoutes {
                   errors: [409]) { c in
                 try await DeployRoute.deploy(c)
             },
+            Route(method: .post, path: "/deckies/{decky_name}/mutate", access: .admin, tag: "deckies",
+                  summary: "Rotate this decky's services now (trigger operator); `decnet serve` swaps the decoys",
+                  pathParams: [deckyName],
+                  replies: [Reply(status: 202, description: "mutated", schema: .obj([Prop("lifecycle_ids", .array(.text)),
+                                                                                   Prop("old_services", .array(.text)), Prop("new_services", .array(.text))]))],
+                  errors: [404]) { c in
+                try await DeployRoute.mutate(c)
+            },
             Route(method: .delete, path: "/deckies/{decky_name}", access: .admin, tag: "deckies", summary: "Tear one decky down",
                   pathParams: [deckyName], replies: [Reply(status: 204, description: "removed", schema: nil)], errors: [404]) { c in
                 try await DeployRoute.remove(c)
@@ -272,7 +281,7 @@ enum APIRoutes {
                 let pw = c.member("password")!.stringValue!
                 do { try Passwords.checkNew(pw) } catch { throw APIError.unprocessable("body.password: \(error)") }
                 let hash = try await APIServices.offload { try Passwords.hash(pw) }
-                let u = UserRecord(uuid: newUUID(), username: c.member("username")!.stringValue!, passwordHash: hash,
+                let u = UserRecord(uuid: newSessionID(), username: c.member("username")!.stringValue!, passwordHash: hash,
                                    role: c.member("role")?.stringValue ?? "viewer", mustChangePassword: true)
                 do { try c.api.store.insertUser(u) } catch UserStoreError.duplicateUsername {
                     throw APIError.conflict("User '\(u.username)' already exists")

@@ -154,7 +154,7 @@ enum Dashboard {
     static func attackers(_ request: Request, _ api: APIServices) throws -> Response {
         let search = request.uri.queryParameters["search"].map(String.init).flatMap { $0.isEmpty ? nil : String($0.prefix(512)) }
         let offset = max(0, request.uri.queryParameters["offset"].flatMap { Int(String($0)) } ?? 0)
-        let rows = try api.store.attackerPage(search: search, service: nil, sort: .recent, limit: 50, offset: offset)
+        let rows = try api.store.attackerPage(search: search, service: nil, sort: .score, limit: 50, offset: offset)
         let total = try api.store.attackerCount(search: search, service: nil)
         let trs = rows.map { a -> String in
             let uuid = a["uuid"]?.stringValue ?? ""
@@ -164,7 +164,7 @@ enum Dashboard {
         let next = offset + 50 < total ? "<a href=\"/attackers?offset=\(offset + 50)\(search.map { "&search=" + urlEncode($0) } ?? "")\">next page</a>" : ""
         let body = """
             <form class="search" method="get" action="/attackers"><input name="search" placeholder="IP contains…" value="\(h(search ?? ""))"><button>Search</button></form>
-            <p class="muted">\(total) attackers</p>
+            <p class="muted">\(total) attackers, highest score first</p>
             <table><thead><tr><th>ip</th><th>last seen</th><th>events</th><th>services</th><th>credentials</th><th>score</th></tr></thead><tbody>\(trs)</tbody></table>\(next)
             """
         return page("Attackers", body: body)
@@ -179,6 +179,8 @@ enum Dashboard {
                      ("events", String(Int(a["event_count"]?.doubleValue ?? 0))),
                      ("deckies", list("deckies").compactMap(\.stringValue).joined(separator: ", ")),
                      ("services", list("services").compactMap(\.stringValue).joined(separator: ", ")),
+                     ("kill chain", strings(a["profile"]?["phases"]).joined(separator: " → ")),
+                     ("traversal", a["is_traversal"]?.boolValue == true ? "yes" : "no"),
                      ("score", decimalText(a["score"]?.doubleValue ?? 0, 1))]
             .map { "<tr><th>\($0.0)</th><td>\(h($0.1))</td></tr>" }.joined()
         let prints = list("fingerprints").map {
@@ -188,10 +190,18 @@ enum Dashboard {
             "<tr><td>\(h($0["service"]?.stringValue ?? ""))</td><td>\(h($0["decky_name"]?.stringValue ?? ""))</td><td class=\"mono\">\(h($0["principal"]?.stringValue ?? ""))</td><td class=\"mono\">\(h($0["secret_printable"]?.stringValue ?? "(binary)"))</td><td>\(Int($0["attempt_count"]?.doubleValue ?? 0))</td></tr>"
         }.joined()
         let events = list("recent_events").map(logRow).joined()
+        let timeline = list("timeline").map { t -> String in
+            if t["kind"]?.stringValue == "mutation" {
+                return "<tr class=\"mutation\"><td>\(h(t["timestamp"]?.stringValue ?? ""))</td><td>\(h(t["decky"]?.stringValue ?? ""))</td><td colspan=\"2\">mutation (\(h(t["trigger"]?.stringValue ?? ""))): \(h(strings(t["old_services"]).joined(separator: ","))) → \(h(strings(t["new_services"]).joined(separator: ",")))</td></tr>"
+            }
+            return "<tr><td>\(h(t["timestamp"]?.stringValue ?? ""))</td><td>\(h(t["decky"]?.stringValue ?? ""))</td><td>\(h(t["service"]?.stringValue ?? ""))</td><td>\(h(t["event_type"]?.stringValue ?? ""))</td></tr>"
+        }.joined()
         let body = """
             <h2 class="mono">\(h(a["ip"]?.stringValue ?? ""))</h2><table class="facts">\(facts)</table>
             <h2>Fingerprints</h2><table><thead><tr><th>kind</th><th>value</th><th>seen</th></tr></thead><tbody>\(prints)</tbody></table>
             <h2>Credentials</h2><table><thead><tr><th>service</th><th>decky</th><th>user</th><th>secret</th><th>attempts</th></tr></thead><tbody>\(creds)</tbody></table>
+            <h2>Traversal timeline <span class="muted">\(h(list("deckies").compactMap(\.stringValue).joined(separator: " → ")))</span></h2>
+            <table class="timeline"><thead><tr><th>time</th><th>decky</th><th>service</th><th>event</th></tr></thead><tbody>\(timeline)</tbody></table>
             <h2>Recent events</h2><table><thead><tr><th>time</th><th>decky</th><th>service</th><th>event</th><th>attacker</th></tr></thead><tbody>\(events)</tbody></table>
             """
         return page("Attacker \(a["ip"]?.stringValue ?? "")", body: body)

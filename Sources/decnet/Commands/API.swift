@@ -6,7 +6,7 @@ import Control
 import Glibc
 #endif
 
-struct APICommand: AsyncParsableCommand {
+struct APICommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "api",
         abstract: "Serve the REST API (/api/v1, /openapi.json) and the dashboard.",
@@ -30,8 +30,15 @@ struct APICommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Print the OpenAPI document and exit.")
     var printOpenapi = false
 
-    func run() async throws {
+    // The root command stays synchronous: daemons block SIGTERM/SIGINT before any thread exists (an async
+    // root would start the concurrency runtime's threads first and a TERM could kill them unhandled).
+    func run() throws {
         if printOpenapi { print(APIServer.openAPIJSON()); return }
+        let command = self
+        try runBlocking { try await command.serve() }
+    }
+
+    func serve() async throws {
         guard let colon = bind.lastIndex(of: ":"), let port = Int(bind[bind.index(after: colon)...]), (0...65535).contains(port) else {
             stderrLine("decnet api: --bind must be HOST:PORT, got \(bind.debugDescription)")
             throw ExitCode(64)
@@ -56,6 +63,7 @@ struct APICommand: AsyncParsableCommand {
         }
         config.developer = env("DECNET_DEVELOPER")?.lowercased() == "true"
         if let p = env("DECNET_NETNS_PREFIX") { config.netnsPrefix = p }
+        config.mutationLogPath = env("DECNET_INGEST_LOG_FILE")
         if !config.limiterEnabled { stderrLine("decnet api: WARNING: rate limiting is disabled (DECNET_LIMITER_ENABLED=false)") }
 
         var bus: (any Bus)? = nil
@@ -124,4 +132,18 @@ func writeWholeFile(_ path: String, _ text: String, mode: mode_t) -> Bool {
     fchmod(fd, mode)
     let bytes = Array(text.utf8)
     return bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) } == bytes.count
+}
+
+/// Runs async work from a synchronous command and waits for it (the main thread parks on a condition).
+func runBlocking(_ body: sending @escaping () async throws -> Void) throws {
+    final class Box: @unchecked Sendable { var result: Result<Void, any Error>? }
+    let done = ConditionMutex()
+    let box = Box()
+    Task {
+        let r: Result<Void, any Error>
+        do { try await body(); r = .success(()) } catch { r = .failure(error) }
+        done.withLock { box.result = r; done.signal() }
+    }
+    done.withLock { while box.result == nil { done.wait(seconds: 3600) } }
+    try box.result!.get()
 }

@@ -1,0 +1,76 @@
+// Mutate.swift: `decnet mutate --all | --id NAME | --watch`: rotate decky services now, or run the mutator loop.
+import Appliance
+import ArgumentParser
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct Mutate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Rotate decky services now (--all, --id NAME) or keep them rotating on their intervals (--watch).",
+        discussion: """
+        A mutation rewrites the decky's recorded services; `decnet serve` swaps the decoys in the running
+        namespace within its poll. Each one is logged as an RFC 5424 `decky_mutated` line (--log-file, default
+        $DECNET_INGEST_LOG_FILE or /var/log/decnet/decnet.log), stored, and published on decky.<name>.mutation.
+        --watch also mutates at once on a decky.<name>.mutate_request bus message.
+        """)
+    @OptionGroup var fleetOptions: FleetOptions
+    @Flag(name: .long, help: "Every decky, now.") var all = false
+    @Option(name: .long, help: "One decky, now.") var id: String?
+    @Flag(name: .long, help: "Run the mutator loop (scheduled rotation + bus requests).") var watch = false
+    @Option(name: .long, help: "Loop poll interval in seconds (--watch).") var poll: Double = 10
+    @Option(name: .long, help: "RFC 5424 log file for decky_mutated lines.") var logFile: String?
+
+    func validate() throws {
+        guard [all, id != nil, watch].filter({ $0 }).count == 1 else { throw ValidationError("give exactly one of --all, --id NAME or --watch") }
+    }
+
+    func run() throws {
+        if watch { TerminationSignals.block() }      // before any thread (the bus client's) exists
+        let (fleet, _) = try fleetOptions.open("mutate")
+        let path = logFile ?? getenv("DECNET_INGEST_LOG_FILE").map { String(cString: $0) } ?? "/var/log/decnet/decnet.log"
+        var bus: (any Bus)? = nil
+        if let b = try? makeBus(clientName: "mutator"), !(b is NullBus) { bus = b }
+        if let u = bus as? UnixSocketBus { blockingConnect(u) }
+        let mutator = Mutator(fleet: fleet, logPath: path.isEmpty ? nil : path, publish: publishFunction(bus))
+        if watch {
+            let loop = MutatorLoop(mutator: mutator, poll: poll)
+            if let bus {
+                Task { await loop.follow(bus: bus) }
+                Task { await runHealthHeartbeat(bus: bus, worker: "mutator") }
+                Task { if await waitForStopIntent(bus: bus, worker: "mutator") != nil { loop.stop() } }
+            }
+            TerminationSignals.handle(reopen: {}, stop: { loop.stop() })
+            stderrLine("decnet mutate: watching (poll \(poll) s)")
+            loop.run()
+            return
+        }
+        let names = all ? ((try? fleet.entries().entries.map(\.spec.name)) ?? []) : [id!]
+        if names.isEmpty { stderrLine("decnet mutate: no deckies deployed"); throw ExitCode(66) }
+        var failed = false
+        for n in names {
+            do {
+                let m = try mutator.mutate(n, trigger: MutationTrigger.`operator`, actor: getenv("USER").map { String(cString: $0) })
+                print("\(n): \(m.oldServices.joined(separator: ",")) -> \(m.newServices.joined(separator: ","))")
+            } catch {
+                stderrLine("decnet mutate: \(error)")
+                failed = true
+            }
+        }
+        // Give queued bus publishes a moment to leave before the process exits.
+        if bus != nil { usleep(200_000) }
+        if failed { throw ExitCode(names.count == 1 ? 66 : 1) }
+    }
+}
+
+/// Connects a bus client from synchronous code (bounded wait; failure leaves it reconnecting in the background).
+func blockingConnect(_ bus: UnixSocketBus) {
+    final class Flag: @unchecked Sendable { var done = false }
+    let cond = ConditionMutex()
+    let flag = Flag()
+    Task {
+        try? await bus.connect()
+        cond.withLock { flag.done = true; cond.signal() }
+    }
+    cond.withLock { if !flag.done { cond.wait(seconds: 2) } }
+}
