@@ -175,7 +175,8 @@ def main():
             print(f"dashboard: {name}.png {w}x{h}, {len(data)} bytes, {colours}+ colours")
 
         db = sqlite3.connect(o.db)
-        top_ip, top_uuid = db.execute("SELECT ip, uuid FROM attackers ORDER BY last_seen DESC LIMIT 1").fetchone()
+        recent_ip = db.execute("SELECT attacker_ip FROM logs ORDER BY id DESC LIMIT 1").fetchone()[0]
+        top_ip, top_uuid = db.execute("SELECT ip, uuid FROM attackers ORDER BY score DESC, last_seen DESC LIMIT 1").fetchone()
         total = db.execute("SELECT count(*) FROM logs").fetchone()[0]
 
         goto("/login")
@@ -195,7 +196,7 @@ def main():
                 break
             time.sleep(0.1)
         check(ev("document.getElementById('feed-state').textContent").startswith("live"), "live feed connected")
-        shot("overview", ["Live events", str(total), top_ip])
+        shot("overview", ["Live events", str(total), recent_ip])
 
         # Live feed: a new event written to the store appears on the page within 2 s.
         marker = f"198.51.100.{int(time.time()) % 250 + 1}"
@@ -216,7 +217,7 @@ def main():
         goto("/attackers")
         shot("attackers", ["Attackers", top_ip])
         goto(f"/attackers/{top_uuid}")
-        shot("attacker-detail", [top_ip, "Credentials", "Recent events"])
+        shot("attacker-detail", [top_ip, "Credentials", "Traversal timeline", "Recent events"])
         goto("/deckies")
         shot("deckies", ["Deckies"])
         ws.s.close()
