@@ -99,7 +99,12 @@ extension AttackerProfile {
 public final class ProfilerWorker: @unchecked Sendable {
     public static let cursorKey = "attacker_worker_cursor"
     public struct Configuration: Sendable {
-        public var batch = 5_000
+        /// Rows read per query.
+        public var page = 10_000
+        /// Events folded per commit at most (a commit also happens once caught up, and at least every second).
+        /// The cost of a commit is the profiles it rewrites: a large one rewrites each busy attacker once for
+        /// many events.
+        public var batch = 200_000
         public var interval = 1.0
         public init() {}
     }
@@ -128,21 +133,33 @@ public final class ProfilerWorker: @unchecked Sendable {
         engine = CorrelationEngine(profiles: profiles, lastEventID: Int64(cursor))
     }
 
-    /// Folds everything new, in batches; returns the number of events folded.
+    /// Folds everything new, page by page, committing profiles + cursor every `batch` events, every second,
+    /// and once caught up; returns the number of events folded.
     @discardableResult
     public func catchUp() throws -> Int {
         var total = 0
+        var pending = FoldResult()
+        var since = monotonicSeconds()
         while true {
-            let rows = try store.logs(LogQuery(afterID: engine.lastEventID, limit: config.batch, ascending: true))
-            if rows.isEmpty { return total }
-            total += try apply(rows)
-            if rows.count < config.batch { return total }
+            let rows = try store.logs(LogQuery(afterID: engine.lastEventID, limit: config.page, ascending: true))
+            if !rows.isEmpty {
+                let r = engine.fold(rows.map(CorrelationEvent.init))
+                total += r.folded
+                pending.merge(r)
+            }
+            let caughtUp = rows.count < config.page
+            if pending.folded + pending.skipped > 0 && (caughtUp || pending.folded >= config.batch || monotonicSeconds() - since >= 1) {
+                try commit(pending)
+                pending = FoldResult()
+                since = monotonicSeconds()
+            }
+            if caughtUp { return total }
         }
     }
 
-    /// Folds one batch and commits profiles + cursor together.
-    func apply(_ rows: [LogRecord]) throws -> Int {
-        let result = engine.fold(rows.lazy.map(CorrelationEvent.init))
+    /// Writes the profiles a fold touched, their new fingerprints and the cursor in one transaction, then
+    /// publishes.
+    func commit(_ result: FoldResult) throws {
         var records: [AttackerRecord] = []
         var prints: [(uuid: String, kind: String, value: String, count: Int, first: Double, last: Double)] = []
         for ip in result.touched.sorted() {
@@ -153,7 +170,10 @@ public final class ProfilerWorker: @unchecked Sendable {
                                           serviceCount: p.services.count, deckyCount: p.deckies.count,
                                           credentialCount: p.credentialCount, bountyCount: p.credentialCount + p.artifactCount,
                                           isTraversal: p.isTraversal, score: p.score, profile: p.json.serialized))
-            for (kind, values) in p.fingerprints { for (v, n) in values { prints.append((uuid, kind, v, n, p.firstSeen, p.lastSeen)) } }
+        }
+        for (t, span) in result.prints {
+            guard let uuid = uuids[t.ip], let n = engine.profiles[t.ip]?.fingerprints[t.kind]?[t.value] else { continue }
+            prints.append((uuid, t.kind, t.value, n, span.first, span.last))
         }
         let cursor = JSONValue.object([("last_log_id", .number(Double(engine.lastEventID)))]).serialized
         try store.saveProfiles(records, fingerprints: prints, cursorKey: ProfilerWorker.cursorKey, cursor: cursor)
@@ -173,7 +193,6 @@ public final class ProfilerWorker: @unchecked Sendable {
                                                     ("score", .number(r.score))]), "scored")
             }
         }
-        return result.folded
     }
 
     /// Catches up every `interval` seconds until stop().

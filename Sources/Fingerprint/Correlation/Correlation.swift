@@ -59,11 +59,15 @@ public enum Phase: String, Sendable, CaseIterable, Comparable {
     /// and dotted decoy ids `<service>.<category>.<action>` (`telnet.login.failed`, `telnet.command.input`,
     /// `ftp.session.file_download`, ...).
     public static func of(_ e: CorrelationEvent) -> Phase? {
-        let t = e.eventType
+        of(type: e.eventType) ?? (e.credential ? .auth : nil)
+    }
+
+    /// The phase an event type suggests on its own (the engine memoises this per type).
+    public static func of(type t: String) -> Phase? {
         if t.hasPrefix("scan.") || t.contains(".scan.") { return .scan }
         if t.contains("download") || t.contains("exfil") || t.hasSuffix(".dump") { return .exfiltration }
         if t.contains(".command.") || t.hasPrefix("command.") || t.hasSuffix(".command") || t.hasSuffix(".exec") { return .command }
-        if e.credential || t.contains(".login.") || t.contains(".auth.") || t.hasPrefix("login.") || t.hasPrefix("auth.") { return .auth }
+        if t.contains(".login.") || t.contains(".auth.") || t.hasPrefix("login.") || t.hasPrefix("auth.") { return .auth }
         return nil
     }
 }
@@ -116,7 +120,7 @@ public struct AttackerProfile: Sendable, Equatable {
     /// The score (documented in `Score`).
     public var score: Double { Score.of(self) }
 
-    mutating func fold(_ e: CorrelationEvent) {
+    mutating func fold(_ e: CorrelationEvent, phase: Phase?) {
         eventCount += 1
         if e.timestamp < firstSeen { firstSeen = e.timestamp }
         if e.timestamp > lastSeen { lastSeen = e.timestamp }
@@ -135,7 +139,7 @@ public struct AttackerProfile: Sendable, Equatable {
         if e.authSuccess { authSuccesses += 1 }
         if e.artifact { artifactCount += 1 }
         for f in e.fingerprints where !f.value.isEmpty { fingerprints[f.kind, default: [:]][f.value, default: 0] += 1 }
-        if let p = Phase.of(e) {
+        if let p = phase {
             if let t = phases[p] { if e.timestamp < t { phases[p] = e.timestamp } } else { phases[p] = e.timestamp }
         }
     }
@@ -190,8 +194,35 @@ public enum Score {
 public struct FoldResult: Sendable, Equatable {
     public var newIPs: [String] = []
     public var touched: Set<String> = []
+    /// Fingerprints seen in this fold, with the first and last time in it.
+    public var prints: [TouchedPrint: Span] = [:]
     public var folded = 0
     public var skipped = 0
+
+    public init() {}
+
+    /// This fold followed by `later`.
+    public mutating func merge(_ later: FoldResult) {
+        let known = Set(newIPs)
+        newIPs += later.newIPs.filter { !known.contains($0) }
+        touched.formUnion(later.touched)
+        for (t, s) in later.prints {
+            if let cur = prints[t] { prints[t] = Span(first: min(cur.first, s.first), last: max(cur.last, s.last)) } else { prints[t] = s }
+        }
+        folded += later.folded
+        skipped += later.skipped
+    }
+}
+
+public struct TouchedPrint: Hashable, Sendable {
+    public var ip: String
+    public var kind: String
+    public var value: String
+}
+
+public struct Span: Equatable, Sendable {
+    public var first: Double
+    public var last: Double
 }
 
 /// The correlation engine: profiles by IP, a fingerprint → IPs index for linking, and the id of the last
@@ -199,10 +230,17 @@ public struct FoldResult: Sendable, Equatable {
 public struct CorrelationEngine: Sendable {
     public private(set) var profiles: [String: AttackerProfile] = [:]
     public private(set) var lastEventID: Int64 = 0
-    /// "kind:value" → IPs that showed it (linking kinds only).
-    var byFingerprint: [String: Set<String>] = [:]
+    /// A linking fingerprint → the IPs that showed it.
+    var byFingerprint: [FingerprintKey: Set<String>] = [:]
+    /// Per event type: its phase (`Phase.of(type:)` does substring searches; types are few, events many).
+    var phaseByType: [String: Phase?] = [:]
     /// Hostnames of our own machinery (prober, correlator) are not attackers' deckies.
     public static let internalDeckyPrefix = "decnet-"
+
+    struct FingerprintKey: Hashable, Sendable {
+        var kind: String
+        var value: String
+    }
 
     public init() {}
 
@@ -211,37 +249,65 @@ public struct CorrelationEngine: Sendable {
         self.lastEventID = lastEventID
         for p in profiles {
             self.profiles[p.ip] = p
-            index(p)
-        }
-    }
-
-    mutating func index(_ p: AttackerProfile) {
-        for (kind, values) in p.fingerprints where CorrelationEvent.linkingKinds.contains(kind) {
-            for v in values.keys { byFingerprint[kind + ":" + v, default: []].insert(p.ip) }
+            for (kind, values) in p.fingerprints where CorrelationEvent.linkingKinds.contains(kind) {
+                for v in values.keys { byFingerprint[FingerprintKey(kind: kind, value: v), default: []].insert(p.ip) }
+            }
         }
     }
 
     /// Folds events (in the given order); events at or below the last folded id are skipped.
     @discardableResult
     public mutating func fold(_ events: some Sequence<CorrelationEvent>) -> FoldResult {
+        fold(Array(events))
+    }
+
+    /// The same, for an array (non-generic: callers in other modules get the specialised loop).
+    @discardableResult
+    public mutating func fold(_ events: [CorrelationEvent]) -> FoldResult {
         var r = FoldResult()
-        for var e in events {
+        for e in events {
             guard e.id > lastEventID else { r.skipped += 1; continue }
             lastEventID = e.id
             guard !e.attackerIP.isEmpty else { r.skipped += 1; continue }
-            if e.decky.hasPrefix(CorrelationEngine.internalDeckyPrefix) { e.decky = "" }
-            if profiles[e.attackerIP] == nil {
-                profiles[e.attackerIP] = AttackerProfile(ip: e.attackerIP, firstSeen: e.timestamp, lastSeen: e.timestamp, lastEventID: e.id)
-                r.newIPs.append(e.attackerIP)
+            let typePhase: Phase?
+            if let memo = phaseByType[e.eventType] { typePhase = memo } else {
+                typePhase = Phase.of(type: e.eventType)
+                phaseByType[e.eventType] = typePhase
             }
-            profiles[e.attackerIP]!.fold(e)
-            for f in e.fingerprints where CorrelationEvent.linkingKinds.contains(f.kind) && !f.value.isEmpty {
-                byFingerprint[f.kind + ":" + f.value, default: []].insert(e.attackerIP)
+            let phase = typePhase ?? (e.credential ? .auth : nil)
+            if e.decky.utf8.count >= 7 && e.decky.hasPrefix(CorrelationEngine.internalDeckyPrefix) {
+                var copy = e
+                copy.decky = ""
+                fold(copy, phase: phase, into: &r)
+            } else {
+                fold(e, phase: phase, into: &r)
             }
-            r.touched.insert(e.attackerIP)
-            r.folded += 1
         }
         return r
+    }
+
+    mutating func fold(_ e: CorrelationEvent, phase: Phase?, into r: inout FoldResult) {
+        if profiles[e.attackerIP]?.fold(e, phase: phase) == nil {
+            var p = AttackerProfile(ip: e.attackerIP, firstSeen: e.timestamp, lastSeen: e.timestamp, lastEventID: e.id)
+            p.fold(e, phase: phase)
+            profiles[e.attackerIP] = p
+            r.newIPs.append(e.attackerIP)
+        }
+        for f in e.fingerprints where !f.value.isEmpty {
+            let t = TouchedPrint(ip: e.attackerIP, kind: f.kind, value: f.value)
+            if var span = r.prints[t] {
+                span.first = min(span.first, e.timestamp)
+                span.last = max(span.last, e.timestamp)
+                r.prints[t] = span
+            } else {
+                r.prints[t] = Span(first: e.timestamp, last: e.timestamp)
+                if CorrelationEvent.linkingKinds.contains(f.kind) {
+                    byFingerprint[FingerprintKey(kind: f.kind, value: f.value), default: []].insert(e.attackerIP)
+                }
+            }
+        }
+        r.touched.insert(e.attackerIP)
+        r.folded += 1
     }
 
     /// Other IPs that showed one of this IP's linking fingerprints, each with the shared "kind:value"s;
@@ -251,8 +317,7 @@ public struct CorrelationEngine: Sendable {
         var shared: [String: [String]] = [:]
         for (kind, values) in p.fingerprints where CorrelationEvent.linkingKinds.contains(kind) {
             for v in values.keys {
-                let key = kind + ":" + v
-                for other in byFingerprint[key] ?? [] where other != ip { shared[other, default: []].append(key) }
+                for other in byFingerprint[FingerprintKey(kind: kind, value: v)] ?? [] where other != ip { shared[other, default: []].append(kind + ":" + v) }
             }
         }
         return shared.keys.sorted().prefix(limit).map { ($0, shared[$0]!.sorted()) }

@@ -17,7 +17,7 @@ struct ProfilerCommand: ParsableCommand {
             abstract: "Follow the store: fold new events every --interval seconds, write attackers, publish attacker.observed / attacker.scored.")
         @Option(name: .long, help: "Event store (default $DECNET_DB_PATH or /var/lib/decnet/decnet.db).") var db: String?
         @Option(name: .long, help: "Seconds between passes.") var interval: Double = 1
-        @Option(name: .long, help: "Events per transaction.") var batch: Int = 5_000
+        @Option(name: .long, help: "Events folded per commit at most.") var batch: Int = 200_000
         @Flag(name: .long, help: "Catch up once and exit.") var once = false
 
         func run() throws {
