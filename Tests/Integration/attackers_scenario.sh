@@ -60,6 +60,7 @@ scan atk "$D1"
 sleep 1
 
 echo "-- d1 rotates on schedule (mutate_interval 1 min; last mutation 58 s ago)"
+ino_before=$(stat -c %i "/run/netns/${PFX}-d1")
 python3 - "$WORK/store.db" <<'EOF'
 import json, sqlite3, sys, time
 db = sqlite3.connect(sys.argv[1])
@@ -93,7 +94,8 @@ echo "-- nmap sees d1's new services"
 new=$(python3 - "$WORK/store.db" <<'EOF'
 import json, sqlite3, sys
 db = sqlite3.connect(sys.argv[1])
-rows = [json.loads(r[0]) for r in db.execute("SELECT fields FROM logs WHERE event_type = 'decky_mutated' AND decky = 'd1' ORDER BY id")]
+rows = [f for f in (json.loads(r[0]) for r in db.execute("SELECT fields FROM logs WHERE event_type = 'decky_mutated' AND decky = 'd1' ORDER BY id"))
+        if f["trigger"] != "creation"]
 f = rows[0]
 assert f["trigger"] == "scheduled" and f["old_services"] == ["http", "telnet"] and f["new_services"] != f["old_services"], f
 print(",".join(rows[-1]["new_services"]))      # the latest set (d1 rotates every minute)
@@ -110,6 +112,9 @@ for _ in $(seq 30); do
 done
 [ "$got" = "$want" ] || { echo "nmap on d1: open [$got], expected [$want]"; cat "$WORK/nmap-d1-after.txt"; exit 1; }
 echo "nmap on d1 after the rotation: open $got"
+[ "$(stat -c %i "/run/netns/${PFX}-d1")" = "$ino_before" ] || { echo "d1's namespace was recreated"; exit 1; }
+grep -q 'decky_mutated \[relay@55555 decky="d1" old_services="" new_services="http,telnet" trigger="creation"' "$WORK/decnet.log" ||
+  { echo "no creation line for d1"; cat "$WORK/decnet.log"; exit 1; }
 python3 - "$WORK/mutations.jsonl" <<'EOF'
 import json, sys
 ev = [json.loads(l) for l in open(sys.argv[1])]
@@ -184,4 +189,6 @@ assert m["decky"] == "d1" and m["trigger"] == "scheduled" and m["old_services"] 
 print(f"timeline: {kinds.count('hop')} hops, mutation of d1 at position {i}")
 EOF
 curl -s "$API/attackers?sort_by=score&limit=1" -H "authorization: Bearer $T" | python3 -c "import sys,json; d=json.load(sys.stdin)['data'][0]; assert d['ip']=='$ATK', d; print('top by score:', d['ip'], d['score'])"
+"$DECNET" teardown $DK --id d3 >/dev/null
+grep -q 'decky="d3" old_services="http" new_services="" trigger="retirement"' "$WORK/decnet.log" || { echo "no retirement line for d3"; exit 1; }
 echo "attackers_scenario: ok"

@@ -58,7 +58,7 @@ grep -q "removed 1 leftover namespace" "$WORK/serve.err"
 [ ! -e /sys/class/net/dnfeedbeef ]
 [ "$(curl -s -o /dev/null -w '%{http_code}' "http://$NET.$((9 + COUNT))/")" = 200 ]
 [ "$(redis-cli -h "$NET.10" PING)" = PONG ]
-"$DECNET" status $DK >"$WORK/status.out"
+"$DECNET" status --local $DK >"$WORK/status.out"
 [ "$(grep -c ' running' "$WORK/status.out")" = "$COUNT" ]
 
 echo "-- teardown --all"

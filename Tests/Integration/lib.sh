@@ -7,6 +7,8 @@ DECNET=${DECNET:-$ROOT/.build/debug/decnet}
 PFX=dn$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n' | cut -c1-5)
 WORK=$(mktemp -d /tmp/decnet-it.XXXXXX)
 PIDS=()
+# deploy/teardown/mutate write decky_mutated lines here, not to the host's /var/log/decnet
+export DECNET_INGEST_LOG_FILE=$WORK/decnet.log
 # a /24 picked from the prefix, inside 10.200.0.0/13; only addresses in our own namespaces are used
 NET=10.$((200 + 0x${PFX:2:1} % 8)).$((0x${PFX:3:2}))
 

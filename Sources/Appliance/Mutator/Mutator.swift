@@ -126,15 +126,23 @@ public final class Mutator: @unchecked Sendable {
         return m
     }
 
+    /// Announces deckies appearing (`creation`: old = []) or going (`retirement`: new = []), spec §3.6.
+    public func announce(_ specs: [DeckySpec], _ trigger: MutationTrigger, actor: String? = nil, now: Double = wallClockSeconds()) {
+        for s in specs {
+            let (old, new): ([String], [String]) = trigger == .retirement ? (s.services, []) : ([], s.services)
+            emit(Mutation(decky: s.name, oldServices: old, newServices: new, trigger: trigger, actor: actor, timestamp: now), quiet: true)
+        }
+    }
+
     /// Both sinks of spec §3.6 (+ the store row); each failing is logged and never blocks the others.
-    public func emit(_ m: Mutation) {
+    public func emit(_ m: Mutation, quiet: Bool = false) {
         if let logPath {
             makeParentDirectories(of: logPath)
             if !appendLine(logPath, m.syslogLine) { log.warning("cannot append to \(logPath)") }
         }
         do { try fleet.store.write(StoreBatch(logs: [m.logRecord])) } catch { log.warning("store: \(error)") }
         if let publish, let topic = try? Topic.deckyMutation(m.decky) { publish(topic, m.payload, "mutation") }
-        log.info("\(m.decky): [\(m.oldServices.joined(separator: ","))] -> [\(m.newServices.joined(separator: ","))] (\(m.trigger.rawValue))")
+        if !quiet { log.info("\(m.decky): [\(m.oldServices.joined(separator: ","))] -> [\(m.newServices.joined(separator: ","))] (\(m.trigger.rawValue))") }
     }
 
     /// spec §3.3: mutates every due decky (or exactly `only`, or all when `force`); returns seconds until the

@@ -108,7 +108,7 @@ enum DeployRoute {
         let store = api.store
         let fleet = DeckyFleet(store: store, lockPath: api.config.fleetLockPath)
         let prefix = (try? fleet.prefix()) ?? nil ?? api.config.netnsPrefix
-        let result: Result<[String], APIError> = try await APIServices.offload {
+        let result: Result<[DeckySpec], APIError> = try await APIServices.offload {
             try fleet.locked {
                 let entries = try fleet.entries().entries
                 var req = DeployRequest()
@@ -135,10 +135,12 @@ enum DeployRoute {
                 }
                 try fleet.setNetwork(net, prefix: prefix)
                 for s in specs { try fleet.record(s, state: "pending") }
-                return .success(specs.map(\.name))
+                return .success(specs)
             }
         }
-        let names = try result.get()
+        let specs = try result.get()
+        let names = specs.map(\.name)
+        Mutator(fleet: fleet, logPath: api.config.mutationLogPath, publish: publishFunction(api.bus)).announce(specs, .creation, actor: c.me.username)
         api.deckyCache.invalidate()
         api.statsCache.invalidate()
         return JSONResponse.make(.object([
@@ -171,16 +173,17 @@ enum DeployRoute {
         let name = c.path["decky_name"]!
         let api = c.api
         let fleet = DeckyFleet(store: api.store, lockPath: api.config.fleetLockPath)
-        let found: Bool = try await APIServices.offload {
+        let found: DeckySpec? = try await APIServices.offload {
             try fleet.locked {
                 let entries = try fleet.entries().entries
-                guard entries.contains(where: { $0.spec.name == name }) else { return false }
+                guard let e = entries.first(where: { $0.spec.name == name }) else { return nil }
                 try fleet.remove(name)
                 if entries.count == 1, let p = try fleet.prefix() { try fleet.setNetwork(nil, prefix: p) }
-                return true
+                return e.spec
             }
         }
-        guard found else { throw APIError.notFound("Decky '\(name)' not found") }
+        guard let gone = found else { throw APIError.notFound("Decky '\(name)' not found") }
+        Mutator(fleet: fleet, logPath: api.config.mutationLogPath, publish: publishFunction(api.bus)).announce([gone], .retirement, actor: c.me.username)
         api.deckyCache.invalidate()
         api.statsCache.invalidate()
         return Response(status: .noContent)

@@ -117,11 +117,13 @@ struct Deploy: ParsableCommand {
             printFleet(specs.map { ($0, "planned", nil) }, network: net)
             return
         }
+        let known = Set(existing.map(\.name))
         let outcome = try fleet.locked { () -> DeckyRuntime.Outcome? in
             try fleet.setNetwork(net, prefix: prefix)
             for s in specs { try fleet.record(s, state: "pending") }
             return try fleet.reconcileRecorded(prefix: prefix)
         }
+        announceFleetChange(fleet, specs.filter { !known.contains($0.name) }, .creation)
         let entries = try fleet.entries().entries
         printFleet(entries.map { ($0.spec, $0.state, $0.lastError) }, network: net)
         if let o = outcome, !o.failed.isEmpty {
@@ -179,8 +181,10 @@ struct Teardown: ParsableCommand {
     func run() throws {
         try requireRoot("teardown")
         let (fleet, prefix) = try fleetOptions.open("teardown")
+        var gone: [DeckySpec] = []
         let removed: [String] = try fleet.locked {
             let entries = try fleet.entries().entries
+            gone = entries.map(\.spec).filter { all || $0.name == id }
             let net = try fleet.network() ?? FleetNetwork(interface: "lo", subnet: IPv4Network("0.0.0.0/32")!, gateway: nil)
             let rt = DeckyRuntime(prefix: prefix, network: net)
             if all {
@@ -194,6 +198,7 @@ struct Teardown: ParsableCommand {
             try fleet.remove(id)
             return [id]
         }
+        announceFleetChange(fleet, gone.filter { removed.contains($0.name) }, .retirement)
         if !all && removed.isEmpty {
             // Idempotent: tearing down what is not there is done already (said, not failed).
             stderrLine("decnet teardown: no decky named \(id ?? ""): nothing to do")
@@ -261,4 +266,23 @@ extension String {
         while s.last == " " { s = s.dropLast() }
         return String(s)
     }
+}
+
+/// Announces deckies appearing or going on the mutator's sinks (`creation` / `retirement`, spec §3.6): the
+/// RFC 5424 line in $DECNET_INGEST_LOG_FILE (default /var/log/decnet/decnet.log; empty: none), the store, and
+/// the bus when a broker is listening.
+func announceFleetChange(_ fleet: DeckyFleet, _ specs: [DeckySpec], _ trigger: MutationTrigger) {
+    guard !specs.isEmpty else { return }
+    let path = getenv("DECNET_INGEST_LOG_FILE").map { String(cString: $0) } ?? "/var/log/decnet/decnet.log"
+    let bus = connectedBusIfListening(clientName: "deploy")
+    Mutator(fleet: fleet, logPath: path.isEmpty ? nil : path, publish: publishFunction(bus)).announce(specs, trigger)
+    if bus != nil { usleep(200_000) }          // let the queued publishes leave before the process exits
+}
+
+/// A bus client when a broker's socket exists (connected, bounded wait), else nil: one-shot commands do not
+/// wait for a broker that is not there.
+func connectedBusIfListening(clientName: String) -> (any Bus)? {
+    guard access(defaultBusSocketPath(), F_OK) == 0, let b = try? makeBus(clientName: clientName), !(b is NullBus) else { return nil }
+    if let u = b as? UnixSocketBus { blockingConnect(u) }
+    return b
 }

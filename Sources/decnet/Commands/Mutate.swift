@@ -29,9 +29,14 @@ struct Mutate: ParsableCommand {
         if watch { TerminationSignals.block() }      // before any thread (the bus client's) exists
         let (fleet, _) = try fleetOptions.open("mutate")
         let path = logFile ?? getenv("DECNET_INGEST_LOG_FILE").map { String(cString: $0) } ?? "/var/log/decnet/decnet.log"
+        // The loop keeps a client that reconnects; one-shot mutations only use a broker that is listening.
         var bus: (any Bus)? = nil
-        if let b = try? makeBus(clientName: "mutator"), !(b is NullBus) { bus = b }
-        if let u = bus as? UnixSocketBus { blockingConnect(u) }
+        if watch {
+            if let b = try? makeBus(clientName: "mutator"), !(b is NullBus) { bus = b }
+            if let u = bus as? UnixSocketBus { blockingConnect(u) }
+        } else {
+            bus = connectedBusIfListening(clientName: "mutator")
+        }
         let mutator = Mutator(fleet: fleet, logPath: path.isEmpty ? nil : path, publish: publishFunction(bus))
         if watch {
             let loop = MutatorLoop(mutator: mutator, poll: poll)
