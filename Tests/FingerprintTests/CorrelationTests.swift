@@ -85,6 +85,7 @@ import Testing
         let rel = e.related(to: "2.2.2.2")
         #expect(rel.count == 1 && rel[0].ip == "1.1.1.1" && rel[0].shared == ["ja4t:64240_2-4-8-1-3_1460_7"])
         #expect(e.related(to: "9.9.9.9").isEmpty)
+        #expect(e.related(to: "2.2.2.2", maxSharing: 1).isEmpty, "a fingerprint shown by too many IPs links nobody")
     }
 
     @Test func scoreIsDocumentedArithmetic() {

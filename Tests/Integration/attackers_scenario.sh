@@ -152,6 +152,9 @@ assert "p0f_os" in prints or "p0f_signature" in prints, prints
 assert "auth" in a["profile"]["phases"] and "scan" in a["profile"]["phases"], a["profile"]["phases"]
 assert a["score"] > s["score"], (a["score"], s["score"])
 assert s["traversal"] == 1 and "auth" not in s["profile"]["phases"], s
+rel = {r["ip"]: r["shared"] for r in a["profile"]["related"]}
+assert scn in rel and any(x.startswith("ja4t:") for x in rel[scn]), a["profile"]["related"]   # same nmap SYNs
+print(f"related: {atk} ~ {scn} by {rel[scn]}")
 fp = db.execute("SELECT count(*) FROM attacker_fingerprints WHERE attacker_uuid = ? AND kind = 'ja4t'", (a["uuid"],)).fetchone()[0]
 assert fp >= 1
 linked = db.execute("SELECT count(*) FROM credentials WHERE attacker_ip = ? AND attacker_uuid = ?", (atk, a["uuid"])).fetchone()[0]

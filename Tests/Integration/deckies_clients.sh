@@ -141,7 +141,7 @@ need("mqtt.connect", username="admin", secret_printable="x", protocol_level="4")
 need("mqtt.publish", topic="plant/valve3/set", preview="close", qos="1")
 assert all(e["decky"] in ("web", "cam") for e in events), "every event names its decky"
 db = sqlite3.connect(f"{work}/store.db")
-rows = db.execute("SELECT count(*) FROM logs WHERE service != 'sniffer'").fetchone()[0]
+rows = db.execute("SELECT count(*) FROM logs WHERE service NOT IN ('sniffer', 'mutator')").fetchone()[0]
 assert rows == len(events), f"store has {rows} rows, JSON has {len(events)}"
 creds = {(r[0], r[1]) for r in db.execute("SELECT service, principal FROM credentials")}
 for c in [("ftp", "admin"), ("http", "bob"), ("smtp", "admin"), ("mysql", "root"), ("telnet", "root"), ("mqtt", "admin")]:

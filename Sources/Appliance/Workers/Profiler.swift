@@ -48,7 +48,10 @@ extension CorrelationEvent {
 extension AttackerProfile {
     /// The `attackers.profile` JSON: what the API shows (`services`, `deckies` in traversal order, phases,
     /// fingerprints) plus the counters the engine resumes from.
-    public var json: JSONValue {
+    public var json: JSONValue { json(related: []) }
+
+    /// The profile JSON with the IPs it is linked to by shared fingerprints (`related`).
+    public func json(related: [(ip: String, shared: [String])]) -> JSONValue {
         .object([
             ("services", .array(serviceList.map(JSONValue.string))),
             ("deckies", .array(traversal.map(JSONValue.string))),
@@ -57,6 +60,7 @@ extension AttackerProfile {
             ("fingerprints", .object(fingerprints.keys.sorted().map { k in
                 (k, .object(fingerprints[k]!.keys.sorted().map { ($0, .number(Double(fingerprints[k]![$0]!))) }))
             })),
+            ("related", .array(related.map { .object([("ip", .string($0.ip)), ("shared", .array($0.shared.map(JSONValue.string)))]) })),
             ("state", .object([
                 ("last_event_id", .number(Double(lastEventID))),
                 ("service_events", .object(services.keys.sorted().map { ($0, .number(Double(services[$0]!))) })),
@@ -169,7 +173,7 @@ public final class ProfilerWorker: @unchecked Sendable {
             records.append(AttackerRecord(uuid: uuid, ip: ip, firstSeen: p.firstSeen, lastSeen: p.lastSeen, eventCount: p.eventCount,
                                           serviceCount: p.services.count, deckyCount: p.deckies.count,
                                           credentialCount: p.credentialCount, bountyCount: p.credentialCount + p.artifactCount,
-                                          isTraversal: p.isTraversal, score: p.score, profile: p.json.serialized))
+                                          isTraversal: p.isTraversal, score: p.score, profile: p.json(related: engine.related(to: ip)).serialized))
         }
         for (t, span) in result.prints {
             guard let uuid = uuids[t.ip], let n = engine.profiles[t.ip]?.fingerprints[t.kind]?[t.value] else { continue }

@@ -181,6 +181,8 @@ enum Dashboard {
                      ("services", list("services").compactMap(\.stringValue).joined(separator: ", ")),
                      ("kill chain", strings(a["profile"]?["phases"]).joined(separator: " → ")),
                      ("traversal", a["is_traversal"]?.boolValue == true ? "yes" : "no"),
+                     ("related IPs", (a["profile"]?["related"].map { v -> [String] in
+                         if case .array(let r) = v { return r.compactMap { $0["ip"]?.stringValue } } else { return [] } } ?? []).joined(separator: ", ")),
                      ("score", decimalText(a["score"]?.doubleValue ?? 0, 1))]
             .map { "<tr><th>\($0.0)</th><td>\(h($0.1))</td></tr>" }.joined()
         let prints = list("fingerprints").map {

@@ -311,13 +311,15 @@ public struct CorrelationEngine: Sendable {
     }
 
     /// Other IPs that showed one of this IP's linking fingerprints, each with the shared "kind:value"s;
-    /// at most `limit`, sorted by IP.
-    public func related(to ip: String, limit: Int = 20) -> [(ip: String, shared: [String])] {
+    /// at most `limit`, sorted by IP. A fingerprint that more than `maxSharing` IPs show (a stock OS stack,
+    /// a popular browser) says nothing about who is behind them and links nobody.
+    public func related(to ip: String, limit: Int = 20, maxSharing: Int = 50) -> [(ip: String, shared: [String])] {
         guard let p = profiles[ip] else { return [] }
         var shared: [String: [String]] = [:]
         for (kind, values) in p.fingerprints where CorrelationEvent.linkingKinds.contains(kind) {
             for v in values.keys {
-                for other in byFingerprint[FingerprintKey(kind: kind, value: v)] ?? [] where other != ip { shared[other, default: []].append(kind + ":" + v) }
+                guard let ips = byFingerprint[FingerprintKey(kind: kind, value: v)], ips.count <= maxSharing else { continue }
+                for other in ips where other != ip { shared[other, default: []].append(kind + ":" + v) }
             }
         }
         return shared.keys.sorted().prefix(limit).map { ($0, shared[$0]!.sorted()) }
