@@ -265,6 +265,12 @@ public struct CorrelationEngine: Sendable {
     @discardableResult
     public mutating func fold(_ events: [CorrelationEvent]) -> FoldResult {
         var r = FoldResult()
+        fold(events, into: &r)
+        return r
+    }
+
+    /// Folds an array, accumulating what changed into `r` (a worker folding page after page before one commit).
+    public mutating func fold(_ events: [CorrelationEvent], into r: inout FoldResult) {
         for e in events {
             guard e.id > lastEventID else { r.skipped += 1; continue }
             lastEventID = e.id
@@ -283,7 +289,6 @@ public struct CorrelationEngine: Sendable {
                 fold(e, phase: phase, into: &r)
             }
         }
-        return r
     }
 
     mutating func fold(_ e: CorrelationEvent, phase: Phase?, into r: inout FoldResult) {
