@@ -149,6 +149,17 @@ import Testing
         if case .array(let recent)? = a?["recent_events"] { #expect(recent.count == 1) } else { Issue.record("recent_events") }
         #expect(try store.attackerDetail(uuid: "zz") == nil)
         #expect(try store.apiStats()["total_logs"]?.doubleValue == 2)
+        // The byte-level pages say exactly what the value-tree pages say (bad JSON columns included).
+        try store.upsertAttacker(AttackerRecord(uuid: "a2", ip: "10.0.0.2", firstSeen: 1500, lastSeen: 2000.25, profile: "not json"))
+        try store.upsertAttacker(AttackerRecord(uuid: "a3", ip: "10.0.0.3", firstSeen: 1, lastSeen: 3,
+                                                profile: #"{"services":["a",1],"state":{"x":1},"phases":["scan"]}"#))
+        #expect(try JSONValue.parse(store.logPageBytes(LogFilter(), limit: 10, offset: 0)) == .array(try store.logPage(LogFilter(), limit: 10, offset: 0)))
+        for sort in AttackerSort.allCases {
+            let bytes = try JSONValue.parse(store.attackerPageBytes(search: nil, service: nil, sort: sort, limit: 10, offset: 0))
+            #expect(bytes == .array(try store.attackerPage(search: nil, service: nil, sort: sort, limit: 10, offset: 0)), "\(sort)")
+        }
+        let a3 = try store.attackerDetail(uuid: "a3")
+        #expect(a3?["profile"]?["state"] == nil && a3?["services"] == .array([.string("a")]), "resume state stays internal")
     }
 }
 

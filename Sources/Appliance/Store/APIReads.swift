@@ -247,7 +247,7 @@ extension SQLiteStore {
         m.append(("score", .number(score)))
         m.append(("services", list("services")))
         m.append(("deckies", list("deckies")))
-        m.append(("profile", profile.isObject ? profile : .object([])))
+        if case .object(let members) = profile { m.append(("profile", .object(members.filter { $0.0 != "state" }))) } else { m.append(("profile", .object([]))) }
         return .object(m)
     }
 
@@ -264,12 +264,7 @@ extension SQLiteStore {
 
     public func attackerPage(search: String?, service: String?, sort: AttackerSort, limit: Int, offset: Int) throws -> [JSONValue] {
         let (clause, args) = SQLiteStore.attackerWhere(search: search, service: service)
-        let order = switch sort {
-        case .recent: "last_seen DESC"
-        case .active: "event_count DESC, last_seen DESC"
-        case .traversals: "is_traversal DESC, decky_count DESC, last_seen DESC"
-        case .score: "score DESC, last_seen DESC"
-        }
+        let order = SQLiteStore.attackerOrder(sort)
         var paged = args
         paged += [limit, offset]
         return try pool.read { db in
@@ -361,4 +356,148 @@ public func isoTime(_ t: Double) -> String {
     out.reserveCapacity(32)
     appendUTCTime(ns: UInt64(max(0, t) * 1e9), iso: true, into: &out)
     return String(decoding: out, as: UTF8.self)
+}
+
+// MARK: hot pages straight to bytes
+//
+// `/logs` and `/attackers` are what dashboards poll: their pages are written as JSON bytes directly from the
+// rows (no value tree), and the JSON columns are embedded as stored after a validating scan (text that is
+// not a JSON object is embedded as a string instead, as `jsonColumn` does).
+
+/// A JSON array/object writer over a byte buffer.
+struct RowJSON {
+    var out: [UInt8]
+    var first = true
+
+    init(capacity: Int) {
+        out = []
+        out.reserveCapacity(capacity)
+    }
+
+    mutating func open() { out.append(UInt8(ascii: "{")); first = true }
+    mutating func close() { out.append(UInt8(ascii: "}")) }
+    mutating func key(_ k: StaticString) {
+        if !first { out.append(UInt8(ascii: ",")) }
+        first = false
+        out.append(UInt8(ascii: "\""))
+        k.withUTF8Buffer { out.append(contentsOf: $0) }
+        out.append(UInt8(ascii: "\""))
+        out.append(UInt8(ascii: ":"))
+    }
+    mutating func string(_ k: StaticString, _ v: String) { key(k); JSONWriter.string(v, into: &out) }
+    mutating func optionalString(_ k: StaticString, _ v: String?) { key(k); if let v { JSONWriter.string(v, into: &out) } else { out += Array("null".utf8) } }
+    mutating func int(_ k: StaticString, _ v: Int64) { key(k); out.append(contentsOf: String(v).utf8) }
+    mutating func number(_ k: StaticString, _ v: Double) { key(k); JSONWriter.number(v, into: &out) }
+    mutating func bool(_ k: StaticString, _ v: Bool) { key(k); out.append(contentsOf: (v ? "true" : "false").utf8) }
+    mutating func time(_ k: StaticString, _ t: Double) {
+        key(k)
+        out.append(UInt8(ascii: "\""))
+        appendUTCTime(ns: UInt64(max(0, t) * 1e9), iso: true, into: &out)
+        out.append(UInt8(ascii: "\""))
+    }
+
+    /// A stored JSON object column: as is when it scans as one object, else as a JSON string (null stays null).
+    mutating func rawObject(_ k: StaticString, _ text: String?) {
+        key(k)
+        guard var text else { out += Array("null".utf8); return }
+        let ok = text.withUTF8 { buf in (try? JSONScanner.members(of: UnsafeRawBufferPointer(buf)) { _, _ in }) != nil }
+        if ok { out.append(contentsOf: text.utf8) } else { JSONWriter.string(text, into: &out) }
+    }
+}
+
+extension SQLiteStore {
+    /// `/logs` page rows as a JSON array, the shape of `logJSON`.
+    public func logPageBytes(_ f: LogFilter, limit: Int, offset: Int) throws -> [UInt8] {
+        let (clause, args) = SQLiteStore.logWhere(f)
+        var all = args
+        all += [limit, offset]
+        return try pool.read { db in
+            var w = RowJSON(capacity: 512 * max(1, limit))
+            w.out.append(UInt8(ascii: "["))
+            var n = 0
+            let rows = try Row.fetchCursor(db, sql: "SELECT \(SQLiteStore.logColumns) FROM logs\(clause) ORDER BY id DESC LIMIT ? OFFSET ?", arguments: all)
+            while let r = try rows.next() {
+                if n > 0 { w.out.append(UInt8(ascii: ",")) }
+                n += 1
+                w.open()
+                w.int("id", r[0]); w.time("timestamp", r[1]); w.string("decky", r[2]); w.string("service", r[3])
+                w.string("event_type", r[4]); w.string("attacker_ip", r[5]); w.int("severity", r[6]); w.string("raw_line", r[7])
+                w.rawObject("fields", r[8]); w.optionalString("msg", r[9])
+                w.close()
+            }
+            w.out.append(UInt8(ascii: "]"))
+            return w.out
+        }
+    }
+
+    /// `/attackers` page rows as a JSON array, the shape of `attackerJSON` (the profile without the profiler's
+    /// resume state).
+    public func attackerPageBytes(search: String?, service: String?, sort: AttackerSort, limit: Int, offset: Int) throws -> [UInt8] {
+        let (clause, args) = SQLiteStore.attackerWhere(search: search, service: service)
+        var paged = args
+        paged += [limit, offset]
+        return try pool.read { db in
+            var w = RowJSON(capacity: 1024 * max(1, limit))
+            w.out.append(UInt8(ascii: "["))
+            var n = 0
+            let rows = try Row.fetchCursor(db, sql: "SELECT \(SQLiteStore.apiAttackerColumns) FROM attackers\(clause) ORDER BY \(SQLiteStore.attackerOrder(sort)) LIMIT ? OFFSET ?",
+                                           arguments: paged)
+            while let r = try rows.next() {
+                if n > 0 { w.out.append(UInt8(ascii: ",")) }
+                n += 1
+                w.open()
+                w.string("uuid", r[0]); w.string("ip", r[1]); w.time("first_seen", r[2]); w.time("last_seen", r[3])
+                w.int("event_count", r[4]); w.int("service_count", r[5]); w.int("decky_count", r[6]); w.int("credential_count", r[7])
+                w.int("bounty_count", r[8]); w.bool("is_traversal", r[9]); w.number("score", r[10])
+                SQLiteStore.writeProfile(r[11], into: &w)
+                w.close()
+            }
+            w.out.append(UInt8(ascii: "]"))
+            return w.out
+        }
+    }
+
+    /// `services`, `deckies` (string arrays, [] when absent) and `profile` (the stored object minus `state`).
+    static func writeProfile(_ text: String?, into w: inout RowJSON) {
+        var members: [(key: String, value: Range<Int>)] = []
+        var bytes = Array((text ?? "").utf8)
+        let ok = bytes.withUnsafeBytes { raw in
+            (try? JSONScanner.members(of: raw) { k, v in members.append((String(decoding: k, as: UTF8.self), v)) }) != nil
+        }
+        guard ok else {
+            w.key("services"); w.out += Array("[]".utf8)
+            w.key("deckies"); w.out += Array("[]".utf8)
+            w.key("profile"); w.out += Array("{}".utf8)
+            return
+        }
+        for name in ["services", "deckies"] {
+            w.key(name == "services" ? "services" : "deckies")
+            if let m = members.last(where: { $0.key == name }), case .array(let items)? = try? JSONValue.parse(bytes[m.value]) {
+                JSONValue.array(items.filter { $0.stringValue != nil }).serialize(into: &w.out)
+            } else {
+                w.out += Array("[]".utf8)
+            }
+        }
+        w.key("profile")
+        w.out.append(UInt8(ascii: "{"))
+        var firstMember = true
+        for m in members where m.key != "state" {
+            if !firstMember { w.out.append(UInt8(ascii: ",")) }
+            firstMember = false
+            JSONWriter.string(m.key, into: &w.out)
+            w.out.append(UInt8(ascii: ":"))
+            w.out.append(contentsOf: bytes[m.value])
+        }
+        w.out.append(UInt8(ascii: "}"))
+        bytes.removeAll()
+    }
+
+    static func attackerOrder(_ sort: AttackerSort) -> String {
+        switch sort {
+        case .recent: "last_seen DESC"
+        case .active: "event_count DESC, last_seen DESC"
+        case .traversals: "is_traversal DESC, decky_count DESC, last_seen DESC"
+        case .score: "score DESC, last_seen DESC"
+        }
+    }
 }

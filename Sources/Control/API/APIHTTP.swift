@@ -74,6 +74,17 @@ enum JSONResponse {
                       ("offset", .number(Double(offset))), ("data", .array(rows))]))
     }
 
+    /// A page whose rows are already JSON array bytes.
+    static func paged(total: Int, limit: Int, offset: Int, data: [UInt8]) -> Response {
+        var b: [UInt8] = []
+        b.reserveCapacity(data.count + 64)
+        b += Array("{\"total\":\(total),\"limit\":\(limit),\"offset\":\(offset),\"data\":".utf8)
+        b += data
+        b.append(UInt8(ascii: "}"))
+        return Response(status: .ok, headers: [.contentType: "application/json", .cacheControl: "no-store"],
+                        body: .init(byteBuffer: ByteBuffer(bytes: b)))
+    }
+
     static func message(_ m: String, status: HTTPResponse.Status = .ok) -> Response {
         make(.object([("message", .string(m))]), status: status)
     }

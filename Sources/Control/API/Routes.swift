@@ -103,11 +103,11 @@ enum APIRoutes {
                   query: [limit, offset, search, startTime, endTime], replies: ok(paged("LogRow"))) { c in
                 let f = try logFilter(c), lim = c.qInt("limit", 50), off = c.qInt("offset", 0)
                 let store = c.api.store
-                let rows = try store.logPage(f, limit: lim, offset: off)
+                let rows = try store.logPageBytes(f, limit: lim, offset: off)
                 let total = f.search == nil && f.start == nil && f.end == nil
                     ? try await c.api.logTotalCache.get("all") { try store.logCount(f) }
                     : try store.logCount(f)
-                return JSONResponse.paged(total: total, limit: lim, offset: off, rows: rows)
+                return JSONResponse.paged(total: total, limit: lim, offset: off, data: rows)
             },
             Route(method: .get, path: "/logs/histogram", access: .viewer, tag: "events", summary: "Event counts per time bucket",
                   query: [search, startTime, endTime, Param("interval_minutes", .integer(min: 1, max: 10_080), "Bucket width (default 15)")],
@@ -156,11 +156,11 @@ enum APIRoutes {
                 let lim = c.qInt("limit", 50), off = c.qInt("offset", 0), s = c.q("search"), svc = c.q("service")
                 let sort = c.q("sort_by").flatMap(AttackerSort.init(rawValue:)) ?? .recent
                 let store = c.api.store
-                let rows = try store.attackerPage(search: s, service: svc, sort: sort, limit: lim, offset: off)
+                let rows = try store.attackerPageBytes(search: s, service: svc, sort: sort, limit: lim, offset: off)
                 let total = s == nil && svc == nil
                     ? try await c.api.attackerTotalCache.get("all") { try store.attackerCount(search: nil, service: nil) }
                     : try store.attackerCount(search: s, service: svc)
-                return JSONResponse.paged(total: total, limit: lim, offset: off, rows: rows)
+                return JSONResponse.paged(total: total, limit: lim, offset: off, data: rows)
             },
             Route(method: .get, path: "/attackers/{uuid}", access: .viewer, tag: "attackers",
                   summary: "One attacker with fingerprints, credentials and recent events",
