@@ -118,7 +118,7 @@ import Testing
     @Test func htmlEscapingCoversAttackerText() {
         #expect(Dashboard.h(#"<script>alert("x")</script>&'"#) == "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&amp;&#39;")
         #expect(Dashboard.h("a\u{1b}[31mb") == "a\u{FFFD}[31mb", "control characters neutralised")
-        #expect(Dashboard.urlEncode("a b/é") == "a%20b%2F%C3%A9")
+        #expect(percentEncoded("a b/é") == "a%20b%2F%C3%A9")
     }
 
     @Test func readQueriesOnARealStore() throws {

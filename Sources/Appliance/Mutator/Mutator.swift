@@ -137,7 +137,7 @@ public final class Mutator: @unchecked Sendable {
     /// Both sinks of spec §3.6 (+ the store row); each failing is logged and never blocks the others.
     public func emit(_ m: Mutation, quiet: Bool = false) {
         if let logPath {
-            makeParentDirectories(of: logPath)
+            makeParentDirectory(logPath)
             if !appendLine(logPath, m.syslogLine) { log.warning("cannot append to \(logPath)") }
         }
         do { try fleet.store.write(StoreBatch(logs: [m.logRecord])) } catch { log.warning("store: \(error)") }
@@ -181,10 +181,6 @@ func appendLine(_ path: String, _ line: String) -> Bool {
     defer { close(fd) }
     let bytes = Array((line + "\n").utf8)
     return bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) } == bytes.count
-}
-
-func makeParentDirectories(of path: String) {
-    if let slash = path.lastIndex(of: "/"), slash != path.startIndex { _ = makeDirectories(String(path[..<slash])) }
 }
 
 /// The watch loop (spec §3.4): mutate what is due, sleep min(next due, poll) with a 1 s floor, wake at once

@@ -411,22 +411,11 @@ extension SQLiteStore {
         let (clause, args) = SQLiteStore.logWhere(f)
         var all = args
         all += [limit, offset]
-        return try pool.read { db in
-            var w = RowJSON(capacity: 512 * max(1, limit))
-            w.out.append(UInt8(ascii: "["))
-            var n = 0
-            let rows = try Row.fetchCursor(db, sql: "SELECT \(SQLiteStore.logColumns) FROM logs\(clause) ORDER BY id DESC LIMIT ? OFFSET ?", arguments: all)
-            while let r = try rows.next() {
-                if n > 0 { w.out.append(UInt8(ascii: ",")) }
-                n += 1
-                w.open()
-                w.int("id", r[0]); w.time("timestamp", r[1]); w.string("decky", r[2]); w.string("service", r[3])
-                w.string("event_type", r[4]); w.string("attacker_ip", r[5]); w.int("severity", r[6]); w.string("raw_line", r[7])
-                w.rawObject("fields", r[8]); w.optionalString("msg", r[9])
-                w.close()
-            }
-            w.out.append(UInt8(ascii: "]"))
-            return w.out
+        return try objectArray(sql: "SELECT \(SQLiteStore.logColumns) FROM logs\(clause) ORDER BY id DESC LIMIT ? OFFSET ?",
+                               arguments: all, capacity: 512 * max(1, limit)) { r, w in
+            w.int("id", r[0]); w.time("timestamp", r[1]); w.string("decky", r[2]); w.string("service", r[3])
+            w.string("event_type", r[4]); w.string("attacker_ip", r[5]); w.int("severity", r[6]); w.string("raw_line", r[7])
+            w.rawObject("fields", r[8]); w.optionalString("msg", r[9])
         }
     }
 
@@ -436,20 +425,28 @@ extension SQLiteStore {
         let (clause, args) = SQLiteStore.attackerWhere(search: search, service: service)
         var paged = args
         paged += [limit, offset]
-        return try pool.read { db in
-            var w = RowJSON(capacity: 1024 * max(1, limit))
+        return try objectArray(sql: "SELECT \(SQLiteStore.apiAttackerColumns) FROM attackers\(clause) ORDER BY \(SQLiteStore.attackerOrder(sort)) LIMIT ? OFFSET ?",
+                               arguments: paged, capacity: 1024 * max(1, limit)) { r, w in
+            w.string("uuid", r[0]); w.string("ip", r[1]); w.time("first_seen", r[2]); w.time("last_seen", r[3])
+            w.int("event_count", r[4]); w.int("service_count", r[5]); w.int("decky_count", r[6]); w.int("credential_count", r[7])
+            w.int("bounty_count", r[8]); w.bool("is_traversal", r[9]); w.number("score", r[10])
+            SQLiteStore.writeProfile(r[11], into: &w)
+        }
+    }
+
+    /// A JSON array with one object per row of `sql`, each written by `row`.
+    func objectArray(sql: String, arguments: StatementArguments, capacity: Int,
+                     _ row: (Row, inout RowJSON) -> Void) throws -> [UInt8] {
+        try pool.read { db in
+            var w = RowJSON(capacity: capacity)
             w.out.append(UInt8(ascii: "["))
+            let rows = try Row.fetchCursor(db, sql: sql, arguments: arguments)
             var n = 0
-            let rows = try Row.fetchCursor(db, sql: "SELECT \(SQLiteStore.apiAttackerColumns) FROM attackers\(clause) ORDER BY \(SQLiteStore.attackerOrder(sort)) LIMIT ? OFFSET ?",
-                                           arguments: paged)
             while let r = try rows.next() {
                 if n > 0 { w.out.append(UInt8(ascii: ",")) }
                 n += 1
                 w.open()
-                w.string("uuid", r[0]); w.string("ip", r[1]); w.time("first_seen", r[2]); w.time("last_seen", r[3])
-                w.int("event_count", r[4]); w.int("service_count", r[5]); w.int("decky_count", r[6]); w.int("credential_count", r[7])
-                w.int("bounty_count", r[8]); w.bool("is_traversal", r[9]); w.number("score", r[10])
-                SQLiteStore.writeProfile(r[11], into: &w)
+                row(r, &w)
                 w.close()
             }
             w.out.append(UInt8(ascii: "]"))

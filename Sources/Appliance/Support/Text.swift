@@ -64,3 +64,25 @@ public func makeDirectories(_ path: String) -> Bool {
     }
     return true
 }
+
+/// `mkdir -p` of a file's directory (nothing for a bare name or a path in /).
+public func makeParentDirectory(_ path: String) {
+    guard let slash = path.lastIndex(of: "/"), slash != path.startIndex else { return }
+    makeDirectories(String(path[..<slash]))
+}
+
+/// Writes `bytes` as the whole file (create/truncate; `mode` also applied to an existing file). False on failure.
+@discardableResult
+public func writeWholeFile(_ path: String, _ bytes: [UInt8], mode: mode_t = 0o644) -> Bool {
+    let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
+    guard fd >= 0 else { return false }
+    defer { close(fd) }
+    fchmod(fd, mode)
+    var off = 0
+    while off < bytes.count {
+        let n = bytes[off...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        if n < 0 { if errno == EINTR { continue }; return false }
+        off += n
+    }
+    return true
+}

@@ -122,7 +122,8 @@ extension StringRule {
     }
 }
 
-/// Compiled patterns, built once per pattern string (patterns are constants of the route table).
+/// Pattern checks. The regex is compiled per call: patterns are few, short constants of the route table and only
+/// config/users bodies carry them (no hot path), and Swift's Regex is not Sendable to share across requests.
 enum PatternCache {
     static func matches(_ pattern: String, _ s: String) -> Bool {
         guard let re = try? Regex(pattern) else { return false }

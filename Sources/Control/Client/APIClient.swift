@@ -256,11 +256,6 @@ public enum ClientSession {
             chmod(dir, 0o700)
         }
         let text = JSONValue.object([("url", .string(url)), ("token", .string(token))]).serialized + "\n"
-        let fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw ClientError("cannot write \(p): \(String(cString: strerror(errno)))") }
-        defer { Glibc.close(fd) }
-        fchmod(fd, 0o600)
-        let bytes = Array(text.utf8)
-        guard bytes.withUnsafeBytes({ write(fd, $0.baseAddress, $0.count) }) == bytes.count else { throw ClientError("cannot write \(p)") }
+        guard writeWholeFile(p, Array(text.utf8), mode: 0o600) else { throw ClientError("cannot write \(p): \(String(cString: strerror(errno)))") }
     }
 }

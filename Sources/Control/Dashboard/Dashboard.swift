@@ -161,7 +161,7 @@ enum Dashboard {
             let services = strings(a["services"])
             return "<tr><td><a href=\"/attackers/\(h(uuid))\">\(h(a["ip"]?.stringValue ?? ""))</a></td><td>\(h(a["last_seen"]?.stringValue ?? ""))</td><td>\(Int(a["event_count"]?.doubleValue ?? 0))</td><td>\(h(services.joined(separator: ", ")))</td><td>\(Int(a["credential_count"]?.doubleValue ?? 0))</td><td>\(decimalText(a["score"]?.doubleValue ?? 0, 1))</td></tr>"
         }.joined()
-        let next = offset + 50 < total ? "<a href=\"/attackers?offset=\(offset + 50)\(search.map { "&search=" + urlEncode($0) } ?? "")\">next page</a>" : ""
+        let next = offset + 50 < total ? "<a href=\"/attackers?offset=\(offset + 50)\(search.map { "&search=" + percentEncoded($0) } ?? "")\">next page</a>" : ""
         let body = """
             <form class="search" method="get" action="/attackers"><input name="search" placeholder="IP contains…" value="\(h(search ?? ""))"><button>Search</button></form>
             <p class="muted">\(total) attackers, highest score first</p>
@@ -288,20 +288,18 @@ enum Dashboard {
         }
         return out
     }
-
-    static func urlEncode(_ s: String) -> String {
-        var out = ""
-        for b in s.utf8 {
-            if (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5a) || (b >= 0x61 && b <= 0x7a) || b == 0x2d || b == 0x2e || b == 0x5f {
-                out.unicodeScalars.append(UnicodeScalar(b))
-            } else {
-                out += "%" + String(b, radix: 16, uppercase: true).leftPadded(2)
-            }
-        }
-        return out
-    }
 }
 
-extension String {
-    func leftPadded(_ n: Int) -> String { count >= n ? self : String(repeating: "0", count: n - count) + self }
+/// URL percent-encoding: letters, digits, `-._` and the bytes of `keeping` stay; every other UTF-8 byte is %XX.
+public func percentEncoded(_ s: String, keeping: String = "") -> String {
+    let extra = Set(keeping.utf8)
+    var out = ""
+    for b in s.utf8 {
+        if (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5a) || (b >= 0x61 && b <= 0x7a) || b == 0x2d || b == 0x2e || b == 0x5f || extra.contains(b) {
+            out.unicodeScalars.append(UnicodeScalar(b))
+        } else {
+            out += "%" + (b < 16 ? "0" : "") + String(b, radix: 16, uppercase: true)
+        }
+    }
+    return out
 }

@@ -98,7 +98,7 @@ struct APICommand: ParsableCommand {
         let portFile = self.portFile
         stderrLine("decnet api: listening on \(bind) (db \(path))")
         try await APIServer.run(api, host: host, port: port) { bound in
-            if let portFile { _ = writeWholeFile(portFile, "\(bound)\n", mode: 0o644) }
+            if let portFile { _ = writeWholeFile(portFile, Array("\(bound)\n".utf8)) }
         }
     }
 
@@ -116,22 +116,12 @@ struct APICommand: ParsableCommand {
             if s.utf8.count >= 32 { return s }
         }
         let s = Base64URL.encode(randomSecretBytes(48))
-        guard writeWholeFile(file, s + "\n", mode: 0o600) else {
+        guard writeWholeFile(file, Array((s + "\n").utf8), mode: 0o600) else {
             stderrLine("decnet api: cannot write \(file); set DECNET_JWT_SECRET")
             throw ExitCode(73)
         }
         return s
     }
-}
-
-/// Writes `text` to `path` (create/truncate, `mode`), false on failure.
-func writeWholeFile(_ path: String, _ text: String, mode: mode_t) -> Bool {
-    let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
-    guard fd >= 0 else { return false }
-    defer { close(fd) }
-    fchmod(fd, mode)
-    let bytes = Array(text.utf8)
-    return bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) } == bytes.count
 }
 
 /// Runs async work from a synchronous command and waits for it (the main thread parks on a condition).

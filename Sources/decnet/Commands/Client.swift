@@ -50,17 +50,8 @@ func readSecret(prompt: String, fromStdin: Bool) -> String {
     return String(cString: p)
 }
 
-func q(_ s: String) -> String {
-    var out = ""
-    for b in s.utf8 {
-        if (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5a) || (b >= 0x61 && b <= 0x7a) || b == 0x2d || b == 0x2e || b == 0x5f || b == 0x3a {
-            out.unicodeScalars.append(UnicodeScalar(b))
-        } else {
-            out += "%" + (b < 16 ? "0" : "") + String(b, radix: 16, uppercase: true)
-        }
-    }
-    return out
-}
+/// A query value (search terms keep their `key:value` colons readable).
+func q(_ s: String) -> String { percentEncoded(s, keeping: ":") }
 
 func table(_ header: [String], _ rows: [[String]]) {
     var widths = header.map(\.count)

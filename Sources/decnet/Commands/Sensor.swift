@@ -133,14 +133,3 @@ struct Sensor: ParsableCommand {
         }
     }
 }
-
-func writeWholeFile(_ path: String, _ bytes: [UInt8]) -> Bool {
-    guard let f = fopen(path, "w") else { return false }
-    defer { fclose(f) }
-    return fwrite(bytes, 1, bytes.count, f) == bytes.count
-}
-
-func makeParentDirectory(_ path: String) {
-    guard let slash = path.lastIndex(of: "/"), slash != path.startIndex else { return }
-    makeDirectories(String(path[..<slash]))
-}
