@@ -1,6 +1,7 @@
 // BusUnitTests.swift: framing, JSON scanning, wildcard matching (spec §1.6 + NATS rules), topic builders,
 // FakeBus/NullBus contracts, and the worker registry.
-import Appliance
+@testable import Appliance
+import NIOCore
 import Foundation
 import Testing
 
@@ -203,4 +204,24 @@ func parseAll(_ bytes: [UInt8]) throws -> [BusFrame] {
     beat.cancel()
     feed.cancel()
     await bus.close()
+}
+
+/// EVT frames of every size fit the buffer computed for them (the size was once one byte short: the broker
+/// crashed when the allocation came out exactly that size).
+@Test func evtFramesFitTheirComputedSize() throws {
+    let server = BusServer(path: "/nonexistent-decnet-dir/unused.sock", group: "", heartbeatInterval: 0)
+    let allocator = ByteBufferAllocator()
+    let topic = Array("decky.d2.mutate_request".utf8), type = Array(#""mutate_request""#.utf8)
+    for n in 0..<700 {
+        let payload = Array(("{\"k\":\"" + String(repeating: "x", count: n) + "\"}").utf8)
+        let frame = topic.withUnsafeBytes { t in type.withUnsafeBytes { ty in payload.withUnsafeBytes { p in
+            server.evtFrame(topic: t, type: ty, payload: p, allocator: allocator) } } }
+        var f = frame
+        let head = f.readString(length: 4 + topic.count + 1)
+        #expect(head == "EVT decky.d2.mutate_request\n")
+        let len = f.readInteger(as: UInt32.self)
+        #expect(Int(len ?? 0) == f.readableBytes)
+        let body = try JSONValue.parse(f.readBytes(length: f.readableBytes) ?? [])
+        #expect(body["payload"]?["k"]?.stringValue?.count == n)
+    }
 }

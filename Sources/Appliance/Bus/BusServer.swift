@@ -231,7 +231,10 @@ public final class BusServer: @unchecked Sendable {
         let topicLen = plainTopic ? topic.count + 2 : quoted.count
         let typeLen = type?.count ?? 2
         let payloadLen = payload?.count ?? 2
-        let total = 4 + topic.count + 5 + 80 + topicLen + typeLen + tsBytes.count + payloadLen   // upper bound
+        // Exact size: "EVT " topic "\n" len4, then {"v":1,"id":" (13) id (32) ","topic": (10) ,"type": (8) ,"ts": (6)
+        // ,"payload": (11) } (1) = 81 fixed body bytes. (80 here wrote one byte past the buffer whenever the
+        // allocation came out exactly `total` bytes: a broker crash seen once in CI.)
+        let total = 4 + topic.count + 5 + 81 + topicLen + typeLen + tsBytes.count + payloadLen
         var buf = allocator.buffer(capacity: total)
         buf.writeWithUnsafeMutableBytes(minimumWritableBytes: total) { out in
             var i = 0
