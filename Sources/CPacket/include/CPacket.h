@@ -11,4 +11,5 @@
 #include "cp_netns.h"
 #include "cp_tls_server.h"
 #include "cp_auth.h"
+#include "cp_ssh.h"
 #endif
