@@ -10,7 +10,7 @@ public enum DecoyRegistry {
     ]
 
     static let definitions: [DecoyDefinition] = [
-        TelnetDecoy.definition, HTTPDecoy.definition, TLSDecoy.https, FTPDecoy.definition, SMTPDecoy.definition,
+        SSHDecoy.definition, TelnetDecoy.definition, HTTPDecoy.definition, TLSDecoy.https, FTPDecoy.definition, SMTPDecoy.definition,
         RedisDecoy.definition, MySQLDecoy.definition, MQTTDecoy.definition,
     ]
 

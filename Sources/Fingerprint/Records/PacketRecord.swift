@@ -38,6 +38,7 @@ public struct X509OIDs: Sendable, Hashable {
 public struct KexInit: Sendable, Hashable {
     /// kex, hostkey, enc c2s, enc s2c, mac c2s, mac s2c, comp c2s, comp s2c, lang c2s, lang s2c
     public var lists: [String]
+    public init(lists: [String]) { self.lists = lists }
 }
 
 public struct HTTPRequestHead: Sendable, Equatable {

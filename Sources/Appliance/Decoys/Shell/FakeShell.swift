@@ -74,6 +74,11 @@ public final class FakeShell {
         "/tmp": [], "/var": ["backups", "cache", "lib", "log", "tmp", "www"], "/home": [], "/root": [], "/usr": ["bin", "lib", "local", "sbin", "share"],
     ]
 
+    /// The persona filesystem, for SFTP/SCP: directories and their entries, files and their contents.
+    func isDirectory(_ path: String) -> Bool { dirs[path] != nil || path == home || path.hasPrefix("/home/") && path.split(separator: "/").count == 2 }
+    func entries(_ path: String) -> [String]? { dirs[path] ?? (isDirectory(path) ? [] : nil) }
+    var homeDirectory: String { home }
+
     func resolve(_ p: String) -> String {
         let path = p.hasPrefix("~") ? home + p.dropFirst() : p
         var parts = path.hasPrefix("/") ? [] : cwd.split(separator: "/").map(String.init)

@@ -1,0 +1,413 @@
+// SSHChannel.swift: one "session" channel (RFC 4254 §6): pty-req, env (sshd's AcceptEnv LANG LC_*),
+// window-change, shell (the FakeShell with a pty's echo and line editing, or line-by-line without a pty),
+// exec (one command line; `scp -t` / `scp -f` run the legacy SCP protocol), subsystem sftp (SFTPServer).
+// Flow control both ways: our output waits for the client's window, and the client's window is topped up
+// as we consume. Commands become ssh.command.input, URLs ssh.session.file_download (never fetched),
+// uploads artifacts (ssh.session.file_upload), the terminal an asciicast v2 tty log.
+
+final class SSHChannel {
+    static let windowSize: UInt32 = 2 * 1024 * 1024, maxPacket: UInt32 = 32_768
+
+    enum Mode { case idle, shell, exec, scpSink, scpSource, sftp, closed }
+
+    unowned let decoy: SSHDecoy
+    let local: UInt32, remote: UInt32
+    var remoteWindow: UInt32
+    let remoteMaxPacket: UInt32
+    var localConsumed: UInt32 = 0
+    var pending: [UInt8] = []
+    var mode = Mode.idle
+    var term = "", cols = 80, rows = 24
+    var pty = false
+    var shell: FakeShell?
+    var tty: TTYLog?
+    var line: [UInt8] = []
+    var lastCR = false
+    var eofSent = false, closeSent = false, exitPending: UInt32?
+    var scp: SCPSink?
+    var sftp: SFTPServer?
+    let maxLine = 4096
+
+    init(decoy: SSHDecoy, local: UInt32, remote: UInt32, window: UInt32, maxPacket: UInt32) {
+        self.decoy = decoy
+        self.local = local
+        self.remote = remote
+        remoteWindow = window
+        remoteMaxPacket = max(1024, min(maxPacket, 1 << 20))
+    }
+
+    var info: DecoySessionInfo { decoy.info }
+    var io: DecoyIO { decoy.io }
+
+    // MARK: requests
+
+    func request(_ req: String, _ r: inout SSHReader) throws -> Bool {
+        switch req {
+        case "pty-req":
+            term = DecoyEvents.printable(Array(try r.string(max: 256)), max: 64)
+            cols = Int(min(try r.u32(), 1000)); rows = Int(min(try r.u32(), 1000))
+            _ = try r.u32(); _ = try r.u32(); _ = try r.string(max: 4096)
+            pty = true
+            io.emit(info.event(SSHEvents.size, [("width", String(cols)), ("height", String(rows)), ("term", term)]))
+            return mode == .idle
+        case "window-change":
+            cols = Int(min(try r.u32(), 1000)); rows = Int(min(try r.u32(), 1000))
+            io.emit(info.event(SSHEvents.size, [("width", String(cols)), ("height", String(rows)), ("term", term)]))
+            return true
+        case "env":
+            let name = DecoyEvents.printable(Array(try r.string(max: 1024)), max: 256)
+            let value = DecoyEvents.printable(Array(try r.string(max: 8192)), max: 1024)
+            io.emit(info.event(SSHEvents.clientVar, [("name", name), ("value", value)]))
+            return name == "LANG" || name.hasPrefix("LC_")
+        case "shell":
+            guard mode == .idle else { return false }
+            mode = .shell
+            let sh = FakeShell(user: decoy.user ?? "root", persona: decoy.shellDecky)
+            shell = sh
+            if pty {
+                tty = TTYLog(root: info.artifactsDir, decky: info.decky.name, service: "ssh", sessionID: info.sessionID, width: cols, height: rows)
+                show(sh.motd + sh.prompt)
+            }
+            return true
+        case "exec":
+            guard mode == .idle else { return false }
+            let cmd = Array(try r.string(max: 65_536))
+            exec(cmd)
+            return true
+        case "subsystem":
+            guard mode == .idle else { return false }
+            let name = try r.text(max: 64)
+            guard name == "sftp" else { return false }
+            mode = .sftp
+            sftp = SFTPServer(channel: self, shell: FakeShell(user: decoy.user ?? "root", persona: decoy.shellDecky))
+            return true
+        default:
+            // x11-req, auth-agent-req@openssh.com, signal, break, keepalive@openssh.com, ...
+            return false
+        }
+    }
+
+    func reply(_ ok: Bool) {
+        var w = SSHWriter(ok ? SSHMsg.channelSuccess : SSHMsg.channelFailure)
+        w.u32(remote)
+        decoy.transport.send(w.bytes)
+    }
+
+    /// Work that must follow the request's reply (exec output comes after CHANNEL_SUCCESS).
+    func afterRequest() {
+        holding = false
+        flushPending()
+        if let code = exitPending { exitPending = nil; finish(code) }
+        if mode == .scpSink { scp?.begin() }
+    }
+
+    // MARK: data in
+
+    func data(_ b: [UInt8]) {
+        localConsumed &+= UInt32(b.count)
+        if localConsumed >= SSHChannel.windowSize / 2 {
+            var w = SSHWriter(SSHMsg.channelWindowAdjust)
+            w.u32(remote); w.u32(localConsumed)
+            decoy.transport.send(w.bytes)
+            localConsumed = 0
+        }
+        switch mode {
+        case .shell: pty ? typed(b) : piped(b)
+        case .scpSink: scp?.receive(b)
+        case .sftp: sftp?.receive(b)
+        default: break
+        }
+    }
+
+    func eof() {
+        switch mode {
+        case .shell:
+            if !pty && !line.isEmpty { let l = line; line = []; runLine(l) }
+            if mode == .shell { finish(0) }
+        case .scpSink: scp?.finishAll(); finish(0)
+        case .sftp: sftp?.ended(); finish(0)
+        default: break
+        }
+    }
+
+    func closeReceived() {
+        if !closeSent { sendClose() }
+        ended()
+    }
+
+    /// The connection or channel went away: close the tty log and unfinished uploads.
+    func ended() {
+        scp?.finishAll()
+        sftp?.ended()
+        scp = nil
+        sftp = nil
+        closeTTY()
+        mode = .closed
+    }
+
+    func closeTTY() {
+        guard let t = tty else { return }
+        tty = nil
+        let r = t.finish()
+        io.emit(info.event(SSHEvents.tty, [("ttylog", r.path), ("size", String(r.bytes)), ("duration_s", decimalText(r.duration, 3)),
+                                           ("truncated", r.truncated ? "true" : "false")]))
+    }
+
+    // MARK: shell
+
+    /// A pty: the terminal echoes, edits, and CR ends a line (as bash's readline does).
+    func typed(_ data: [UInt8]) {
+        var echo: [UInt8] = []
+        func flush() { if !echo.isEmpty { write(echo); tty?.output(echo); echo.removeAll() } }
+        tty?.input(data)
+        for b in data {
+            guard mode == .shell else { return }
+            if lastCR && b == 0x0a { lastCR = false; continue }
+            lastCR = b == 0x0d
+            switch b {
+            case 0x0d, 0x0a:
+                echo += [0x0d, 0x0a]
+                flush()
+                let l = line
+                line.removeAll()
+                runLine(l)
+            case 0x7f, 0x08:
+                if !line.isEmpty { line.removeLast(); echo += [0x08, 0x20, 0x08] }
+            case 0x03:
+                line.removeAll()
+                echo += Array("^C\r\n".utf8) + Array((shell?.prompt ?? "").utf8)
+            case 0x04:
+                if line.isEmpty { flush(); show("logout\r\n"); finish(0); return }
+            case 0x15:
+                echo += Array(repeating: 0x08, count: line.count) + Array(repeating: 0x20, count: line.count) + Array(repeating: 0x08, count: line.count)
+                line.removeAll()
+            default:
+                if b >= 0x20 && line.count < maxLine { line.append(b); echo.append(b) }
+            }
+        }
+        flush()
+    }
+
+    /// No pty (`ssh host < script`): lines end with LF, nothing is echoed, no prompt.
+    func piped(_ data: [UInt8]) {
+        for b in data {
+            guard mode == .shell else { return }
+            if b == 0x0a { let l = line; line = []; runLine(l) }
+            else if line.count < maxLine { line.append(b) }
+        }
+    }
+
+    func runLine(_ l: [UInt8]) {
+        guard let sh = shell else { return }
+        var bytes = l
+        if bytes.last == 0x0d { bytes.removeLast() }
+        let text = DecoyEvents.printable(bytes, max: maxLine)
+        if text.trimmingSpaces.isEmpty { if pty { show(sh.prompt) }; return }
+        io.emit(info.event(SSHEvents.command, [("input", text), ("cwd", sh.cwd), ("channel", "shell"),
+                                               ("truncated", bytes.count >= maxLine ? "true" : "false")]))
+        let res = sh.run(text)
+        for u in res.urls { io.emit(info.event(SSHEvents.download, [("url", String(u.prefix(2048)))])) }
+        let out = pty ? res.output : res.output.replacingOccurrences(of: "\r\n", with: "\n")
+        if res.exit {
+            if pty { show(out + "logout\r\n") } else { write(Array(out.utf8)) }
+            finish(0)
+            return
+        }
+        show(out + (pty ? sh.prompt : ""), after: res.urls.isEmpty ? 0 : 1.5)
+    }
+
+    func exec(_ cmd: [UInt8]) {
+        let text = DecoyEvents.printable(cmd, max: 65_536)
+        let sh = FakeShell(user: decoy.user ?? "root", persona: decoy.shellDecky)
+        shell = sh
+        io.emit(info.event(SSHEvents.command, [("input", String(text.prefix(maxLine))), ("cwd", sh.cwd), ("channel", "exec"),
+                                               ("truncated", cmd.count > maxLine ? "true" : "false")]))
+        let argv = text.split(separator: " ").map(String.init)
+        if argv.first == "scp", let target = argv.last, argv.count >= 2 {
+            if argv.contains("-t") {
+                mode = .scpSink
+                scp = SCPSink(channel: self, target: sh.resolve(target), shell: sh)
+                return
+            }
+            if argv.contains("-f") {
+                mode = .scpSource
+                let path = sh.resolve(target)
+                if let content = sh.files[path] {
+                    // The client acks with \0 first; we answer the whole file at once (small persona files).
+                    let bytes = Array(content.utf8)
+                    write(Array("C0644 \(bytes.count) \(path.split(separator: "/").last ?? "file")\n".utf8) + bytes + [0])
+                } else {
+                    write([1] + Array("scp: \(target): No such file or directory\n".utf8))
+                }
+                exitPending = 1
+                return
+            }
+        }
+        mode = .exec
+        let res = sh.run(text)
+        for u in res.urls { io.emit(info.event(SSHEvents.download, [("url", String(u.prefix(2048)))])) }
+        write(Array(res.output.replacingOccurrences(of: "\r\n", with: "\n").utf8))
+        exitPending = res.output.contains("command not found") ? 127 : 0
+    }
+
+    // MARK: data out
+
+    func show(_ text: String, after delay: Double = 0) {
+        let b = Array(text.utf8)
+        tty?.output(b)
+        write(b, after: delay)
+    }
+
+    func write(_ b: [UInt8], after delay: Double = 0) {
+        guard !closeSent, !eofSent else { return }
+        pending += b
+        flushPending(after: delay)
+    }
+
+    /// Output held while a request is being answered, so CHANNEL_SUCCESS goes out first (as sshd).
+    var holding = false
+
+    func flushPending(after delay: Double = 0) {
+        guard !holding else { return }
+        var d = delay
+        while !pending.isEmpty && remoteWindow > 0 {
+            let n = min(pending.count, Int(remoteWindow), Int(remoteMaxPacket))
+            var w = SSHWriter(SSHMsg.channelData)
+            w.u32(remote)
+            w.string(pending.prefix(n))
+            decoy.transport.send(w.bytes, after: d)
+            d = 0
+            pending.removeFirst(n)
+            remoteWindow -= UInt32(n)
+        }
+    }
+
+    func windowAdjust(_ n: UInt32) {
+        let (sum, overflow) = remoteWindow.addingReportingOverflow(n)
+        remoteWindow = overflow ? UInt32.max : sum
+        flushPending()
+        if pending.isEmpty, let code = deferredFinish { deferredFinish = nil; finish(code) }
+    }
+
+    var deferredFinish: UInt32?
+
+    /// exit-status, EOF, CLOSE (after pending output has gone out).
+    func finish(_ code: UInt32) {
+        guard !closeSent else { return }
+        if !pending.isEmpty { deferredFinish = code; mode = .closed; return }
+        var w = SSHWriter(SSHMsg.channelRequest)
+        w.u32(remote); w.string("exit-status"); w.bool(false); w.u32(code)
+        decoy.transport.send(w.bytes)
+        if !eofSent {
+            var e = SSHWriter(SSHMsg.channelEOF)
+            e.u32(remote)
+            decoy.transport.send(e.bytes)
+            eofSent = true
+        }
+        sendClose()
+        closeTTY()
+        mode = .closed
+    }
+
+    func sendClose() {
+        guard !closeSent else { return }
+        var c = SSHWriter(SSHMsg.channelClose)
+        c.u32(remote)
+        decoy.transport.send(c.bytes)
+        closeSent = true
+    }
+
+    /// An upload finished (SCP or SFTP).
+    func uploaded(_ name: String, _ a: ArtifactWriter?, via: String) {
+        guard let a else { return }
+        let r = a.finish()
+        io.emit(info.event(SSHEvents.upload, [("filename", DecoyEvents.printable(Array(name.utf8), max: 1024)), ("size", String(a.received)),
+                                              ("sha256", r.sha256), ("path", r.path), ("truncated", r.truncated ? "true" : "false"), ("via", via)]))
+    }
+}
+
+/// The receiving end of `scp -t` (OpenSSH's legacy protocol): C/D/E/T control lines, file bytes, \0 acks.
+final class SCPSink {
+    unowned let channel: SSHChannel
+    let target: String
+    let shell: FakeShell
+    var buf: [UInt8] = []
+    var remaining = 0
+    var name = ""
+    var writer: ArtifactWriter?
+    var awaitingEnd = false
+    var dirs: [String] = []
+
+    init(channel: SSHChannel, target: String, shell: FakeShell) {
+        self.channel = channel
+        self.target = target
+        self.shell = shell
+    }
+
+    func begin() { channel.write([0]) }
+
+    func receive(_ b: [UInt8]) {
+        buf += b
+        while !buf.isEmpty {
+            if remaining > 0 {
+                let n = min(remaining, buf.count)
+                writer?.write(Array(buf.prefix(n)))
+                buf.removeFirst(n)
+                remaining -= n
+                if remaining == 0 { awaitingEnd = true }
+                continue
+            }
+            if awaitingEnd {
+                buf.removeFirst()                      // the sender's \0 after the data
+                awaitingEnd = false
+                channel.uploaded(name, writer, via: "scp")
+                writer = nil
+                channel.write([0])
+                continue
+            }
+            guard let nl = buf.firstIndex(of: 0x0a) else {
+                if buf.count > 4096 { protocolError("line too long") }
+                return
+            }
+            let line = String(decoding: buf[..<nl], as: UTF8.self)
+            buf.removeFirst(nl + 1)
+            control(line)
+        }
+    }
+
+    func control(_ line: String) {
+        guard let kind = line.first else { protocolError("empty control line"); return }
+        let parts = line.dropFirst().split(separator: " ", maxSplits: 2).map(String.init)
+        switch kind {
+        case "C":
+            guard parts.count == 3, let size = Int(parts[1]), size >= 0, !parts[2].contains("/") else { protocolError("bad C line"); return }
+            let dest = dirs.isEmpty && !shell.isDirectory(target) ? target : (dirs.last ?? target) + "/" + parts[2]
+            name = dest
+            writer = ArtifactWriter(root: channel.info.artifactsDir, decky: channel.info.decky.name, service: "ssh")
+            remaining = size
+            if size == 0 { awaitingEnd = true }
+            channel.write([0])
+        case "D":
+            guard parts.count == 3 else { protocolError("bad D line"); return }
+            dirs.append((dirs.last ?? target) + "/" + parts[2])
+            channel.write([0])
+        case "E":
+            if !dirs.isEmpty { dirs.removeLast() }
+            channel.write([0])
+        case "T":
+            channel.write([0])
+        default:
+            protocolError("unknown control \(kind)")
+        }
+    }
+
+    func protocolError(_ why: String) {
+        channel.io.emit(channel.info.event(SSHEvents.anomaly, [("kind", "scp_protocol"), ("detail", why)]))
+        channel.write([1] + Array("scp: protocol error: \(why)\n".utf8))
+        channel.finish(1)
+    }
+
+    func finishAll() {
+        if writer != nil { channel.uploaded(name, writer, via: "scp"); writer = nil }
+    }
+}

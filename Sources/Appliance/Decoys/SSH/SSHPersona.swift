@@ -1,0 +1,77 @@
+// SSHPersona.swift: what an OpenSSH build shows before encryption starts: its identification string and
+// its KEXINIT name-lists, in the order that build sends them. Every algorithm listed here is implemented
+// by SSHTransport (and CPacket's cp_ssh.h), so whatever a client picks completes.
+//
+// References:
+//  - debian12: recorded from Debian 12's own sshd (1:9.2p1-2+deb12u10) with ssh-audit -j and a raw KEXINIT
+//    capture: Tests/Fixtures/ssh/openssh-9.2p1-debian12.*.json (HASSH-server 425d29fe50d8e4f5e37efb6e24bcf660).
+//  - ubuntu22: OpenSSH 8.9p1's compiled-in defaults (myproposal.h 1.70) with Ubuntu's strict-KEX backport
+//    (3ubuntu0.6 and later append kex-strict-s-v00@openssh.com), host keys rsa/ecdsa/ed25519 as a stock
+//    install generates them: Tests/Fixtures/ssh/openssh-8.9p1-ubuntu22.kexinit.json. No Ubuntu build runs
+//    here, so this one is derived from the source, not recorded.
+
+public struct SSHPersona: Sendable, Equatable {
+    public let slug: String
+    /// The identification string without CR LF.
+    public let banner: String
+    /// DistroProfile slug the fake shell shows (uname, os-release, motd agree with the banner).
+    public let distro: String
+    public let kex: [String]
+    public let hostKeys: [String]
+    public let ciphers: [String]
+    public let macs: [String]
+    public let compression: [String]
+    /// EXT_INFO server-sig-algs (RFC 8308), sent when the client offers ext-info-c.
+    public let serverSigAlgs: String
+    /// Seconds a failed password attempt takes (pam_unix's fail delay on Debian/Ubuntu).
+    public let failDelay: Double
+    /// sshd's MaxAuthTries.
+    public let maxAuthTries: Int
+
+    /// The ten KEXINIT name-lists.
+    public var lists: [[String]] { [kex, hostKeys, ciphers, ciphers, macs, macs, compression, compression, [], []] }
+
+    static let macs9 = ["umac-64-etm@openssh.com", "umac-128-etm@openssh.com", "hmac-sha2-256-etm@openssh.com",
+                        "hmac-sha2-512-etm@openssh.com", "hmac-sha1-etm@openssh.com", "umac-64@openssh.com",
+                        "umac-128@openssh.com", "hmac-sha2-256", "hmac-sha2-512", "hmac-sha1"]
+    static let ciphers9 = ["chacha20-poly1305@openssh.com", "aes128-ctr", "aes192-ctr", "aes256-ctr",
+                           "aes128-gcm@openssh.com", "aes256-gcm@openssh.com"]
+    static let sigAlgs = "ssh-ed25519,sk-ssh-ed25519@openssh.com,ssh-rsa,rsa-sha2-256,rsa-sha2-512,ssh-dss,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,ecdsa-sha2-nistp521,sk-ecdsa-sha2-nistp256@openssh.com,webauthn-sk-ecdsa-sha2-nistp256@openssh.com"
+
+    public static let debian12 = SSHPersona(
+        slug: "debian12", banner: "SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u10", distro: "debian",
+        kex: ["sntrup761x25519-sha512", "sntrup761x25519-sha512@openssh.com", "curve25519-sha256",
+              "curve25519-sha256@libssh.org", "ecdh-sha2-nistp256", "ecdh-sha2-nistp384", "ecdh-sha2-nistp521",
+              "diffie-hellman-group-exchange-sha256", "diffie-hellman-group16-sha512", "diffie-hellman-group18-sha512",
+              "diffie-hellman-group14-sha256", "kex-strict-s-v00@openssh.com"],
+        hostKeys: ["rsa-sha2-512", "rsa-sha2-256", "ecdsa-sha2-nistp256", "ssh-ed25519"],
+        ciphers: ciphers9, macs: macs9, compression: ["none", "zlib@openssh.com"],
+        serverSigAlgs: sigAlgs, failDelay: 2.0, maxAuthTries: 6)
+
+    public static let ubuntu22 = SSHPersona(
+        slug: "ubuntu22", banner: "SSH-2.0-OpenSSH_8.9p1 Ubuntu-3ubuntu0.10", distro: "ubuntu22",
+        kex: ["curve25519-sha256", "curve25519-sha256@libssh.org", "ecdh-sha2-nistp256", "ecdh-sha2-nistp384",
+              "ecdh-sha2-nistp521", "sntrup761x25519-sha512@openssh.com", "diffie-hellman-group-exchange-sha256",
+              "diffie-hellman-group16-sha512", "diffie-hellman-group18-sha512", "diffie-hellman-group14-sha256",
+              "kex-strict-s-v00@openssh.com"],
+        hostKeys: ["rsa-sha2-512", "rsa-sha2-256", "ecdsa-sha2-nistp256", "ssh-ed25519"],
+        ciphers: ciphers9, macs: macs9, compression: ["none", "zlib@openssh.com"],
+        serverSigAlgs: sigAlgs, failDelay: 2.0, maxAuthTries: 6)
+
+    public static let all = [debian12, ubuntu22]
+
+    public static func named(_ slug: String) -> SSHPersona? { all.first { $0.slug == slug } }
+
+    /// Service key `persona` wins; else the decky's distro: Ubuntu deckies get the Ubuntu build, the rest
+    /// the Debian one (the shell then shows the persona's distro so banner and uname agree).
+    public static func `for`(_ decky: DeckySpec) -> SSHPersona {
+        if let p = decky.config("ssh", "persona"), let named = named(p) { return named }
+        return decky.distroProfile.id == "ubuntu" ? ubuntu22 : debian12
+    }
+
+    /// "OpenSSH 9.2p1 Debian 2+deb12u10", as nmap prints the product and version.
+    public var product: String {
+        let soft = banner.dropFirst("SSH-2.0-".count)
+        return soft.replacingOccurrences(of: "_", with: " ").replacingOccurrences(of: "-", with: " ")
+    }
+}
