@@ -23,6 +23,18 @@ def audit(fx_path, out_path):
     checks = [("banner", got["banner"]["raw"], fx["banner"]), ("kex", names("kex"), k["kex"]),
               ("key", names("key"), k["host_key"]), ("enc", names("enc"), k["enc_s2c"]),
               ("mac", names("mac"), k["mac_s2c"]), ("compression", got.get("compression"), k["comp_s2c"])]
+    # where ssh-audit's own output against the real sshd was recorded, the decoy's must equal it too
+    recorded = fx_path.replace(".kexinit.json", ".ssh-audit.json")
+    if os.path.exists(recorded):
+        ref = json.load(open(recorded))
+        rn = lambda key: [a["algorithm"] for a in ref[key]]
+        checks += [("recorded banner", {k: got["banner"].get(k) for k in ref["banner"]}, ref["banner"]),
+                   ("recorded kex", names("kex"), rn("kex")), ("recorded key", names("key"), rn("key")),
+                   ("recorded enc", names("enc"), rn("enc")), ("recorded mac", names("mac"), rn("mac")),
+                   ("recorded compression", got.get("compression"), ref["compression"])]
+        rsa = [a.get("keysize") for a in got["key"] if a["algorithm"].startswith("rsa-")]
+        rsa_ref = [a.get("keysize") for a in ref["key"] if a["algorithm"].startswith("rsa-")]
+        checks.append(("recorded rsa keysize", rsa, rsa_ref))
     bad = [(n, g, w) for n, g, w in checks if g != w]
     for n, g, w in bad:
         print(f"ssh-audit {n}: got {g}\n  want {w}")

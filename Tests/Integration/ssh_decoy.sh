@@ -149,16 +149,27 @@ cmds = [f["input"] for f in by["ssh.command.input"]]
 assert any("uname -a" in c for c in cmds) and "whoami" in cmds, cmds
 assert any(f["url"] == "http://203.0.113.7/x.sh" for f in by["ssh.session.file_download"])
 ups = by["ssh.session.file_upload"]
-vias = {(f["via"], f["filename"]) for f in ups if f["sha256"] == sha and f["size"] == "70000"}
+vias = {(f["via"], f["filename"]) for f in ups if f["sha256"] == sha and f["size"] == "70000" and f["stored_as"].endswith(sha)}
 assert ("sftp", "/tmp/payload.bin") in vias and ("scp", "/tmp/legacy.bin") in vias and ("sftp", "/tmp/sftp.bin") in vias, vias
-tty = by["ssh.tty.closed"][0]
-cast = [json.loads(l) for l in open(tty["ttylog"])]
-assert cast[0]["version"] == 2 and any(e[1] == "o" and "whoami" in e[2] for e in cast[1:]), cast[:3]
+casts = [[json.loads(l) for l in open(t["ttylog"])] for t in by["ssh.tty.closed"]]
+assert all(c[0]["version"] == 2 for c in casts)
+assert any(any(e[1] == "o" and "whoami" in e[2] for e in c[1:]) for c in casts), "pty session log"
+assert any(any(e[1] == "i" and "uname -a" in e[2] for e in c[1:]) and any(e[1] == "o" and "GNU/Linux" in e[2] for e in c[1:]) for c in casts), "exec session log"
 kinds = {f["kind"] for f in by["ssh.protocol.anomaly"]}
 want = {"bad_identification", "bad_packet_length", "bad_padding", "no_common_algorithm", "unexpected_message",
         "strict_kex_violation", "malformed_message", "bad_key_exchange_value", "bad_mac"}
 assert want <= kinds, f"anomaly kinds {sorted(kinds)} lack {sorted(want - kinds)}"
 print(f"events: {sum(len(v) for v in by.values())} ssh events; anomalies {sorted(kinds)}; uploads {sorted(vias)}")
+PY
+
+echo "-- store: ssh credentials and artifacts"
+python3 - "$WORK/store.db" "$SHA" <<'PY'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+creds = db.execute("select count(*) from credentials where service = 'ssh'").fetchone()[0]
+arts = db.execute("select count(*) from artifacts where service = 'ssh' and sha256 = ?", (sys.argv[2],)).fetchone()[0]
+assert creds >= 2 and arts >= 3, (creds, arts)
+print(f"store: {creds} ssh credentials, {arts} artifact rows of the uploaded file")
 PY
 
 echo "-- sensor: hassh_server of the decoy traffic = the real OpenSSH's"

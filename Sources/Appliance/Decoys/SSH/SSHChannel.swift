@@ -64,10 +64,8 @@ final class SSHChannel {
             mode = .shell
             let sh = FakeShell(user: decoy.user ?? "root", persona: decoy.shellDecky)
             shell = sh
-            if pty {
-                tty = TTYLog(root: info.artifactsDir, decky: info.decky.name, service: "ssh", sessionID: info.sessionID, width: cols, height: rows)
-                show(sh.motd + sh.prompt)
-            }
+            openTTY()
+            if pty { show(sh.motd + sh.prompt) }
             return true
         case "exec":
             guard mode == .idle else { return false }
@@ -145,6 +143,13 @@ final class SSHChannel {
         mode = .closed
     }
 
+    /// Every shell and exec session gets an asciicast v2 log (channels after the first get their own file).
+    func openTTY() {
+        guard tty == nil else { return }
+        let id = local == 0 ? info.sessionID : "\(info.sessionID)-\(local)"
+        tty = TTYLog(root: info.artifactsDir, decky: info.decky.name, service: "ssh", sessionID: id, width: cols, height: rows)
+    }
+
     func closeTTY() {
         guard let t = tty else { return }
         tty = nil
@@ -190,6 +195,7 @@ final class SSHChannel {
 
     /// No pty (`ssh host < script`): lines end with LF, nothing is echoed, no prompt.
     func piped(_ data: [UInt8]) {
+        tty?.input(data)
         for b in data {
             guard mode == .shell else { return }
             if b == 0x0a { let l = line; line = []; runLine(l) }
@@ -209,7 +215,7 @@ final class SSHChannel {
         for u in res.urls { io.emit(info.event(SSHEvents.download, [("url", String(u.prefix(2048)))])) }
         let out = pty ? res.output : res.output.replacingOccurrences(of: "\r\n", with: "\n")
         if res.exit {
-            if pty { show(out + "logout\r\n") } else { write(Array(out.utf8)) }
+            show(pty ? out + "logout\r\n" : out)
             finish(0)
             return
         }
@@ -244,9 +250,13 @@ final class SSHChannel {
             }
         }
         mode = .exec
+        openTTY()
+        tty?.input(cmd + [0x0a])
         let res = sh.run(text)
         for u in res.urls { io.emit(info.event(SSHEvents.download, [("url", String(u.prefix(2048)))])) }
-        write(Array(res.output.replacingOccurrences(of: "\r\n", with: "\n").utf8))
+        let out = Array(res.output.replacingOccurrences(of: "\r\n", with: "\n").utf8)
+        tty?.output(out)
+        write(out)
         exitPending = res.output.contains("command not found") ? 127 : 0
     }
 
@@ -321,8 +331,9 @@ final class SSHChannel {
     func uploaded(_ name: String, _ a: ArtifactWriter?, via: String) {
         guard let a else { return }
         let r = a.finish()
-        io.emit(info.event(SSHEvents.upload, [("filename", DecoyEvents.printable(Array(name.utf8), max: 1024)), ("size", String(a.received)),
-                                              ("sha256", r.sha256), ("path", r.path), ("truncated", r.truncated ? "true" : "false"), ("via", via)]))
+        io.emit(info.event(SSHEvents.upload, [("filename", DecoyEvents.printable(Array(name.utf8), max: 1024)), ("size", String(r.size)),
+                                              ("received", String(a.received)), ("truncated", r.truncated ? "true" : "false"),
+                                              ("sha256", r.sha256), ("stored_as", r.path), ("via", via)]))
     }
 }
 
