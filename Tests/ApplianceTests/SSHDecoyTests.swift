@@ -82,10 +82,9 @@ private func fixture(_ name: String) throws -> [String: Any] {
         let hello = Array("SSH-2.0-x\r\n".utf8)
         let cases: [([UInt8], String)] = [
             (Array("GET / HTTP/1.1\r\n".utf8), "bad_identification"),
-            ([UInt8](repeating: 0x41, count: 300), "bad_identification"),
+            ([UInt8](repeating: 0x41, count: 9000), "bad_identification"),
             (hello + [0xff, 0xff, 0xff, 0xf0, 0, 0, 0, 0], "bad_packet_length"),
             (hello + [0, 0, 0, 12, 200] + [UInt8](repeating: 0, count: 11), "bad_padding"),
-            (hello + [0, 0, 0, 12, 4, 50] + [UInt8](repeating: 0, count: 10), "unexpected_message"),     // USERAUTH before kex
             (hello + [0, 0, 0, 12, 4, 20] + [UInt8](repeating: 0, count: 10), "malformed_message"),      // truncated KEXINIT
         ]
         for (input, kind) in cases {
@@ -95,6 +94,13 @@ private func fixture(_ name: String) throws -> [String: Any] {
                 #expect(h.closed && h.anomalies == [kind], "\(kind) drip=\(drip): \(h.anomalies)")
             }
         }
+        // A message before the client's KEXINIT: sshd answers UNIMPLEMENTED (seq 0) and carries on; we log it too.
+        let early = SSHHarness("debian")
+        early.send(hello)
+        early.out.removeAll()
+        early.send([0, 0, 0, 12, 4, 50] + [UInt8](repeating: 0, count: 10))
+        #expect(!early.closed && early.anomalies == ["unexpected_message"])
+        #expect(early.out == [0, 0, 0, 12, 6, 3, 0, 0, 0, 0] + [UInt8](repeating: 0, count: 6), "UNIMPLEMENTED for seq 0, zero padding")
         var rng = SeededRandom(seed: "ssh-hostile")
         for _ in 0..<200 {
             let h = SSHHarness("debian")

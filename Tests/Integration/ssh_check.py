@@ -44,6 +44,16 @@ def audit(fx_path, out_path):
           f"{len(k['enc_s2c'])} enc, {len(k['mac_s2c'])} mac, {len(k['comp_s2c'])} compression, in order")
 
 
+def live(real_path, decoy_path):
+    real, got = json.load(open(real_path)), json.load(open(decoy_path))
+    names = lambda d, key: [a["algorithm"] for a in d.get(key, [])]
+    for key in ["kex", "key", "enc", "mac"]:
+        assert names(real, key) == names(got, key), f"live sshd {key}: {names(real, key)} != decoy {names(got, key)}"
+    assert real["compression"] == got["compression"]
+    assert real["banner"]["software"] == got["banner"]["software"], (real["banner"], got["banner"])
+    print(f"ssh-audit lists == the installed sshd's ({real['banner']['raw']})")
+
+
 def nmap(fx_path, out_path):
     fx = fixture(fx_path)
     text = open(out_path).read()
@@ -162,89 +172,91 @@ def start(ip, port):
     return c, banner, srv
 
 
-def hostile(ip, port):
-    cases = []
+def hostile(ip, port, ref=None):
+    """Hostile clients; each case yields (bytes the server sent back, closed?). With ref (a real sshd of the
+    same version on loopback) every case must get the same answer from both."""
 
-    def case(name, fn):
+    def outcome(c, secs=3):
+        c.s.settimeout(secs)
+        out, closed = c.buf, False
+        end = time.time() + secs
         try:
-            ok = fn()
-        except (EOFError, ConnectionResetError, BrokenPipeError):
-            ok = True  # the server closed while we were still talking
-        cases.append((name, ok))
+            while time.time() < end:
+                d = c.s.recv(65536)
+                if not d:
+                    closed = True
+                    break
+                out += d
+        except (ConnectionResetError, BrokenPipeError):
+            closed = True
+        except socket.timeout:
+            pass
+        c.s.close()
+        if len(out) > 22 and out[5] == 20:
+            out = out[:6] + bytes(16) + out[22:]       # a KEXINIT's random cookie
+        return out, closed
 
-    def garbage_banner():
-        c = Conn(ip, port)
-        c.recv_line()
+    def garbage_banner(ip, port):
+        c = Conn(ip, port); c.recv_line()
         c.s.sendall(b"GET / HTTP/1.0\r\n\r\n")
-        return c.closed_within(5)
+        return outcome(c)
 
-    def long_banner():
-        c = Conn(ip, port)
-        c.recv_line()
-        c.s.sendall(b"SSH-2.0-" + b"A" * 5000)
-        return c.closed_within(5)
+    def old_protocol(ip, port):
+        c = Conn(ip, port); c.recv_line()
+        c.s.sendall(b"SSH-1.5-scanner\r\n")
+        return outcome(c)
 
-    def huge_length():
-        c, _, _ = start(ip, port)
-        c.s.sendall(struct.pack(">I", 0xFFFFFFF0) + os.urandom(64))
-        return c.closed_within(5)
+    def long_banner(ip, port):
+        c = Conn(ip, port); c.recv_line()
+        c.s.sendall(b"SSH-2.0-" + b"A" * 5000 + b"\r\n")
+        return outcome(c)
 
-    def bad_padding():
-        c, _, _ = start(ip, port)
-        c.s.sendall(struct.pack(">IB", 12, 200) + os.urandom(11))
-        return c.closed_within(5)
+    def too_long_banner(ip, port):
+        c = Conn(ip, port); c.recv_line()
+        c.s.sendall(b"SSH-2.0-" + b"A" * 9000 + b"\r\n")
+        return outcome(c)
 
-    def misaligned():
-        c, _, _ = start(ip, port)
-        c.s.sendall(struct.pack(">IB", 13, 4) + os.urandom(12))
-        return c.closed_within(5)
-
-    def no_common_cipher():
-        c, _, _ = start(ip, port)
-        lists = list(CLIENT_KEXINIT_LISTS)
-        lists[2] = lists[3] = "3des-cbc,arcfour"
-        c.s.sendall(plain_packet(kexinit_payload(lists)))
-        return c.closed_within(5)
-
-    def message_before_kex():
-        c, _, _ = start(ip, port)
-        c.s.sendall(plain_packet(bytes([5]) + sstr("ssh-userauth")))
-        return c.closed_within(5)
-
-    def strict_violation():
-        c, _, _ = start(ip, port)
-        lists = list(CLIENT_KEXINIT_LISTS)
-        lists[0] += ",kex-strict-c-v00@openssh.com"
-        c.s.sendall(plain_packet(kexinit_payload(lists)) + plain_packet(bytes([2]) + sstr("x")))
-        return c.closed_within(5)
-
-    def truncated_kexinit():
-        c, _, _ = start(ip, port)
-        c.s.sendall(plain_packet(bytes([20]) + os.urandom(10)))
-        return c.closed_within(5)
-
-    def bad_curve_point():
-        c, _, _ = start(ip, port)
-        c.s.sendall(plain_packet(kexinit_payload(CLIENT_KEXINIT_LISTS)))
-        c.s.sendall(plain_packet(bytes([30]) + sstr(b"\0" * 32)))     # the all-zero (low-order) point
-        return c.closed_within(5)
-
-    def random_packets():
-        for _ in range(50):
+    def after_kexinit(payload):
+        def run(ip, port):
             c, _, _ = start(ip, port)
-            c.s.sendall(os.urandom(int.from_bytes(os.urandom(2), "big") % 3000 + 1))
-            c.s.close()
-        return True
+            c.s.sendall(payload)
+            return outcome(c)
+        return run
 
-    for name, fn in [("garbage_banner", garbage_banner), ("long_banner", long_banner), ("huge_length", huge_length),
-                     ("bad_padding", bad_padding), ("misaligned", misaligned), ("no_common_cipher", no_common_cipher),
-                     ("message_before_kex", message_before_kex), ("strict_violation", strict_violation),
-                     ("truncated_kexinit", truncated_kexinit), ("bad_curve_point", bad_curve_point),
-                     ("random_packets", random_packets)]:
-        case(name, fn)
-    bad = [n for n, ok in cases if not ok]
-    print("hostile clients: " + ", ".join(f"{n}={'closed' if ok else 'OPEN'}" for n, ok in cases))
-    if bad:
+    lists = list(CLIENT_KEXINIT_LISTS); lists[2] = lists[3] = "3des-cbc,arcfour"
+    strict = list(CLIENT_KEXINIT_LISTS); strict[0] += ",kex-strict-c-v00@openssh.com"
+    cases = [
+        ("garbage_banner", garbage_banner), ("old_protocol", old_protocol), ("long_banner", long_banner), ("too_long_banner", too_long_banner),
+        ("huge_length", after_kexinit(struct.pack(">I", 0xFFFFFFF0) + bytes(64))),
+        ("bad_padding", after_kexinit(struct.pack(">IB", 12, 200) + bytes(11))),
+        ("misaligned", after_kexinit(struct.pack(">IB", 13, 4) + bytes(12))),
+        ("no_common_cipher", after_kexinit(plain_packet(kexinit_payload(lists)))),
+        ("message_before_kexinit", after_kexinit(plain_packet(bytes([5]) + sstr("ssh-userauth")))),
+        ("strict_violation", after_kexinit(plain_packet(kexinit_payload(strict)) + plain_packet(bytes([2]) + sstr("x")))),
+        ("truncated_kexinit", after_kexinit(plain_packet(bytes([20]) + bytes(10)))),
+        ("bad_curve_point", after_kexinit(plain_packet(kexinit_payload(CLIENT_KEXINIT_LISTS)) + plain_packet(bytes([30]) + sstr(bytes(32))))),
+        ("userauth_during_kex", after_kexinit(plain_packet(kexinit_payload(CLIENT_KEXINIT_LISTS)) + plain_packet(bytes([50]) + sstr("root")))),
+    ]
+    failed = []
+    for name, fn in cases:
+        got = fn(ip, port)
+        line = f"{name}: {'closed' if got[1] else 'open'} {got[0][:48]!r}"
+        if ref:
+            want = fn(*ref)
+            if got != want:
+                failed.append(f"{name}: decoy {got} != sshd {want}")
+            line += " (= sshd)" if got == want else " (sshd differs)"
+        # every case but the one sshd tolerates must end the connection
+        if name not in ("message_before_kexinit", "long_banner") and not got[1]:
+            failed.append(f"{name}: connection left open")
+        print("  " + line)
+    for _ in range(50):
+        c, _, _ = start(ip, port)
+        c.s.sendall(os.urandom(int.from_bytes(os.urandom(2), "big") % 3000 + 1))
+        c.s.close()
+    print(f"hostile clients: {len(cases)} cases{' identical to the real sshd' if ref and not failed else ''}, 50 random-byte clients")
+    if failed:
+        print("\n".join(failed))
         sys.exit(1)
 
 
@@ -315,10 +327,12 @@ if __name__ == "__main__":
     cmd = sys.argv[1]
     if cmd == "audit":
         audit(sys.argv[2], sys.argv[3])
+    elif cmd == "live":
+        live(sys.argv[2], sys.argv[3])
     elif cmd == "nmap":
         nmap(sys.argv[2], sys.argv[3])
     elif cmd == "hostile":
-        hostile(sys.argv[2], int(sys.argv[3]))
+        hostile(sys.argv[2], int(sys.argv[3]), (sys.argv[4], int(sys.argv[5])) if len(sys.argv) > 5 else None)
     elif cmd == "badmac":
         badmac(sys.argv[2], int(sys.argv[3]))
     else:

@@ -48,11 +48,25 @@ wait_for "$WORK/serve.err" "serving 2 decky"
 EV=$WORK/decoys.log.json
 SSHO=(-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o ConnectTimeout=10 -o LogLevel=ERROR)
 
+echo "-- the real Debian 12 sshd on loopback, as a live reference"
+mkdir -p "$WORK/sshd" /run/sshd
+for t in rsa ecdsa ed25519; do ssh-keygen -q -t $t -N '' -f "$WORK/sshd/ssh_host_${t}_key"; done
+REFPORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+printf '%s\n' "Port $REFPORT" "ListenAddress 127.0.0.1" "HostKey $WORK/sshd/ssh_host_rsa_key" \
+  "HostKey $WORK/sshd/ssh_host_ecdsa_key" "HostKey $WORK/sshd/ssh_host_ed25519_key" "UsePAM yes" \
+  "KbdInteractiveAuthentication no" "PidFile $WORK/sshd/pid" >"$WORK/sshd/sshd_config"
+/usr/sbin/sshd -D -f "$WORK/sshd/sshd_config" -E "$WORK/sshd/log" &
+PIDS+=($!)
+for _ in $(seq 50); do ssh-keyscan -p "$REFPORT" 127.0.0.1 >/dev/null 2>&1 && break; sleep 0.1; done
+"$VENV/bin/ssh-audit" -j "127.0.0.1:$REFPORT" >"$WORK/audit-real.json" || true
+
 echo "-- ssh-audit and nmap against each persona"
 for pair in "deb:$DEB:openssh-9.2p1-debian12" "ubu:$UBU:openssh-8.9p1-ubuntu22"; do
   IFS=: read -r name ip ref <<<"$pair"
   "$VENV/bin/ssh-audit" -j "$ip" >"$WORK/audit-$name.json" || true            # exit status reflects its policy grades
   "$PY" "$ROOT/Tests/Integration/ssh_check.py" audit "$FX/$ref.kexinit.json" "$WORK/audit-$name.json"
+  # the Debian persona also equals what the installed sshd says right now
+  if [ "$name" = deb ]; then "$PY" "$ROOT/Tests/Integration/ssh_check.py" live "$WORK/audit-real.json" "$WORK/audit-$name.json"; fi
   nmap -Pn -sV -p22 --script ssh2-enum-algos,ssh-hostkey,ssh-auth-methods "$ip" >"$WORK/nmap-$name.txt"
   "$PY" "$ROOT/Tests/Integration/ssh_check.py" nmap "$FX/$ref.kexinit.json" "$WORK/nmap-$name.txt"
 done
@@ -118,7 +132,7 @@ grep -c "root:x:0:0" "$WORK/zlib.out" | grep -q 2
 echo "   $ok logins, one per kex / host key / cipher / MAC, and with compression"
 
 echo "-- hostile clients"
-"$PY" "$ROOT/Tests/Integration/ssh_check.py" hostile "$DEB" 22
+"$PY" "$ROOT/Tests/Integration/ssh_check.py" hostile "$DEB" 22 127.0.0.1 "$REFPORT"
 "$PY" "$ROOT/Tests/Integration/ssh_check.py" badmac "$DEB" 22
 sshpass -p admin ssh "${SSHO[@]}" "root@$DEB" 'echo still-serving' >"$WORK/after.out" 2>&1
 grep -q still-serving "$WORK/after.out"

@@ -59,7 +59,8 @@ final class SSHTransport {
     private var ignoreGuess = false
     private var queued: [[UInt8]] = []
     private var gexRequest: (min: UInt32, n: UInt32, max: UInt32, bits: Int)?
-    static let maxBanner = 255
+    /// sshd accepts identification lines of up to 8192 bytes (measured: 8010 answered, 8193 refused).
+    static let maxBanner = 8192
 
     init(persona: SSHPersona, hostKeys: SSHHostKeys, info: DecoySessionInfo) {
         self.persona = persona
@@ -89,16 +90,25 @@ final class SSHTransport {
     }
 
     private func readVersion() {
+        let invalid = Array("Invalid SSH identification string.".utf8)          // sshd's words, no CR LF
         guard let nl = inbuf[inStart...].firstIndex(of: 0x0a) else {
-            if inbuf.count - inStart > SSHTransport.maxBanner + 2 { fail("bad_identification", "no end of line within \(SSHTransport.maxBanner) bytes", disconnect: false) }
+            if inbuf.count - inStart > SSHTransport.maxBanner + 1 {
+                io.send(invalid)
+                fail("bad_identification", "no end of line within \(SSHTransport.maxBanner) bytes", disconnect: false)
+            }
             return
         }
         var line = Array(inbuf[inStart..<nl])
         inStart = nl + 1
         if line.last == 0x0d { line.removeLast() }
         let text = DecoyEvents.printable(line, max: 512)
-        guard line.count <= SSHTransport.maxBanner else { fail("bad_identification", "identification longer than 255 bytes", disconnect: false); return }
+        guard line.count <= SSHTransport.maxBanner else {
+            io.send(invalid)
+            fail("bad_identification", "identification line of \(line.count) bytes", disconnect: false)
+            return
+        }
         guard text.hasPrefix("SSH-") else {
+            io.send(invalid)
             fail("bad_identification", "not an SSH identification: \(text.prefix(64))", disconnect: false)
             return
         }
@@ -152,7 +162,10 @@ final class SSHTransport {
             // Strict KEX (OpenSSH PROTOCOL §1.10): the first exchange admits KEX messages only, KEXINIT first.
             if firstKex && kexInProgress && strict {
                 let kexMsg = type == SSHMsg.kexinit || type == SSHMsg.newkeys || (30...49).contains(type)
-                if !kexMsg && type != SSHMsg.disconnect { fail("strict_kex_violation", "message \(type) during the initial key exchange"); return }
+                if !kexMsg && type != SSHMsg.disconnect {
+                    fail("strict_kex_violation", "strict KEX violation: unexpected packet type \(type) (seqnr \(seq))")
+                    return
+                }
             }
             switch type {
             case SSHMsg.disconnect:
@@ -183,7 +196,15 @@ final class SSHTransport {
                 if ignoreGuess { ignoreGuess = false; return }
                 try kexMessage(p)
             default:
-                guard secure, !kexInProgress else { fail("unexpected_message", "message \(type) before keys are in use"); return }
+                if !secure && clientKexInit == nil {
+                    // Before the client's KEXINIT sshd answers UNIMPLEMENTED and carries on (kex_protocol_error).
+                    io.emit(info.event(SSHEvents.anomaly, [("kind", "unexpected_message"), ("detail", "message \(type) before KEXINIT")]))
+                    var w = SSHWriter(SSHMsg.unimplemented)
+                    w.u32(seq)
+                    writePacket(w.bytes)
+                    return
+                }
+                guard secure, !kexInProgress else { fail("unexpected_message", "message \(type) during the key exchange"); return }
                 onPayload?(p, seq)
             }
         } catch {
@@ -458,14 +479,15 @@ final class SSHTransport {
         io.close(after: wrote ? 0 : delay)
     }
 
-    /// A protocol violation: anomaly event, DISCONNECT, close.
+    /// A protocol violation: anomaly event, then the connection closes as sshd closes it. sshd sends a
+    /// DISCONNECT only for a strict-KEX violation (measured against Debian 12's sshd: a bad length, MAC,
+    /// padding, curve point, truncated message or failed negotiation closes without a word).
     func fail(_ kind: String, _ detail: String, disconnect sendDisconnect: Bool = true, disconnectCode: UInt32 = SSHDisconnect.protocolError) {
         guard phase != .closed else { return }
         io.emit(info.event(SSHEvents.anomaly, [("kind", kind), ("detail", String(detail.prefix(512)))]))
-        if sendDisconnect && phase == .packets {
-            let text = kind == "bad_mac" ? "Corrupted MAC on input." : kind == "no_common_algorithm" ? detail : "Packet corrupt"
+        if sendDisconnect && phase == .packets && kind == "strict_kex_violation" {
             var w = SSHWriter(SSHMsg.disconnect)
-            w.u32(disconnectCode); w.string(text); w.string("")
+            w.u32(disconnectCode); w.string(detail); w.string("")
             writePacket(w.bytes)
         }
         phase = .closed
