@@ -109,6 +109,18 @@ SSH_ASKPASS="$WORK/askpass" SSH_ASKPASS_REQUIRE=force DISPLAY=none timeout 60 \
 grep -q "Too many authentication failures" "$WORK/maxtries.out" || { cat "$WORK/maxtries.out"; exit 1; }
 echo "   denied after ${took}s; 6 failures -> Too many authentication failures"
 
+echo "-- a failed login as the client sees it (ssh -v): decoy == the real sshd"
+seen() {   # host [ssh options...]: the client's view of ext-info, methods and the denial, host names removed
+  local h=$1; shift
+  sshpass -p wrong ssh -v "${SSHO[@]}" -o NumberOfPasswordPrompts=1 "$@" "nobody@$h" true 2>&1 |
+    grep -E 'kex_input_ext_info|Authentications that can continue|Permission denied|kex: (algorithm|host key|server->client|client->server)' |
+    sed "s/nobody@$h/nobody@HOST/" || true
+}
+seen 127.0.0.1 -p "$REFPORT" >"$WORK/seen-real.txt"
+seen "$DEB" >"$WORK/seen-decoy.txt"
+diff "$WORK/seen-real.txt" "$WORK/seen-decoy.txt" || { echo "the client sees a difference"; exit 1; }
+echo "   $(wc -l <"$WORK/seen-real.txt") lines identical (negotiated algorithms, server-sig-algs, methods, denial)"
+
 echo "-- every advertised algorithm with the real client"
 ok=0
 run() {

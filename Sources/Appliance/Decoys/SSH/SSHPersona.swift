@@ -36,7 +36,10 @@ public struct SSHPersona: Sendable, Equatable {
                         "umac-128@openssh.com", "hmac-sha2-256", "hmac-sha2-512", "hmac-sha1"]
     static let ciphers9 = ["chacha20-poly1305@openssh.com", "aes128-ctr", "aes192-ctr", "aes256-ctr",
                            "aes128-gcm@openssh.com", "aes256-gcm@openssh.com"]
-    static let sigAlgs = "ssh-ed25519,sk-ssh-ed25519@openssh.com,ssh-rsa,rsa-sha2-256,rsa-sha2-512,ssh-dss,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,ecdsa-sha2-nistp521,sk-ecdsa-sha2-nistp256@openssh.com,webauthn-sk-ecdsa-sha2-nistp256@openssh.com"
+    /// 9.2p1 (measured: `ssh -v` against Debian 12's sshd prints this server-sig-algs).
+    static let sigAlgs92 = "ssh-ed25519,sk-ssh-ed25519@openssh.com,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,ecdsa-sha2-nistp521,sk-ecdsa-sha2-nistp256@openssh.com,webauthn-sk-ecdsa-sha2-nistp256@openssh.com,ssh-dss,ssh-rsa,rsa-sha2-256,rsa-sha2-512"
+    /// 8.x (before key types moved to per-type files in 9.x): RSA and DSA before ECDSA.
+    static let sigAlgs8 = "ssh-ed25519,sk-ssh-ed25519@openssh.com,ssh-rsa,rsa-sha2-256,rsa-sha2-512,ssh-dss,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,ecdsa-sha2-nistp521,sk-ecdsa-sha2-nistp256@openssh.com,webauthn-sk-ecdsa-sha2-nistp256@openssh.com"
 
     public static let debian12 = SSHPersona(
         slug: "debian12", banner: "SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u10", distro: "debian",
@@ -46,7 +49,7 @@ public struct SSHPersona: Sendable, Equatable {
               "diffie-hellman-group14-sha256", "kex-strict-s-v00@openssh.com"],
         hostKeys: ["rsa-sha2-512", "rsa-sha2-256", "ecdsa-sha2-nistp256", "ssh-ed25519"],
         ciphers: ciphers9, macs: macs9, compression: ["none", "zlib@openssh.com"],
-        serverSigAlgs: sigAlgs, failDelay: 2.0, maxAuthTries: 6)
+        serverSigAlgs: sigAlgs92, failDelay: 2.0, maxAuthTries: 6)
 
     public static let ubuntu22 = SSHPersona(
         slug: "ubuntu22", banner: "SSH-2.0-OpenSSH_8.9p1 Ubuntu-3ubuntu0.10", distro: "ubuntu22",
@@ -56,7 +59,7 @@ public struct SSHPersona: Sendable, Equatable {
               "kex-strict-s-v00@openssh.com"],
         hostKeys: ["rsa-sha2-512", "rsa-sha2-256", "ecdsa-sha2-nistp256", "ssh-ed25519"],
         ciphers: ciphers9, macs: macs9, compression: ["none", "zlib@openssh.com"],
-        serverSigAlgs: sigAlgs, failDelay: 2.0, maxAuthTries: 6)
+        serverSigAlgs: sigAlgs8, failDelay: 2.0, maxAuthTries: 6)
 
     public static let all = [debian12, ubuntu22]
 
