@@ -86,6 +86,13 @@ sshpass -p admin sftp "${SSHO[@]}" "root@$DEB" <"$WORK/sftp.batch" >"$WORK/sftp.
 grep -q "sftp.bin" "$WORK/sftp.out"
 grep -qi "srv-\|^[a-z]" "$WORK/hostname.got"
 [ -f "$WORK/art/deb/ssh/$SHA" ] || { echo "artifact $SHA missing"; ls -R "$WORK/art"; exit 1; }
+# client-initiated re-keying in the middle of an upload (RekeyLimit 16K: a few exchanges per transfer)
+head -c 300000 /dev/urandom >"$WORK/rekey.bin"
+RSHA=$(sha256sum "$WORK/rekey.bin" | cut -c1-64)
+sshpass -p admin scp -v "${SSHO[@]}" -o RekeyLimit=16K "$WORK/rekey.bin" "root@$DEB:/tmp/rekey.bin" 2>"$WORK/rekey.err" || { tail -20 "$WORK/rekey.err"; exit 1; }
+[ "$(grep -c 'SSH2_MSG_NEWKEYS received' "$WORK/rekey.err")" -ge 3 ] || { echo "no re-key seen"; exit 1; }
+cmp "$WORK/rekey.bin" "$WORK/art/deb/ssh/$RSHA"
+echo "   uploads: scp (SFTP), scp -O, sftp, and scp across $(grep -c 'SSH2_MSG_NEWKEYS received' "$WORK/rekey.err") key exchanges; artifacts byte-identical"
 # an interactive pty shell: prompt, echo, tty log
 (sleep 2; printf 'whoami\r'; sleep 0.5; printf 'cat /etc/issue\r'; sleep 0.5; printf 'exit\r'; sleep 1) |
   sshpass -p admin ssh -tt "${SSHO[@]}" "root@$DEB" >"$WORK/pty.out" 2>&1 || true
