@@ -15,8 +15,8 @@ private func spec(_ name: String = "decky-01", services: [String], distro: Strin
               archetype: nil, nmapOS: "linux", serviceConfig: config)
 }
 
-/// A session with its I/O captured: feed bytes, read what went out and the events.
-private final class Harness {
+/// A session with its I/O captured: feed bytes, read what went out and the events (SSHDecoyTests too).
+final class Harness {
     let io = DecoyIO()
     let session: DecoySession
     var out: [UInt8] = []

@@ -12,34 +12,9 @@ private func decky(_ distro: String) -> DeckySpec {
               distro: distro, archetype: nil, nmapOS: "linux", serviceConfig: [:])
 }
 
-private final class SSHHarness {
-    let io = DecoyIO()
-    let session: SSHDecoy
-    var out: [UInt8] = []
-    var events: [SensorEvent] = []
-    var closed = false
+private func SSHHarness(_ distro: String) -> Harness { Harness("ssh", decky: decky(distro)) }
 
-    init(_ distro: String) {
-        let info = DecoySessionInfo(decky: decky(distro), service: "ssh", client: IPAddress(parsing: "10.9.0.1")!, clientPort: 40000,
-                                    local: IPAddress(parsing: "10.9.0.2")!, localPort: 22, artifactsDir: nil)
-        session = SSHDecoy(info)
-        session.start(io)
-        drain()
-    }
-
-    func drain() {
-        let (outs, evs) = io.drain()
-        events += evs
-        for o in outs {
-            switch o {
-            case .bytes(let b, _): out += b
-            case .close: closed = true
-            case .call: break
-            }
-        }
-    }
-
-    func send(_ b: [UInt8]) { session.receive(b, io); drain() }
+extension Harness {
     var anomalies: [String] { events.filter { $0.spec.id == "ssh.protocol.anomaly" }.compactMap { $0.value("kind") } }
 }
 
