@@ -39,6 +39,9 @@ services = ssh
 ip = $UBU
 distro = ubuntu22
 services = ssh
+
+[ubu.ssh]
+accept = after:3
 EOF
 "$DECNET" deploy $DK --config "$WORK/fleet.ini" >"$WORK/deploy.out"
 start_sensor "$BR" --decky "deb=$DEB" --decky "ubu=$UBU"
@@ -98,8 +101,11 @@ echo "   uploads: scp (SFTP), scp -O, sftp, and scp across $(grep -c 'SSH2_MSG_N
   sshpass -p admin ssh -tt "${SSHO[@]}" "root@$DEB" >"$WORK/pty.out" 2>&1 || true
 grep -q "root@srv-.*:~# " "$WORK/pty.out" || grep -q "root@.*:~# " "$WORK/pty.out"
 grep -q "Debian GNU/Linux 12" "$WORK/pty.out"
-echo "-- Ubuntu persona shell agrees with its banner"
-sshpass -p admin ssh "${SSHO[@]}" "admin@$UBU" 'uname -a; cat /etc/os-release' >"$WORK/ubu.out" 2>&1 || true
+echo "-- Ubuntu persona (accept = after:3): the third password gets in; its shell agrees with its banner"
+printf '#!/bin/sh\necho anything\n' >"$WORK/askpass-any"; chmod 700 "$WORK/askpass-any"
+SSH_ASKPASS="$WORK/askpass-any" SSH_ASKPASS_REQUIRE=force DISPLAY=none timeout 60 \
+  ssh "${SSHO[@]}" -o NumberOfPasswordPrompts=3 -o PubkeyAuthentication=no "admin@$UBU" 'uname -a; cat /etc/os-release' \
+  >"$WORK/ubu.out" 2>&1 </dev/null || true
 grep -q "5.15.0-118-generic .*Ubuntu" "$WORK/ubu.out"
 grep -q 'PRETTY_NAME="Ubuntu 22.04' "$WORK/ubu.out"
 
@@ -115,6 +121,14 @@ SSH_ASKPASS="$WORK/askpass" SSH_ASKPASS_REQUIRE=force DISPLAY=none timeout 60 \
   ssh "${SSHO[@]}" -o NumberOfPasswordPrompts=10 -o PubkeyAuthentication=no "root@$DEB" true >"$WORK/maxtries.out" 2>&1 </dev/null || true
 grep -q "Too many authentication failures" "$WORK/maxtries.out" || { cat "$WORK/maxtries.out"; exit 1; }
 echo "   denied after ${took}s; 6 failures -> Too many authentication failures"
+
+echo "-- publickey: recorded (type, fingerprint) and refused"
+ssh-keygen -q -t ed25519 -N '' -f "$WORK/id_test"
+FP=$(ssh-keygen -lf "$WORK/id_test.pub" | awk '{print $2}')
+if ssh "${SSHO[@]}" -i "$WORK/id_test" -o IdentitiesOnly=yes -o PasswordAuthentication=no -o BatchMode=yes "root@$DEB" true >"$WORK/pk.out" 2>&1; then
+  echo "a public key was accepted"; exit 1
+fi
+grep -q "Permission denied (publickey,password)" "$WORK/pk.out" || { cat "$WORK/pk.out"; exit 1; }
 
 echo "-- a failed login as the client sees it (ssh -v): decoy == the real sshd"
 seen() {   # host [ssh options...]: the client's view of ext-info, methods and the denial, host names removed
@@ -158,10 +172,10 @@ grep -q still-serving "$WORK/after.out"
 
 echo "-- events"
 sleep 1
-python3 - "$EV" "$SHA" <<'PY'
+python3 - "$EV" "$SHA" "$FP" "$UBU" <<'PY'
 import json, sys, collections
 ev = [json.loads(l) for l in open(sys.argv[1])]
-sha = sys.argv[2]
+sha, fp, ubu = sys.argv[2], sys.argv[3], sys.argv[4]
 by = collections.defaultdict(list)
 for e in ev:
     if e["service"] == "ssh":
@@ -178,6 +192,11 @@ ok = [f for f in by["ssh.login.success"] if f["username"] == "root"]
 assert ok and ok[0]["secret_printable"] == "admin" and ok[0]["secret_b64"] == "YWRtaW4=" and ok[0]["method"] == "password"
 bad = [f for f in by["ssh.login.failed"] if f.get("secret_printable") == "wrong"]
 assert bad and bad[0]["auth_result"] == "failed"
+pk = [f for f in by["ssh.login.failed"] if f.get("method") == "publickey" and f.get("key_fingerprint") == fp]
+assert pk and pk[0]["key_type"] == "ssh-ed25519" and pk[0]["secret_kind"] == "publickey", by["ssh.login.failed"][-3:]
+ubu_auth = [(e["event_type"], e["fields"]["secret_printable"]) for e in ev
+            if e["fields"].get("dst_ip") == ubu and e["event_type"] in ("ssh.login.failed", "ssh.login.success")]
+assert ubu_auth == [("ssh.login.failed", "anything")] * 2 + [("ssh.login.success", "anything")], ubu_auth
 cmds = [f["input"] for f in by["ssh.command.input"]]
 assert any("uname -a" in c for c in cmds) and "whoami" in cmds, cmds
 assert any(f["url"] == "http://203.0.113.7/x.sh" for f in by["ssh.session.file_download"])
