@@ -80,6 +80,18 @@ private func pair(_ enc: String, _ mac: String) -> (OpaquePointer, OpaquePointer
         }
         #expect(off == wire.count)
     }
+    // A buffer too small for the packet: TOO_BIG with the room needed, and the same call succeeds with it.
+    for (enc, mac) in modes {
+        let (s, r) = pair(enc, mac)
+        let p = [UInt8](repeating: 0x42, count: 5000)
+        var w = [UInt8](repeating: 0, count: cp_ssh_seal_bound(p.count))
+        let n = cp_ssh_seal(s, 9, p, p.count, &w, w.count)
+        var small = [UInt8](repeating: 0, count: 1000), consumed = 0, need = 0
+        #expect(cp_ssh_open(r, 9, w, n, &small, small.count, &consumed, &need) == Int32(CP_SSH_TOO_BIG) && need > 5000)
+        var big = [UInt8](repeating: 0, count: need), plen = 0
+        #expect(cp_ssh_open(r, 9, w, n, &big, big.count, &consumed, &plen) == Int32(CP_SSH_OK) && Array(big.prefix(plen)) == p, "\(enc) \(mac) after growing")
+        cp_ssh_cipher_free(s); cp_ssh_cipher_free(r)
+    }
 }
 
 @Test func aFlippedBitIsAMACErrorAndBadLengthsAreRefused() {

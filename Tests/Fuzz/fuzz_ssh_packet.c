@@ -20,8 +20,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n) {
     size_t m = p[0] % (sizeof modes / sizeof modes[0]);
     cp_ssh_cipher *c = modes[m][0] ? cp_ssh_cipher_new(modes[m][0], modes[m][1], 0, key, iv, mk) : NULL;
     size_t consumed = 0, plen = 0, off = 1;
+    /* an odd second byte picks a small output buffer (the TOO_BIG path), an even one the full size */
+    size_t cap = n > 1 && (p[1] & 1) ? (size_t)p[1] * 64 : sizeof out;
     /* whole buffer */
-    while (off < n && cp_ssh_open(c, 0, p + off, n - off, out, sizeof out, &consumed, &plen) == CP_SSH_OK) off += consumed;
+    while (off < n && cp_ssh_open(c, 0, p + off, n - off, out, cap, &consumed, &plen) == CP_SSH_OK) off += consumed;
     cp_ssh_cipher_free(c);
     /* drip-fed: growing prefixes of the same bytes */
     c = modes[m][0] ? cp_ssh_cipher_new(modes[m][0], modes[m][1], 0, key, iv, mk) : NULL;

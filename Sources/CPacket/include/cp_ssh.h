@@ -44,8 +44,9 @@ size_t cp_ssh_seal_bound(size_t n);
  * Returns the wire length, or CP_SSH_TOO_BIG / CP_SSH_CRYPTO. */
 long cp_ssh_seal(cp_ssh_cipher *c, uint32_t seq, const unsigned char *payload, size_t n, unsigned char *out, size_t cap);
 /* Opens the packet at the head of in[0..avail). CP_SSH_OK: *consumed wire bytes, the payload is
- * out[0..*payload_len) (cap >= CP_SSH_MAX_PACKET); CP_SSH_NEED_MORE (state kept in c until the rest
- * arrives; call again with the same seq and the longer buffer); or an error (fatal for the connection). */
+ * out[0..*payload_len); CP_SSH_NEED_MORE (state kept in c until the rest
+ * arrives; call again with the same seq and the longer buffer); CP_SSH_TOO_BIG with *payload_len = the room
+ * this packet needs in out (grow out and call again); or an error (fatal for the connection). */
 int cp_ssh_open(cp_ssh_cipher *c, uint32_t seq, const unsigned char *in, size_t avail,
                 unsigned char *out, size_t cap, size_t *consumed, size_t *payload_len);
 

@@ -288,13 +288,15 @@ static int payload_of(const unsigned char *body, uint32_t plen, size_t *payload_
 
 int cp_ssh_open(cp_ssh_cipher *c, uint32_t seq, const unsigned char *in, size_t avail,
                 unsigned char *out, size_t cap, size_t *consumed, size_t *payload_len) {
-    if (cap < CP_SSH_MAX_PACKET) return CP_SSH_TOO_BIG;
+/* out too small for this packet: say how much it needs (state is kept, so the call can be repeated). */
+#define NEED_ROOM(n) do { if ((size_t)(n) > cap) { *payload_len = (size_t)(n); return CP_SSH_TOO_BIG; } } while (0)
     if (!c) {
         if (avail < 4) return CP_SSH_NEED_MORE;
         uint32_t plen = get32(in);
         int r = check_len(plen, 8, 0);
         if (r) return r;
         if (avail < 4 + (size_t)plen) return CP_SSH_NEED_MORE;
+        NEED_ROOM(plen);
         if ((r = payload_of(in + 4, plen, payload_len))) return r;
         memcpy(out, in + 5, *payload_len);
         *consumed = 4 + plen;
@@ -311,6 +313,7 @@ int cp_ssh_open(cp_ssh_cipher *c, uint32_t seq, const unsigned char *in, size_t 
             if (r) return r;
             size_t total = 4 + (size_t)plen + (size_t)c->mac_len;
             if (avail < total) return CP_SSH_NEED_MORE;
+            NEED_ROOM(plen);
             unsigned char tag[64];
             if (mac_compute(c, seq, in, 4 + plen, tag) != 0) return CP_SSH_CRYPTO;
             if (CRYPTO_memcmp(tag, in + 4 + plen, (size_t)c->mac_len) != 0) return CP_SSH_BAD_MAC;
@@ -331,6 +334,7 @@ int cp_ssh_open(cp_ssh_cipher *c, uint32_t seq, const unsigned char *in, size_t 
         if (r) return r;
         size_t total = 4 + (size_t)plen + (size_t)c->mac_len;
         if (avail < total) return CP_SSH_NEED_MORE;
+        NEED_ROOM(4 + (size_t)plen);
         /* out = whole plaintext packet (length included) for the MAC, then the payload is moved down. */
         memcpy(out, c->first, 16);
         if (plen + 4 > 16 && EVP_CipherUpdate(c->ctx, out + 16, &outl, in + 16, (int)(plen + 4 - 16)) != 1) return CP_SSH_CRYPTO;
@@ -350,6 +354,7 @@ int cp_ssh_open(cp_ssh_cipher *c, uint32_t seq, const unsigned char *in, size_t 
         if (r) return r;
         size_t total = 4 + (size_t)plen + 16;
         if (avail < total) return CP_SSH_NEED_MORE;
+        NEED_ROOM(plen + 16);
         unsigned char tag[16];
         memcpy(tag, in + 4 + plen, 16);
         if (EVP_CipherInit_ex(c->ctx, NULL, NULL, NULL, c->iv, 0) != 1 ||
@@ -372,6 +377,7 @@ int cp_ssh_open(cp_ssh_cipher *c, uint32_t seq, const unsigned char *in, size_t 
         if (r) return r;
         size_t total = 4 + (size_t)plen + 16;
         if (avail < total) return CP_SSH_NEED_MORE;
+        NEED_ROOM(plen);
         unsigned char polykey[32] = {0}, tag[16];
         if (chacha(c->ctx, c->key, seq, 0, polykey, polykey, 32) != 0) return CP_SSH_CRYPTO;
         if (poly1305(polykey, in, 4 + plen, tag) != 0) return CP_SSH_CRYPTO;

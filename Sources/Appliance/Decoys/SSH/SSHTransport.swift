@@ -48,6 +48,7 @@ final class SSHTransport {
     private var inbuf: [UInt8] = []
     private var inStart = 0
     private var scratch: [UInt8] = []
+    private var inflated: [UInt8] = []
     private var sendSeq: UInt32 = 0, recvSeq: UInt32 = 0
     private var sendCipher: OpaquePointer?, recvCipher: OpaquePointer?
     private var nextRecvCipher: OpaquePointer?
@@ -125,14 +126,19 @@ final class SSHTransport {
 
     /// One packet from inbuf; false when more bytes are needed or the connection ended.
     private func readPacket() -> Bool {
-        if scratch.isEmpty { scratch = [UInt8](repeating: 0, count: Int(CP_SSH_MAX_PACKET) + 64) }
+        // Room for a full-size channel packet; grown (up to 256 KiB) only for a client that sends larger ones.
+        if scratch.isEmpty { scratch = [UInt8](repeating: 0, count: 36 * 1024) }
         var consumed = 0, plen = 0
         let avail = inbuf.count - inStart
-        let r = inbuf.withUnsafeBufferPointer { inb in
-            scratch.withUnsafeMutableBufferPointer { out in
-                cp_ssh_open(recvCipher, recvSeq, inb.baseAddress! + inStart, avail, out.baseAddress, out.count, &consumed, &plen)
+        var r: Int32
+        repeat {
+            r = inbuf.withUnsafeBufferPointer { inb in
+                scratch.withUnsafeMutableBufferPointer { out in
+                    cp_ssh_open(recvCipher, recvSeq, inb.baseAddress! + inStart, avail, out.baseAddress, out.count, &consumed, &plen)
+                }
             }
-        }
+            if r == Int32(CP_SSH_TOO_BIG) && plen > scratch.count { scratch = [UInt8](repeating: 0, count: plen + 64) } else { break }
+        } while true
         switch r {
         case Int32(CP_SSH_NEED_MORE): return false
         case Int32(CP_SSH_OK): break
@@ -144,11 +150,12 @@ final class SSHTransport {
         inStart += consumed
         var payload = Array(scratch.prefix(plen))
         if let z = recvZ {
+            if inflated.isEmpty { inflated = [UInt8](repeating: 0, count: Int(CP_SSH_MAX_PACKET)) }
             let n = payload.withUnsafeBufferPointer { p in
-                scratch.withUnsafeMutableBufferPointer { out in cp_ssh_z_run(z, p.baseAddress, p.count, out.baseAddress, Int(CP_SSH_MAX_PACKET)) }
+                inflated.withUnsafeMutableBufferPointer { out in cp_ssh_z_run(z, p.baseAddress, p.count, out.baseAddress, out.count) }
             }
             guard n >= 0 else { fail("bad_compression", n == Int(CP_SSH_TOO_BIG) ? "decompressed packet over 256 KiB" : "corrupt zlib stream"); return false }
-            payload = Array(scratch.prefix(Int(n)))
+            payload = Array(inflated.prefix(Int(n)))
         }
         let seq = recvSeq
         recvSeq &+= 1
