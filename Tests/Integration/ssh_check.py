@@ -260,66 +260,115 @@ def hostile(ip, port, ref=None):
         sys.exit(1)
 
 
-def badmac(ip, port):
-    """curve25519-sha256 + aes128-ctr + hmac-sha2-256 done by hand, then one packet with a flipped MAC byte."""
-    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
-    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+class HandClient:
+    """curve25519-sha256 + aes128-ctr + hmac-sha2-256 done by hand (no SSH library), so tests can send
+    what no real client would, with valid keys."""
 
-    c, banner, srv_kexinit = start(ip, port)
-    v_c = b"SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u6"
-    my_kexinit = kexinit_payload(CLIENT_KEXINIT_LISTS)
-    c.s.sendall(plain_packet(my_kexinit))
-    priv = X25519PrivateKey.generate()
-    q_c = priv.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
-    c.s.sendall(plain_packet(bytes([30]) + sstr(q_c)))
-    reply = c.recv_plain()
-    assert reply[0] == 31, reply[:1]
-    off = 1
-    ln, = struct.unpack(">I", reply[off:off + 4]); k_s = reply[off + 4:off + 4 + ln]; off += 4 + ln
-    ln, = struct.unpack(">I", reply[off:off + 4]); q_s = reply[off + 4:off + 4 + ln]; off += 4 + ln
-    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
-    shared = priv.exchange(X25519PublicKey.from_public_bytes(q_s))
-    k = mpint(shared)
-    h = hashlib.sha256(sstr(v_c) + sstr(banner) + sstr(my_kexinit) + sstr(srv_kexinit) + sstr(k_s) + sstr(q_c) + sstr(q_s) + k).digest()
-    assert c.recv_plain() == bytes([21]), "no NEWKEYS"
-    c.s.sendall(plain_packet(bytes([21])))
+    def __init__(self, ip, port):
+        from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
+        from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+        from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+        c, banner, srv_kexinit = start(ip, port)
+        self.c = c
+        v_c = b"SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u6"
+        my_kexinit = kexinit_payload(CLIENT_KEXINIT_LISTS)
+        c.s.sendall(plain_packet(my_kexinit))
+        priv = X25519PrivateKey.generate()
+        q_c = priv.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+        c.s.sendall(plain_packet(bytes([30]) + sstr(q_c)))
+        reply = c.recv_plain()
+        assert reply[0] == 31, reply[:1]
+        off = 1
+        ln, = struct.unpack(">I", reply[off:off + 4]); k_s = reply[off + 4:off + 4 + ln]; off += 4 + ln
+        ln, = struct.unpack(">I", reply[off:off + 4]); q_s = reply[off + 4:off + 4 + ln]
+        k = mpint(priv.exchange(X25519PublicKey.from_public_bytes(q_s)))
+        h = hashlib.sha256(sstr(v_c) + sstr(banner) + sstr(my_kexinit) + sstr(srv_kexinit) + sstr(k_s) + sstr(q_c) + sstr(q_s) + k).digest()
+        assert c.recv_plain() == bytes([21]), "no NEWKEYS"
+        c.s.sendall(plain_packet(bytes([21])))
 
-    def derive(letter, n):
-        out = hashlib.sha256(k + h + letter + h).digest()
-        while len(out) < n:
-            out += hashlib.sha256(k + h + out).digest()
-        return out[:n]
+        def derive(letter, n):
+            out = hashlib.sha256(k + h + letter + h).digest()
+            while len(out) < n:
+                out += hashlib.sha256(k + h + out).digest()
+            return out[:n]
 
-    iv, key, mkey = derive(b"A", 16), derive(b"C", 16), derive(b"E", 32)
-    enc = Cipher(algorithms.AES(key), modes.CTR(iv)).encryptor()
-    dec = Cipher(algorithms.AES(derive(b"D", 16)), modes.CTR(derive(b"B", 16))).decryptor()
-    smkey = derive(b"F", 32)
+        self.enc = Cipher(algorithms.AES(derive(b"C", 16)), modes.CTR(derive(b"A", 16))).encryptor()
+        self.dec = Cipher(algorithms.AES(derive(b"D", 16)), modes.CTR(derive(b"B", 16))).decryptor()
+        self.mkey, self.smkey = derive(b"E", 32), derive(b"F", 32)
+        self.sseq, self.rseq = 3, 3        # KEXINIT, KEX_ECDH_INIT/REPLY, NEWKEYS were 0, 1, 2 both ways
 
-    def send(seq, payload, flip=False):
+    def send(self, payload, flip=False):
         pkt = plain_packet(payload, 16)
         pkt = pkt[:5 + len(payload)] + os.urandom(pkt[4])
-        mac = bytearray(hmac.new(mkey, struct.pack(">I", seq) + pkt, hashlib.sha256).digest())
+        mac = bytearray(hmac.new(self.mkey, struct.pack(">I", self.sseq) + pkt, hashlib.sha256).digest())
         if flip:
             mac[0] ^= 0x01
-        c.s.sendall(enc.update(pkt) + bytes(mac))
+        self.c.s.sendall(self.enc.update(pkt) + bytes(mac))
+        self.sseq += 1
 
-    def recv(seq):
-        first = dec.update(c.recv_exact(16))
+    def recv(self):
+        first = self.dec.update(self.c.recv_exact(16))
         plen, = struct.unpack(">I", first[:4])
-        body = first + dec.update(c.recv_exact(plen + 4 - 16))
-        mac = c.recv_exact(32)
-        assert hmac.compare_digest(mac, hmac.new(smkey, struct.pack(">I", seq) + body, hashlib.sha256).digest()), "server MAC"
+        body = first + self.dec.update(self.c.recv_exact(plen + 4 - 16))
+        mac = self.c.recv_exact(32)
+        assert hmac.compare_digest(mac, hmac.new(self.smkey, struct.pack(">I", self.rseq) + body, hashlib.sha256).digest()), "server MAC"
+        self.rseq += 1
         return body[5:4 + plen - body[4]]
 
-    assert recv(3)[0] == 7, "no EXT_INFO"                  # KEXINIT, ECDH_REPLY, NEWKEYS were 0, 1, 2
-    send(3, bytes([5]) + sstr("ssh-userauth"))             # KEXINIT, ECDH_INIT, NEWKEYS were 0, 1, 2
-    assert recv(4)[0] == 6, "no SERVICE_ACCEPT"
+    def login(self, user, password):
+        assert self.recv()[0] == 7, "no EXT_INFO"
+        self.send(bytes([5]) + sstr("ssh-userauth"))
+        assert self.recv()[0] == 6, "no SERVICE_ACCEPT"
+        self.send(bytes([50]) + sstr(user) + sstr("ssh-connection") + sstr("password") + b"\0" + sstr(password))
+        return self.recv()[0]
+
+
+def badmac(ip, port):
+    """A hand-made client completes the exchange (its keys agree with ours), then sends a wrong MAC."""
+    h = HandClient(ip, port)
+    assert h.recv()[0] == 7, "no EXT_INFO"
+    h.send(bytes([5]) + sstr("ssh-userauth"))
+    assert h.recv()[0] == 6, "no SERVICE_ACCEPT"
     print("hand-made client: curve25519-sha256 + aes128-ctr + hmac-sha2-256 keys agree (EXT_INFO, SERVICE_ACCEPT verified)")
-    send(4, bytes([5]) + sstr("ssh-userauth"), flip=True)
-    closed = c.closed_within(5)
+    h.send(bytes([5]) + sstr("ssh-userauth"), flip=True)
+    closed = h.c.closed_within(5)
     print(f"bad MAC after a real key exchange: {'closed' if closed else 'still open'}")
     if not closed:
+        sys.exit(1)
+
+
+def postauth(ip, port):
+    """Protocol violations after a successful login: each closes the connection."""
+    cases = {
+        "unknown_channel": bytes([98]) + struct.pack(">I", 99) + sstr("shell") + b"\1",
+        "string_past_end": bytes([90]) + struct.pack(">I", 0xFFFF) + b"sess",
+        "data_before_open": bytes([94]) + struct.pack(">I", 0) + sstr("x"),
+    }
+    bad = []
+    for name, payload in cases.items():
+        h = HandClient(ip, port)
+        assert h.login("root", "admin") == 52, "login failed"
+        h.send(payload)
+        closed = h.c.closed_within(5)
+        print(f"  after login, {name}: {'closed' if closed else 'OPEN'}")
+        if not closed:
+            bad.append(name)
+    # and a valid session on the same machinery: open, exec, read the output
+    h = HandClient(ip, port)
+    assert h.login("root", "admin") == 52
+    h.send(bytes([90]) + sstr("session") + struct.pack(">III", 0, 1 << 20, 32768))
+    assert h.recv()[0] == 91, "no CHANNEL_OPEN_CONFIRMATION"
+    h.send(bytes([98]) + struct.pack(">I", 0) + sstr("exec") + b"\1" + sstr("id"))
+    got = b""
+    while True:
+        m = h.recv()
+        if m[0] == 94:
+            got += m[9:]
+        if m[0] == 97:
+            break
+    assert b"uid=0(root)" in got, got
+    print("  a valid exec over the hand-made client: " + got.decode().strip())
+    if bad:
         sys.exit(1)
 
 
@@ -335,5 +384,7 @@ if __name__ == "__main__":
         hostile(sys.argv[2], int(sys.argv[3]), (sys.argv[4], int(sys.argv[5])) if len(sys.argv) > 5 else None)
     elif cmd == "badmac":
         badmac(sys.argv[2], int(sys.argv[3]))
+    elif cmd == "postauth":
+        postauth(sys.argv[2], int(sys.argv[3]))
     else:
         sys.exit(f"unknown command {cmd}")

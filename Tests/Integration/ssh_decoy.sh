@@ -167,6 +167,7 @@ echo "   $ok logins, one per kex / host key / cipher / MAC, and with compression
 echo "-- hostile clients"
 "$PY" "$ROOT/Tests/Integration/ssh_check.py" hostile "$DEB" 22 127.0.0.1 "$REFPORT"
 "$PY" "$ROOT/Tests/Integration/ssh_check.py" badmac "$DEB" 22
+"$PY" "$ROOT/Tests/Integration/ssh_check.py" postauth "$DEB" 22
 sshpass -p admin ssh "${SSHO[@]}" "root@$DEB" 'echo still-serving' >"$WORK/after.out" 2>&1
 grep -q still-serving "$WORK/after.out"
 
