@@ -83,6 +83,8 @@ head -c 70000 /dev/urandom >"$WORK/payload.bin"
 SHA=$(sha256sum "$WORK/payload.bin" | cut -c1-64)
 sshpass -p admin scp "${SSHO[@]}" "$WORK/payload.bin" "root@$DEB:/tmp/" 2>"$WORK/scp.err" || { cat "$WORK/scp.err"; exit 1; }
 sshpass -p admin scp -O "${SSHO[@]}" "$WORK/payload.bin" "root@$DEB:/tmp/legacy.bin" 2>"$WORK/scp-O.err" || { cat "$WORK/scp-O.err"; exit 1; }
+sshpass -p admin scp -O "${SSHO[@]}" "root@$DEB:/etc/os-release" "$WORK/os-release.got" 2>"$WORK/scp-f.err" || { cat "$WORK/scp-f.err"; exit 1; }
+grep -q 'ID=debian' "$WORK/os-release.got"
 printf 'cd /tmp\nput %s sftp.bin\nls\nget /etc/hostname %s/hostname.got\nbye\n' "$WORK/payload.bin" "$WORK" >"$WORK/sftp.batch"
 # (not -b: batch mode turns password authentication off)
 sshpass -p admin sftp "${SSHO[@]}" "root@$DEB" <"$WORK/sftp.batch" >"$WORK/sftp.out" 2>&1 || { cat "$WORK/sftp.out"; exit 1; }

@@ -242,10 +242,11 @@ final class SSHChannel {
                     // The client acks with \0 first; we answer the whole file at once (small persona files).
                     let bytes = Array(content.utf8)
                     write(Array("C0644 \(bytes.count) \(path.split(separator: "/").last ?? "file")\n".utf8) + bytes + [0])
+                    exitPending = 0
                 } else {
                     write([1] + Array("scp: \(target): No such file or directory\n".utf8))
+                    exitPending = 1
                 }
-                exitPending = 1
                 return
             }
         }
