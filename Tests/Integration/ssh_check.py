@@ -357,6 +357,8 @@ def postauth(ip, port):
     h = HandClient(ip, port)
     assert h.login("root", "admin") == 52
     h.send(bytes([90]) + sstr("session") + struct.pack(">III", 0, 1 << 20, 32768))
+    m = h.recv()
+    assert m[0] == 80 and m[5:5 + 23] == b"hostkeys-00@openssh.com", "sshd announces its host keys after login"
     assert h.recv()[0] == 91, "no CHANNEL_OPEN_CONFIRMATION"
     h.send(bytes([98]) + struct.pack(">I", 0) + sstr("exec") + b"\1" + sstr("id"))
     got = b""

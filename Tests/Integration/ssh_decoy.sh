@@ -55,9 +55,14 @@ echo "-- the real Debian 12 sshd on loopback, as a live reference"
 mkdir -p "$WORK/sshd" /run/sshd
 for t in rsa ecdsa ed25519; do ssh-keygen -q -t $t -N '' -f "$WORK/sshd/ssh_host_${t}_key"; done
 REFPORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+# root may log in to it with a test key only (Debian's PermitRootLogin prohibit-password), for the
+# after-login comparisons below
+ssh-keygen -q -t ed25519 -N '' -f "$WORK/sshd/id_ref"
+cp "$WORK/sshd/id_ref.pub" "$WORK/sshd/authorized_keys"
 printf '%s\n' "Port $REFPORT" "ListenAddress 127.0.0.1" "HostKey $WORK/sshd/ssh_host_rsa_key" \
   "HostKey $WORK/sshd/ssh_host_ecdsa_key" "HostKey $WORK/sshd/ssh_host_ed25519_key" "UsePAM yes" \
-  "KbdInteractiveAuthentication no" "PidFile $WORK/sshd/pid" >"$WORK/sshd/sshd_config"
+  "KbdInteractiveAuthentication no" "PrintMotd no" "AuthorizedKeysFile $WORK/sshd/authorized_keys" "StrictModes no" \
+  "PidFile $WORK/sshd/pid" >"$WORK/sshd/sshd_config"
 /usr/sbin/sshd -D -f "$WORK/sshd/sshd_config" -E "$WORK/sshd/log" &
 PIDS+=($!)
 for _ in $(seq 50); do ssh-keyscan -p "$REFPORT" 127.0.0.1 >/dev/null 2>&1 && break; sleep 0.1; done
@@ -143,6 +148,29 @@ seen 127.0.0.1 -p "$REFPORT" >"$WORK/seen-real.txt"
 seen "$DEB" >"$WORK/seen-decoy.txt"
 diff "$WORK/seen-real.txt" "$WORK/seen-decoy.txt" || { echo "the client sees a difference"; exit 1; }
 echo "   $(wc -l <"$WORK/seen-real.txt") lines identical (negotiated algorithms, server-sig-algs, methods, denial)"
+
+echo "-- after login, as the client sees it: decoy == the real sshd (exec and a pty shell)"
+REFSSH=(ssh -i "$WORK/sshd/id_ref" -o IdentitiesOnly=yes -p "$REFPORT")
+after() {   # the post-authentication part of ssh -v: global requests, channel requests, exit status
+  sed -n '/^Authenticated to/,$p' | grep -E 'client_input_global_request|client_input_channel_req|Exit status' || true   # stderr only: one stream, one order
+}
+"${REFSSH[@]}" -v "${SSHO[@]}" root@127.0.0.1 id 2>&1 | after >"$WORK/after-real.txt"
+sshpass -p admin ssh -v "${SSHO[@]}" "root@$DEB" id 2>&1 | after >"$WORK/after-decoy.txt"
+diff "$WORK/after-real.txt" "$WORK/after-decoy.txt" || { echo "exec: the client sees a difference"; exit 1; }
+typing() { sleep 2; printf 'id\r'; sleep 0.5; printf 'exit\r'; sleep 1; }
+typing | "${REFSSH[@]}" -tt "${SSHO[@]}" root@127.0.0.1 >"$WORK/pty-real.raw" 2>/dev/null || true
+typing | sshpass -p admin ssh -tt "${SSHO[@]}" "root@$DEB" >"$WORK/pty-decoy.raw" 2>/dev/null || true
+python3 - "$WORK/pty-real.raw" "$WORK/pty-decoy.raw" <<'PY'
+import re, sys
+def shell(path):   # from the first prompt on (the motd's uname line names the host's kernel), hostname masked
+    b = open(path, "rb").read()
+    i = b.find(b"\x1b[?2004h")
+    assert i >= 0, f"{path}: no bracketed-paste prompt"
+    return re.sub(rb"root@[^:]+:", b"root@HOST:", b[i:])
+real, decoy = shell(sys.argv[1]), shell(sys.argv[2])
+assert real == decoy, f"pty bytes differ:\n real  {real!r}\n decoy {decoy!r}"
+print(f"   exec view and {len(real)} pty bytes (prompt, echo, bracketed paste, output, logout) identical")
+PY
 
 echo "-- every advertised algorithm with the real client"
 ok=0

@@ -7,6 +7,9 @@
 
 final class SSHChannel {
     static let windowSize: UInt32 = 2 * 1024 * 1024, maxPacket: UInt32 = 32_768
+    /// bash 5.1+/readline's bracketed-paste mode around each prompt and line, as a real pty shows
+    /// (measured on Debian 12: "\e[?2004hroot@host:~# id\r\n\e[?2004l\r").
+    static let pasteOn = "\u{1b}[?2004h", pasteOff = "\u{1b}[?2004l\r"
 
     enum Mode { case idle, shell, exec, scpSink, scpSource, sftp, closed }
 
@@ -65,7 +68,7 @@ final class SSHChannel {
             let sh = FakeShell(user: decoy.user ?? "root", persona: decoy.shellDecky)
             shell = sh
             openTTY()
-            if pty { show(sh.motd + sh.prompt) }
+            if pty { show(sh.motd + SSHChannel.pasteOn + sh.prompt) }
             return true
         case "exec":
             guard mode == .idle else { return false }
@@ -171,7 +174,7 @@ final class SSHChannel {
             lastCR = b == 0x0d
             switch b {
             case 0x0d, 0x0a:
-                echo += [0x0d, 0x0a]
+                echo += Array(("\r\n" + SSHChannel.pasteOff).utf8)
                 flush()
                 let l = line
                 line.removeAll()
@@ -180,9 +183,9 @@ final class SSHChannel {
                 if !line.isEmpty { line.removeLast(); echo += [0x08, 0x20, 0x08] }
             case 0x03:
                 line.removeAll()
-                echo += Array("^C\r\n".utf8) + Array((shell?.prompt ?? "").utf8)
+                echo += Array(("^C\r\n" + SSHChannel.pasteOff + SSHChannel.pasteOn + (shell?.prompt ?? "")).utf8)
             case 0x04:
-                if line.isEmpty { flush(); show("logout\r\n"); finish(0); return }
+                if line.isEmpty { flush(); show(SSHChannel.pasteOff + "logout\r\n"); finish(0); return }
             case 0x15:
                 echo += Array(repeating: 0x08, count: line.count) + Array(repeating: 0x20, count: line.count) + Array(repeating: 0x08, count: line.count)
                 line.removeAll()
@@ -208,7 +211,7 @@ final class SSHChannel {
         var bytes = l
         if bytes.last == 0x0d { bytes.removeLast() }
         let text = DecoyEvents.printable(bytes, max: maxLine)
-        if text.trimmingSpaces.isEmpty { if pty { show(sh.prompt) }; return }
+        if text.trimmingSpaces.isEmpty { if pty { show(SSHChannel.pasteOn + sh.prompt) }; return }
         io.emit(info.event(SSHEvents.command, [("input", text), ("cwd", sh.cwd), ("channel", "shell"),
                                                ("truncated", bytes.count >= maxLine ? "true" : "false")]))
         let res = sh.run(text)
@@ -219,7 +222,7 @@ final class SSHChannel {
             finish(0)
             return
         }
-        show(out + (pty ? sh.prompt : ""), after: res.urls.isEmpty ? 0 : 1.5)
+        show(out + (pty ? SSHChannel.pasteOn + sh.prompt : ""), after: res.urls.isEmpty ? 0 : 1.5)
     }
 
     func exec(_ cmd: [UInt8]) {
@@ -309,6 +312,11 @@ final class SSHChannel {
         var w = SSHWriter(SSHMsg.channelRequest)
         w.u32(remote); w.string("exit-status"); w.bool(false); w.u32(code)
         decoy.transport.send(w.bytes)
+        if pty {                                  // sshd closes the pty's write side: eow@openssh.com
+            var e = SSHWriter(SSHMsg.channelRequest)
+            e.u32(remote); e.string("eow@openssh.com"); e.bool(false)
+            decoy.transport.send(e.bytes)
+        }
         if !eofSent {
             var e = SSHWriter(SSHMsg.channelEOF)
             e.u32(remote)

@@ -200,6 +200,12 @@ public final class SSHDecoy: DecoySession {
         user = name
         transport.send([SSHMsg.userauthSuccess])
         transport.authenticated()
+        // sshd then announces its host keys (UpdateHostKeys, OpenSSH PROTOCOL §2.5), in its load order.
+        var w = SSHWriter(SSHMsg.globalRequest)
+        w.string("hostkeys-00@openssh.com")
+        w.bool(false)
+        for alg in ["rsa-sha2-512", "ecdsa-sha2-nistp256", "ssh-ed25519"] { if let b = transport.hostKeys.blob(alg) { w.string(b) } }
+        transport.send(w.bytes)
     }
 
     // MARK: connection protocol (RFC 4254)
