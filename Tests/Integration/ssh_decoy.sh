@@ -62,6 +62,7 @@ cp "$WORK/sshd/id_ref.pub" "$WORK/sshd/authorized_keys"
 printf '%s\n' "Port $REFPORT" "ListenAddress 127.0.0.1" "HostKey $WORK/sshd/ssh_host_rsa_key" \
   "HostKey $WORK/sshd/ssh_host_ecdsa_key" "HostKey $WORK/sshd/ssh_host_ed25519_key" "UsePAM yes" \
   "KbdInteractiveAuthentication no" "PrintMotd no" "AuthorizedKeysFile $WORK/sshd/authorized_keys" "StrictModes no" \
+  "Subsystem sftp /usr/lib/openssh/sftp-server" \
   "PidFile $WORK/sshd/pid" >"$WORK/sshd/sshd_config"
 /usr/sbin/sshd -D -f "$WORK/sshd/sshd_config" -E "$WORK/sshd/log" &
 PIDS+=($!)
@@ -151,17 +152,26 @@ echo "   $(wc -l <"$WORK/seen-real.txt") lines identical (negotiated algorithms,
 
 echo "-- after login, as the client sees it: decoy == the real sshd (exec and a pty shell)"
 REFSSH=(ssh -i "$WORK/sshd/id_ref" -o IdentitiesOnly=yes -p "$REFPORT")
-after() {   # the post-authentication part of ssh -v: global requests, channel requests, exit status
-  sed -n '/^Authenticated to/,$p' | grep -E 'client_input_global_request|client_input_channel_req|Exit status' || true   # stderr only: one stream, one order
+after() {   # what the server sent after authentication, as ssh -vvv logs it (stderr only: one stream, one
+            # order; the client's own sends race with the replies, so they are left out, and so are the two
+            # SSH_MSG_DEBUG "key options" lines sshd sends for publickey logins only)
+  sed -n '/^Authenticated to/,$p' | grep -E 'receive packet: type|client_input_global_request|client_input_channel_req|rwindow|rcvd adjust|Exit status' |
+    grep -vE 'receive packet: type 4([^0-9]|$)' || true
 }
-"${REFSSH[@]}" -v "${SSHO[@]}" root@127.0.0.1 id 2>&1 | after >"$WORK/after-real.txt"
-sshpass -p admin ssh -v "${SSHO[@]}" "root@$DEB" id 2>&1 | after >"$WORK/after-decoy.txt"
+"${REFSSH[@]}" -vvv "${SSHO[@]}" root@127.0.0.1 id 2>&1 | after >"$WORK/after-real.txt"
+sshpass -p admin ssh -vvv "${SSHO[@]}" "root@$DEB" id 2>&1 | after >"$WORK/after-decoy.txt"
 diff "$WORK/after-real.txt" "$WORK/after-decoy.txt" || { echo "exec: the client sees a difference"; exit 1; }
 typing() { sleep 2; printf 'id\r'; sleep 0.5; printf 'exit\r'; sleep 1; }
-typing | "${REFSSH[@]}" -tt "${SSHO[@]}" root@127.0.0.1 >"$WORK/pty-real.raw" 2>/dev/null || true
-typing | sshpass -p admin ssh -tt "${SSHO[@]}" "root@$DEB" >"$WORK/pty-decoy.raw" 2>/dev/null || true
-python3 - "$WORK/pty-real.raw" "$WORK/pty-decoy.raw" <<'PY'
+typing | "${REFSSH[@]}" -tt -vvv "${SSHO[@]}" root@127.0.0.1 >"$WORK/pty-real.raw" 2>"$WORK/pty-real.err" || true
+typing | sshpass -p admin ssh -tt -vvv "${SSHO[@]}" "root@$DEB" >"$WORK/pty-decoy.raw" 2>"$WORK/pty-decoy.err" || true
+after <"$WORK/pty-real.err" >"$WORK/pty-real.msgs"; after <"$WORK/pty-decoy.err" >"$WORK/pty-decoy.msgs"
+python3 - "$WORK/pty-real.raw" "$WORK/pty-decoy.raw" "$WORK/pty-real.msgs" "$WORK/pty-decoy.msgs" <<'PY'
 import re, sys
+def msgs(path):   # sshd's own order of EOF / exit-status / eow at a pty's end varies (exit vs drain race):
+    lines = [l.strip() for l in open(path)]          # up to the shell's start exactly, the end as a set
+    start = max(i for i, l in enumerate(lines) if l.endswith("type 99"))
+    return lines[:start + 1], sorted(lines[start + 1:])
+assert msgs(sys.argv[3]) == msgs(sys.argv[4]), f"pty messages differ:\n{msgs(sys.argv[3])}\n{msgs(sys.argv[4])}"
 def shell(path):   # from the first prompt on (the motd's uname line names the host's kernel), hostname masked
     b = open(path, "rb").read()
     i = b.find(b"\x1b[?2004h")
@@ -169,8 +179,14 @@ def shell(path):   # from the first prompt on (the motd's uname line names the h
     return re.sub(rb"root@[^:]+:", b"root@HOST:", b[i:])
 real, decoy = shell(sys.argv[1]), shell(sys.argv[2])
 assert real == decoy, f"pty bytes differ:\n real  {real!r}\n decoy {decoy!r}"
-print(f"   exec view and {len(real)} pty bytes (prompt, echo, bracketed paste, output, logout) identical")
+print(f"   message sequences (exec, pty) and {len(real)} pty bytes (prompt, echo, bracketed paste, output, logout) identical")
 PY
+
+sftpview() { grep -E 'Remote version|server extension|Server supports extension|SSH2_FXP_REALPATH \. ->' | tr -d '\r' || true; }
+printf 'pwd\nls /tmp\n' | sftp -i "$WORK/sshd/id_ref" -o IdentitiesOnly=yes -P "$REFPORT" -vvv "${SSHO[@]}" root@127.0.0.1 2>&1 | sftpview >"$WORK/sftp-real.txt"
+printf 'pwd\nls /tmp\n' | sshpass -p admin sftp -vvv "${SSHO[@]}" "root@$DEB" 2>&1 | sftpview >"$WORK/sftp-decoy.txt"
+diff "$WORK/sftp-real.txt" "$WORK/sftp-decoy.txt" || { echo "sftp: the client sees a difference"; exit 1; }
+echo "   sftp: version, $(grep -c extension "$WORK/sftp-real.txt") extensions and the home directory as sftp-server announces them"
 
 echo "-- every advertised algorithm with the real client"
 ok=0

@@ -25,11 +25,6 @@ final class SFTPServer {
     enum Handle { case upload(path: String, writer: ArtifactWriter?), file(path: String, bytes: [UInt8]), dir(path: String, sent: Bool) }
 
     static let maxMessage = 256 * 1024
-    static let extensions: [(String, String)] = [
-        ("posix-rename@openssh.com", "1"), ("statvfs@openssh.com", "2"), ("fstatvfs@openssh.com", "2"),
-        ("hardlink@openssh.com", "1"), ("fsync@openssh.com", "1"), ("lsetstat@openssh.com", "1"),
-        ("limits@openssh.com", "1"), ("expand-path@openssh.com", "1"),
-    ]
 
     unowned let channel: SSHChannel
     let shell: FakeShell
@@ -39,11 +34,15 @@ final class SFTPServer {
     var uploaded: [String: Int] = [:]
     var initialised = false
     var broken = false
+    let extensions: [(String, String)]
 
-    init(channel: SSHChannel, shell: FakeShell) {
+    init(channel: SSHChannel, shell: FakeShell, extensions: [(String, String)]) {
         self.channel = channel
         self.shell = shell
+        self.extensions = extensions
     }
+
+    func offers(_ ext: String) -> Bool { extensions.contains { $0.0 == ext } }
 
     func receive(_ b: [UInt8]) {
         guard !broken else { return }
@@ -87,11 +86,11 @@ final class SFTPServer {
         send(w)
     }
 
-    func attrs(_ w: inout SSHWriter, dir: Bool, size: Int) {
+    func attrs(_ w: inout SSHWriter, dir: Bool, size: Int, path: String = "") {
         w.u32(0x0f)
         w.u64(UInt64(size))
         w.u32(0); w.u32(0)
-        w.u32(dir ? 0o40755 : 0o100644)
+        w.u32(dir ? (path == "/tmp" || path == "/var/tmp" ? 0o41777 : 0o40755) : 0o100644)
         let t = UInt32(truncatingIfNeeded: wallClockNs() / 1_000_000_000 - 86_400 * 40)
         w.u32(t); w.u32(t)
     }
@@ -134,7 +133,7 @@ final class SFTPServer {
             initialised = true
             var w = SSHWriter(T.version)
             w.u32(3)
-            for (k, v) in SFTPServer.extensions { w.string(k); w.string(v) }
+            for (k, v) in extensions { w.string(k); w.string(v) }
             send(w)
             return
         }
@@ -147,7 +146,7 @@ final class SFTPServer {
         case T.stat, T.lstat:
             let p = path(try r.string(max: 4096))
             guard let (dir, size) = lookup(p) else { status(id, .noSuchFile); return }
-            var w = SSHWriter(T.attrs); w.u32(id); attrs(&w, dir: dir, size: size); send(w)
+            var w = SSHWriter(T.attrs); w.u32(id); attrs(&w, dir: dir, size: size, path: p); send(w)
         case T.fstat:
             guard let h = try handleID(&r), let hd = handles[h] else { status(id, .failure); return }
             var w = SSHWriter(T.attrs); w.u32(id)
@@ -211,6 +210,7 @@ final class SFTPServer {
             status(id, .opUnsupported)
         case T.extended:
             let ext = String(decoding: try r.string(max: 256), as: UTF8.self)
+            guard offers(ext) else { status(id, .opUnsupported); return }
             switch ext {
             case "limits@openssh.com":
                 var w = SSHWriter(T.extendedReply); w.u32(id)
@@ -224,6 +224,32 @@ final class SFTPServer {
                 for v: UInt64 in [4096, 4096, 7_864_320, 5_242_880, 4_849_664, 1_966_080, 1_720_000, 1_720_000, 0, 2, 255] { w.u64(v) }
                 send(w)
             case "posix-rename@openssh.com", "hardlink@openssh.com", "fsync@openssh.com", "lsetstat@openssh.com":
+                status(id, .ok)
+            case "home-directory":
+                let u = DecoyEvents.printable(try r.string(max: 256), max: 64)
+                let home = u == "root" ? "/root" : u == shell.user ? shell.homeDirectory : nil
+                guard let home else { status(id, .failure); return }
+                name(id, home, (true, 4096))
+            case "users-groups-by-id@openssh.com":
+                // two packed lists of uint32 ids in, two packed lists of names out ("" for unknown ids)
+                func names(_ raw: ArraySlice<UInt8>, _ known: [UInt32: String]) throws -> [UInt8] {
+                    var ids = SSHReader(Array(raw)), out = SSHWriter()
+                    while !ids.atEnd { out.string(known[try ids.u32()] ?? "") }
+                    return out.bytes
+                }
+                let users: [UInt32: String] = shell.user == "root" ? [0: "root"] : [0: "root", 1000: shell.user]
+                let uids = try r.string(max: 65_536), gids = try r.string(max: 65_536)
+                var w = SSHWriter(T.extendedReply); w.u32(id)
+                w.string(try names(uids, users)); w.string(try names(gids, users))
+                send(w)
+            case "copy-data":
+                guard let from = try handleID(&r), case .file(_, let bytes)? = handles[from] else { status(id, .failure); return }
+                let off = Int(min(try r.u64(), UInt64(bytes.count))), len = try r.u64()
+                guard let to = try handleID(&r), case .upload(let p, let a)? = handles[to] else { status(id, .failure); return }
+                _ = try r.u64()
+                let end = len == 0 ? bytes.count : min(bytes.count, off + Int(min(len, UInt64(bytes.count))))
+                a?.write(Array(bytes[off..<end]))
+                uploaded[p] = a?.received ?? 0
                 status(id, .ok)
             default:
                 status(id, .opUnsupported)

@@ -64,6 +64,7 @@ final class SSHChannel {
             return name == "LANG" || name.hasPrefix("LC_")
         case "shell":
             guard mode == .idle else { return false }
+            grantWindow()
             mode = .shell
             let sh = FakeShell(user: decoy.user ?? "root", persona: decoy.shellDecky)
             shell = sh
@@ -73,19 +74,29 @@ final class SSHChannel {
         case "exec":
             guard mode == .idle else { return false }
             let cmd = Array(try r.string(max: 65_536))
+            grantWindow()
             exec(cmd)
             return true
         case "subsystem":
             guard mode == .idle else { return false }
             let name = try r.text(max: 64)
             guard name == "sftp" else { return false }
+            grantWindow()
             mode = .sftp
-            sftp = SFTPServer(channel: self, shell: FakeShell(user: decoy.user ?? "root", persona: decoy.shellDecky))
+            sftp = SFTPServer(channel: self, shell: FakeShell(user: decoy.user ?? "root", persona: decoy.shellDecky),
+                              extensions: decoy.persona.sftpExtensions)
             return true
         default:
             // x11-req, auth-agent-req@openssh.com, signal, break, keepalive@openssh.com, ...
             return false
         }
+    }
+
+    /// The session's receive window, opened when it starts (before the request's reply, as sshd).
+    func grantWindow() {
+        var w = SSHWriter(SSHMsg.channelWindowAdjust)
+        w.u32(remote); w.u32(SSHChannel.windowSize)
+        decoy.transport.send(w.bytes)
     }
 
     func reply(_ ok: Bool) {
@@ -309,19 +320,24 @@ final class SSHChannel {
     func finish(_ code: UInt32) {
         guard !closeSent else { return }
         if !pending.isEmpty { deferredFinish = code; mode = .closed; return }
-        var w = SSHWriter(SSHMsg.channelRequest)
-        w.u32(remote); w.string("exit-status"); w.bool(false); w.u32(code)
-        decoy.transport.send(w.bytes)
-        if pty {                                  // sshd closes the pty's write side: eow@openssh.com
-            var e = SSHWriter(SSHMsg.channelRequest)
-            e.u32(remote); e.string("eow@openssh.com"); e.bool(false)
-            decoy.transport.send(e.bytes)
-        }
-        if !eofSent {
+        // sshd's order: without a pty EOF, exit-status, CLOSE; with one exit-status, eow@openssh.com (the
+        // pty's write side closing), EOF, CLOSE (its pty order races with the drain; this is the usual one).
+        func eof() {
+            guard !eofSent else { return }
             var e = SSHWriter(SSHMsg.channelEOF)
             e.u32(remote)
             decoy.transport.send(e.bytes)
             eofSent = true
+        }
+        if !pty { eof() }
+        var w = SSHWriter(SSHMsg.channelRequest)
+        w.u32(remote); w.string("exit-status"); w.bool(false); w.u32(code)
+        decoy.transport.send(w.bytes)
+        if pty {
+            var e = SSHWriter(SSHMsg.channelRequest)
+            e.u32(remote); e.string("eow@openssh.com"); e.bool(false)
+            decoy.transport.send(e.bytes)
+            eof()
         }
         sendClose()
         closeTTY()

@@ -221,8 +221,9 @@ public final class SSHDecoy: DecoySession {
                 nextChannel += 1
                 let c = SSHChannel(decoy: self, local: id, remote: sender, window: window, maxPacket: maxPacket)
                 channels[id] = c
+                // sshd confirms a session with a zero window and opens it when the shell/exec starts.
                 var w = SSHWriter(SSHMsg.channelOpenConfirmation)
-                w.u32(sender); w.u32(id); w.u32(SSHChannel.windowSize); w.u32(SSHChannel.maxPacket)
+                w.u32(sender); w.u32(id); w.u32(0); w.u32(SSHChannel.maxPacket)
                 transport.send(w.bytes)
             case "direct-tcpip":
                 let host = try r.text(max: 256), port = try r.u32(), oh = try r.text(max: 256), op = try r.u32()

@@ -27,6 +27,19 @@ public struct SSHPersona: Sendable, Equatable {
     public let failDelay: Double
     /// sshd's MaxAuthTries.
     public let maxAuthTries: Int
+    /// Extensions sftp-server announces in SSH_FXP_VERSION, in order.
+    public let sftpExtensions: [(String, String)]
+
+    public static func == (a: SSHPersona, b: SSHPersona) -> Bool { a.slug == b.slug }
+
+    /// OpenSSH 8.7-8.9's sftp-server; 9.0 added copy-data, 9.1 home-directory and users-groups-by-id
+    /// (9.2's list measured with `sftp -vvv` against Debian 12's sftp-server).
+    static let sftp8: [(String, String)] = [
+        ("posix-rename@openssh.com", "1"), ("statvfs@openssh.com", "2"), ("fstatvfs@openssh.com", "2"),
+        ("hardlink@openssh.com", "1"), ("fsync@openssh.com", "1"), ("lsetstat@openssh.com", "1"),
+        ("limits@openssh.com", "1"), ("expand-path@openssh.com", "1"),
+    ]
+    static let sftp92 = sftp8 + [("copy-data", "1"), ("home-directory", "1"), ("users-groups-by-id@openssh.com", "1")]
 
     /// The ten KEXINIT name-lists.
     public var lists: [[String]] { [kex, hostKeys, ciphers, ciphers, macs, macs, compression, compression, [], []] }
@@ -49,7 +62,7 @@ public struct SSHPersona: Sendable, Equatable {
               "diffie-hellman-group14-sha256", "kex-strict-s-v00@openssh.com"],
         hostKeys: ["rsa-sha2-512", "rsa-sha2-256", "ecdsa-sha2-nistp256", "ssh-ed25519"],
         ciphers: ciphers9, macs: macs9, compression: ["none", "zlib@openssh.com"],
-        serverSigAlgs: sigAlgs92, failDelay: 2.0, maxAuthTries: 6)
+        serverSigAlgs: sigAlgs92, failDelay: 2.0, maxAuthTries: 6, sftpExtensions: sftp92)
 
     public static let ubuntu22 = SSHPersona(
         slug: "ubuntu22", banner: "SSH-2.0-OpenSSH_8.9p1 Ubuntu-3ubuntu0.10", distro: "ubuntu22",
@@ -59,7 +72,7 @@ public struct SSHPersona: Sendable, Equatable {
               "kex-strict-s-v00@openssh.com"],
         hostKeys: ["rsa-sha2-512", "rsa-sha2-256", "ecdsa-sha2-nistp256", "ssh-ed25519"],
         ciphers: ciphers9, macs: macs9, compression: ["none", "zlib@openssh.com"],
-        serverSigAlgs: sigAlgs8, failDelay: 2.0, maxAuthTries: 6)
+        serverSigAlgs: sigAlgs8, failDelay: 2.0, maxAuthTries: 6, sftpExtensions: sftp8)
 
     public static let all = [debian12, ubuntu22]
 
