@@ -114,6 +114,8 @@ final class Harness {
         amount = 3
         nmap_os = amiga
         garbage line
+        [db.ssh]
+        persona = solaris9
         """, "bad.ini")
         do {
             _ = try DeckyPlanner.plan(r, host: host, existing: [], existingNetwork: nil)
@@ -121,7 +123,7 @@ final class Harness {
         } catch {
             let all = error.problems.joined(separator: "\n")
             for needle in ["interface nosuch0 does not exist", "unknown key 'colour'", "unknown service 'gopher'",                            "unknown archetype 'mainframe'", "'web' is given twice", "10.9.0.7 is already used by web", "service 'smb' is not available", "amount > 1 cannot be combined with ip=",
-                           "unknown nmap_os 'amiga'", "bad.ini:18: expected 'key = value'"] {
+                           "unknown nmap_os 'amiga'", "bad.ini:18: expected 'key = value'", "unknown ssh persona 'solaris9'"] {
                 #expect(all.contains(needle), "missing: \(needle)\n\(all)")
             }
         }

@@ -276,6 +276,9 @@ public enum DeckyPlanner {
                 else if DecoyRegistry.decoy(s) == nil { problems.append("\(w.name): service '\(s)' is not available on this appliance yet (available: \(DecoyRegistry.availableSlugs.joined(separator: ", ")))") }
             }
             if w.services?.isEmpty == true { problems.append("\(w.name): services= is empty") }
+            if let p = w.config["ssh"]?["persona"], SSHPersona.named(p) == nil {
+                problems.append("\(w.name): unknown ssh persona '\(p)' (known: \(SSHPersona.all.map(\.slug).joined(separator: ", ")))")
+            }
             if let ip = w.ip, let subnet, !subnet.contains(ip) { problems.append("\(w.name): \(ip) is outside \(subnet)") }
         }
         if let d = request.distros { for x in d where DistroProfile.named(x) == nil { problems.append("unknown distro '\(x)'") } }
