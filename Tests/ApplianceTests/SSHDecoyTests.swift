@@ -3,6 +3,7 @@
 // (HASSH-server included), and hostile input (drip-fed, oversized, malformed) ends in an anomaly event
 // and a close, never a crash. Real clients: Tests/Integration/ssh_decoy.sh.
 @testable import Appliance
+import CPacket
 import Foundation
 import Fingerprint
 import Testing
@@ -131,5 +132,37 @@ private func fixture(_ name: String) throws -> [String: Any] {
             h.send(hello + (0..<n).map { _ in UInt8(truncatingIfNeeded: rng.next()) })
             #expect(h.anomalies.count <= 1)
         }
+    }
+}
+
+@Suite struct SSHModuliTests {
+    @Test func groupsAreChosenAsSshdChoosesThem() throws {
+        // a synthetic moduli file: two 2048-bit primes (RFC 3526's, generator 2 and 5), one 4096, junk lines
+        var p2048 = [UInt8](repeating: 0, count: 256), p4096 = [UInt8](repeating: 0, count: 512)
+        _ = cp_ssh_dh_prime(2048, &p2048, 256); _ = cp_ssh_dh_prime(4096, &p4096, 512)
+        let hex = { (b: [UInt8]) in b.map { String($0, radix: 16, uppercase: true).count == 1 ? "0" + String($0, radix: 16, uppercase: true) : String($0, radix: 16, uppercase: true) }.joined() }
+        let text = """
+        # comment
+        20220714110736 2 6 100 2047 2 \(hex(p2048))
+        20220714110741 2 6 100 2047 5 \(hex(p2048))
+        20220714110741 2 6 100 4095 2 \(hex(p4096))
+        20220714110741 1 6 100 2047 2 \(hex(p2048))
+        garbage
+        20220714110741 2 6 100 2047 2 XYZ
+        20220714110741 2 6 100 3071 2 \(hex(p2048))
+        """
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("moduli-\(getpid())").path
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let m = SSHModuli.load(path: path)
+        #expect(m.source == path && m.groups.count == 3, "type-1, bad-hex and size-mismatch lines are skipped")
+        #expect(m.choose(min: 2048, n: 8192, max: 8192)?.bits == 4096, "none >= n: the largest within range")
+        #expect(m.choose(min: 2048, n: 3000, max: 8192)?.bits == 4096, "the smallest above n")
+        #expect(m.choose(min: 1024, n: 2048, max: 3000)?.bits == 2048)
+        #expect(m.choose(min: 6000, n: 7000, max: 8192) == nil)
+        var gens = Set<UInt32>()
+        for _ in 0..<64 { gens.insert(m.choose(min: 1024, n: 2048, max: 2048)!.generator) }
+        #expect(gens == [2, 5], "a random one among the best size")
+        #expect(SSHModuli.load(path: "/nonexistent").source == "RFC 3526")
     }
 }

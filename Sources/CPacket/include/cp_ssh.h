@@ -69,6 +69,9 @@ int cp_ssh_ecdh(int bits, const unsigned char *peer, size_t peer_len, unsigned c
  * 0, or -1 (e out of range 1 < e < p-1, or unknown group). */
 int cp_ssh_dh(int pbits, const unsigned char *e, size_t e_len, unsigned char *f, size_t *f_len,
               unsigned char *k, size_t *k_len);
+/* The same over a given group (group exchange from /etc/ssh/moduli): prime p (big-endian, 1024-8192 bits), generator g. */
+int cp_ssh_dh_group(const unsigned char *p, size_t p_len, unsigned g, const unsigned char *e, size_t e_len,
+                    unsigned char *f, size_t *f_len, unsigned char *k, size_t *k_len);
 /* The group's prime (big-endian) into p (cap >= pbits/8). Returns its length, or -1. */
 int cp_ssh_dh_prime(int pbits, unsigned char *p, size_t cap);
 /* sntrup761 encapsulation against the client's 1158-byte public key: ct[1039], ss[32]. 0 or -1. */

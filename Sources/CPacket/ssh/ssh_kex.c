@@ -92,18 +92,33 @@ int cp_ssh_dh_prime(int pbits, unsigned char *p, size_t cap) {
     return n;
 }
 
+static int dh_with(BIGNUM *p, unsigned long gen, const unsigned char *e, size_t e_len, unsigned char *f, size_t *f_len,
+                   unsigned char *k, size_t *k_len);
+
 int cp_ssh_dh(int pbits, const unsigned char *e, size_t e_len, unsigned char *f, size_t *f_len,
               unsigned char *k, size_t *k_len) {
+    return dh_with(modp(pbits), 2, e, e_len, f, f_len, k, k_len);
+}
+
+int cp_ssh_dh_group(const unsigned char *p, size_t p_len, unsigned g, const unsigned char *e, size_t e_len,
+                    unsigned char *f, size_t *f_len, unsigned char *k, size_t *k_len) {
+    if (p_len < 128 || p_len > 1024 || g < 2) return -1;
+    return dh_with(BN_bin2bn(p, (int)p_len, NULL), g, e, e_len, f, f_len, k, k_len);
+}
+
+/* Takes ownership of p. */
+static int dh_with(BIGNUM *p, unsigned long gen, const unsigned char *e, size_t e_len, unsigned char *f, size_t *f_len,
+                   unsigned char *k, size_t *k_len) {
     int rc = -1;
     BN_CTX *bc = BN_CTX_new();
-    BIGNUM *p = modp(pbits), *g = BN_new(), *x = BN_new(), *fe = BN_new(), *be = NULL, *kk = BN_new(), *pm1 = NULL;
+    BIGNUM *g = BN_new(), *x = BN_new(), *fe = BN_new(), *be = NULL, *kk = BN_new(), *pm1 = NULL;
     if (!bc || !p || !g || !x || !fe || !kk) goto out;
     be = BN_bin2bn(e, (int)e_len, NULL);
     pm1 = BN_dup(p);
     if (!be || !pm1 || BN_sub_word(pm1, 1) != 1) goto out;
     /* 1 < e < p-1 (RFC 4253 §8) */
     if (BN_cmp(be, BN_value_one()) <= 0 || BN_cmp(be, pm1) >= 0) goto out;
-    BN_set_word(g, 2);
+    BN_set_word(g, gen);
     /* Private exponent of twice the group's security strength (as OpenSSH: 2 * 256 bits at most here). */
     if (BN_priv_rand_ex(x, 512, BN_RAND_TOP_ONE, BN_RAND_BOTTOM_ANY, 0, bc) != 1) goto out;
     if (BN_mod_exp(fe, g, x, p, bc) != 1 || BN_mod_exp(kk, be, x, p, bc) != 1) goto out;

@@ -59,7 +59,7 @@ final class SSHTransport {
     private var firstKex = true
     private var ignoreGuess = false
     private var queued: [[UInt8]] = []
-    private var gexRequest: (min: UInt32, n: UInt32, max: UInt32, bits: Int)?
+    private var gexRequest: (min: UInt32, n: UInt32, max: UInt32, group: SSHModuli.Group)?
     /// sshd accepts identification lines of up to 8192 bytes (measured: 8010 answered, 8193 refused).
     static let maxBanner = 8192
 
@@ -301,8 +301,6 @@ final class SSHTransport {
         }
     }
 
-    /// The MODP groups we hold (RFC 3526), for group exchange (RFC 4419 §3: closest to n within [min, max]).
-    static let gexSizes = [2048, 3072, 4096, 6144, 8192]
 
     private func kexMessage(_ p: [UInt8]) throws {
         guard let n = negotiated else { fail("unexpected_message", "key exchange message before KEXINIT"); return }
@@ -312,16 +310,13 @@ final class SSHTransport {
         case (.gexRequest, SSHMsg.gexRequest):
             let mn = try r.u32(), want = try r.u32(), mx = try r.u32()
             guard mn <= want, want <= mx, mx >= 1024 else { fail("bad_key_exchange_value", "group exchange request \(mn)/\(want)/\(mx)"); return }
-            let fits = SSHTransport.gexSizes.filter { UInt32($0) >= mn && UInt32($0) <= mx }
-            guard let bits = fits.first(where: { UInt32($0) >= want }) ?? fits.last else {
+            guard let group = SSHModuli.shared.choose(min: mn, n: want, max: mx) else {
                 fail("bad_key_exchange_value", "no group within \(mn)..\(mx)", disconnectCode: SSHDisconnect.keyExchangeFailed); return
             }
-            gexRequest = (mn, want, mx, bits)
-            var prime = [UInt8](repeating: 0, count: 1024)
-            let pl = cp_ssh_dh_prime(Int32(bits), &prime, prime.count)
+            gexRequest = (mn, want, mx, group)
             var w = SSHWriter(SSHMsg.gexGroup)
-            w.mpint(prime.prefix(Int(pl)))
-            w.mpint([2])
+            w.mpint(group.prime)
+            w.mpint(SSHTransport.bigEndian(group.generator))
             writePacket(w.bytes)
             expect = .gexInit
         case (.gexInit, SSHMsg.gexInit), (.dhInit, SSHMsg.kexdhInit):
@@ -359,17 +354,19 @@ final class SSHTransport {
             kEnc.mpint(shared.prefix(sl))
             replyBody.string(pub.prefix(pl))
         case .dh, .gex:
-            let bits: Int
-            if case .dh(let b) = n.kind { bits = b } else { bits = gexRequest?.bits ?? 0 }
             let e = try r.mpint(max: 1100)
             var f = [UInt8](repeating: 0, count: 1024), k = [UInt8](repeating: 0, count: 1024)
             var fl = 0, kl = 0
-            guard cp_ssh_dh(Int32(bits), e, e.count, &f, &fl, &k, &kl) == 0 else { fail("bad_key_exchange_value", "DH e out of range"); return }
-            if case .gex = n.kind, let g = gexRequest {
-                var prime = [UInt8](repeating: 0, count: 1024)
-                let pl = cp_ssh_dh_prime(Int32(bits), &prime, prime.count)
-                h.u32(g.min); h.u32(g.n); h.u32(g.max); h.mpint(prime.prefix(Int(pl))); h.mpint([2])
+            let rc: Int32
+            if case .dh(let bits) = n.kind {
+                rc = cp_ssh_dh(Int32(bits), e, e.count, &f, &fl, &k, &kl)
+            } else if let g = gexRequest {
+                rc = cp_ssh_dh_group(g.group.prime, g.group.prime.count, g.group.generator, e, e.count, &f, &fl, &k, &kl)
+                h.u32(g.min); h.u32(g.n); h.u32(g.max); h.mpint(g.group.prime); h.mpint(SSHTransport.bigEndian(g.group.generator))
+            } else {
+                rc = -1
             }
+            guard rc == 0 else { fail("bad_key_exchange_value", "DH e out of range"); return }
             h.mpint(e); h.mpint(f.prefix(fl))
             kEnc.mpint(k.prefix(kl))
             replyBody.mpint(f.prefix(fl))
@@ -410,6 +407,10 @@ final class SSHTransport {
             x.string("publickey-hostbound@openssh.com"); x.string("0")
             writePacket(x.bytes)
         }
+    }
+
+    static func bigEndian(_ v: UInt32) -> [UInt8] {
+        Array([UInt8(v >> 24), UInt8(truncatingIfNeeded: v >> 16), UInt8(truncatingIfNeeded: v >> 8), UInt8(truncatingIfNeeded: v)].drop { $0 == 0 })
     }
 
     private func digest(_ alg: Int32, _ data: [UInt8]) -> [UInt8] {
