@@ -120,6 +120,9 @@ public struct DecoyDefinition: Sendable {
     /// Product and version the decoy claims (the `persona` field of session.connect).
     public let persona: @Sendable (DecoySessionInfo) -> String
     public let make: @Sendable (DecoySessionInfo) -> DecoySession
+    /// Work done once per decky when its listeners open, off the event loop (key generation), so the
+    /// first connection is answered as promptly as later ones: (decky, artifacts directory).
+    public var prepare: (@Sendable (DeckySpec, String?) -> Void)? = nil
 }
 
 /// Event specs for decoys: envelope fields first, then the event's own, then credential fields.

@@ -70,6 +70,12 @@ public final class DecoyServer: @unchecked Sendable {
             throw error
         }
         lock.withLock { listeners[decky.name] = opened; namespaces[decky.name] = ns }
+        let prepares = decky.services.compactMap { DecoyRegistry.decoy($0)?.prepare }
+        if !prepares.isEmpty {
+            let dir = artifactsDir
+            let t = spawnThread(name: "decoy-prepare") { for p in prepares { p(decky, dir) } }
+            pthread_detach(t)
+        }
     }
 
     /// Closes the decky's listeners and live connections.

@@ -33,7 +33,8 @@ enum SSHEvents {
 public final class SSHDecoy: DecoySession {
     public static let definition = DecoyDefinition(
         slug: "ssh", ports: [22], events: SSHEvents.all, idleTimeout: 600,
-        persona: { SSHPersona.for($0.decky).product }, make: { SSHDecoy($0) })
+        persona: { SSHPersona.for($0.decky).product }, make: { SSHDecoy($0) },
+        prepare: { decky, dir in _ = SSHHostKeys.shared(decky: decky.name, artifactsDir: dir); _ = SSHModuli.shared })
 
     let info: DecoySessionInfo
     let persona: SSHPersona
