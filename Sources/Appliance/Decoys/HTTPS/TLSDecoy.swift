@@ -36,8 +36,10 @@ final class TLSContext: @unchecked Sendable {
         return t.withUnsafeMutableBufferPointer { b in mkdtemp(b.baseAddress!).map { String(cString: $0) } ?? "/tmp" }
     }()
 
-    static func shared(_ info: DecoySessionInfo) -> TLSContext {
-        SharedDecoyState.get(decky: info.decky.name, service: "tls") { TLSContext(decky: info.decky, artifactsDir: info.artifactsDir) }.value
+    static func shared(_ info: DecoySessionInfo) -> TLSContext { shared(decky: info.decky, artifactsDir: info.artifactsDir) }
+
+    static func shared(decky: DeckySpec, artifactsDir: String?) -> TLSContext {
+        SharedDecoyState.get(decky: decky.name, service: "tls") { TLSContext(decky: decky, artifactsDir: artifactsDir) }.value
     }
 }
 
@@ -45,7 +47,8 @@ public final class TLSDecoy: DecoySession {
     public static let https = DecoyDefinition(
         slug: "https", ports: [443], events: HTTPEvents.https.all + [TLSEvents.handshake("https"), TLSEvents.error("https")],
         idleTimeout: 75, persona: { HTTPDecoy.serverHeader($0) },
-        make: { TLSDecoy($0, inner: HTTPDecoy($0)) })
+        make: { TLSDecoy($0, inner: HTTPDecoy($0)) },
+        prepare: { decky, dir in _ = TLSContext.shared(decky: decky, artifactsDir: dir) })
 
     let info: DecoySessionInfo
     let context: TLSContext
