@@ -89,9 +89,6 @@ int cp_ssh_hostkey_blob(const cp_ssh_hostkey *k, unsigned char *out, size_t cap)
  * (rsa-sha2-256 / rsa-sha2-512 for an RSA key). Returns its length, or -1. */
 int cp_ssh_hostkey_sign(const cp_ssh_hostkey *k, const char *alg, const unsigned char *data, size_t n,
                         unsigned char *out, size_t cap);
-/* Verifies a signature blob made by a client key blob (publickey authentication). 1 good, 0 bad, -1 unsupported. */
-int cp_ssh_verify(const unsigned char *key_blob, size_t key_len, const unsigned char *sig_blob, size_t sig_len,
-                  const unsigned char *data, size_t n);
 
 /* ---- zlib@openssh.com ---- */
 typedef struct cp_ssh_z cp_ssh_z;

@@ -1,7 +1,7 @@
 /* ssh_hostkey.c: the decoy's host keys (ssh-ed25519, ecdsa-sha2-nistp256, ssh-rsa with rsa-sha2-256/512
  * signatures) in the RFC 4253 §6.6 / RFC 5656 §3 / RFC 8709 / RFC 8332 wire formats, kept as PEM
- * private keys (mode 0600, created on first use like ssh-keygen -A), and verification of client
- * publickey signatures in the same formats. */
+ * private keys (mode 0600, created on first use like ssh-keygen -A). Client public keys are only
+ * fingerprinted (the decoy never accepts one), so nothing here verifies a client's signature. */
 #include "cp_ssh.h"
 
 #include <errno.h>
@@ -46,18 +46,6 @@ static void w_bn(wbuf *w, const BIGNUM *bn) {
     if (n < 0 || (size_t)n > sizeof tmp) { w->bad = 1; return; }
     BN_bn2bin(bn, tmp);
     w_mpint(w, tmp, (size_t)n);
-}
-
-typedef struct { const unsigned char *p; size_t len, off; } rbuf;
-static int r_str(rbuf *r, const unsigned char **d, size_t *n) {
-    if (r->len - r->off < 4) return -1;
-    const unsigned char *q = r->p + r->off;
-    uint32_t l = (uint32_t)q[0] << 24 | (uint32_t)q[1] << 16 | (uint32_t)q[2] << 8 | q[3];
-    if (l > r->len - r->off - 4) return -1;
-    *d = q + 4;
-    *n = l;
-    r->off += 4 + l;
-    return 0;
 }
 
 static void set_err(char *err, int cap, const char *what, const char *path) {
@@ -196,80 +184,4 @@ int cp_ssh_hostkey_sign(const cp_ssh_hostkey *k, const char *alg, const unsigned
     }
     }
     return w.bad ? -1 : (int)w.len;
-}
-
-/* Verification of a client's publickey signature (RFC 4252 §7). */
-int cp_ssh_verify(const unsigned char *key_blob, size_t key_len, const unsigned char *sig_blob, size_t sig_len,
-                  const unsigned char *data, size_t n) {
-    rbuf kb = {key_blob, key_len, 0}, sb = {sig_blob, sig_len, 0};
-    const unsigned char *kt, *st, *sig;
-    size_t ktn, stn, sign;
-    if (r_str(&kb, &kt, &ktn) != 0 || r_str(&sb, &st, &stn) != 0 || r_str(&sb, &sig, &sign) != 0) return 0;
-    EVP_PKEY *pk = NULL;
-    const EVP_MD *md = NULL;
-    unsigned char der[200];
-    const unsigned char *vsig = sig;
-    size_t vlen = sign;
-    int rc = 0;
-    if (ktn == 11 && memcmp(kt, "ssh-ed25519", 11) == 0) {
-        const unsigned char *q; size_t qn;
-        if (stn != 11 || memcmp(st, "ssh-ed25519", 11) != 0 || r_str(&kb, &q, &qn) != 0 || qn != 32) return 0;
-        pk = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, q, 32);
-    } else if (ktn == 7 && memcmp(kt, "ssh-rsa", 7) == 0) {
-        const unsigned char *e, *m; size_t en, mn;
-        if (stn == 12 && memcmp(st, "rsa-sha2-256", 12) == 0) md = EVP_sha256();
-        else if (stn == 12 && memcmp(st, "rsa-sha2-512", 12) == 0) md = EVP_sha512();
-        else return -1;
-        if (r_str(&kb, &e, &en) != 0 || r_str(&kb, &m, &mn) != 0 || mn > 2048) return 0;
-        BIGNUM *be = BN_bin2bn(e, (int)en, NULL), *bm = BN_bin2bn(m, (int)mn, NULL);
-        OSSL_PARAM_BLD *b = NULL;
-        EVP_PKEY_CTX *fc = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL);
-        OSSL_PARAM params[3];
-        unsigned char nbuf[2100], ebuf[2100];
-        /* native-endian buffers for OSSL_PARAM_construct_BN */
-        int nl = bm ? BN_bn2nativepad(bm, nbuf, BN_num_bytes(bm)) : -1;
-        int el = be ? BN_bn2nativepad(be, ebuf, BN_num_bytes(be)) : -1;
-        (void)b;
-        if (nl > 0 && el > 0 && fc && EVP_PKEY_fromdata_init(fc) == 1) {
-            params[0] = OSSL_PARAM_construct_BN(OSSL_PKEY_PARAM_RSA_N, nbuf, (size_t)nl);
-            params[1] = OSSL_PARAM_construct_BN(OSSL_PKEY_PARAM_RSA_E, ebuf, (size_t)el);
-            params[2] = OSSL_PARAM_construct_end();
-            if (EVP_PKEY_fromdata(fc, &pk, EVP_PKEY_PUBLIC_KEY, params) != 1) pk = NULL;
-        }
-        EVP_PKEY_CTX_free(fc);
-        BN_free(be); BN_free(bm);
-    } else if (ktn == 19 && memcmp(kt, "ecdsa-sha2-nistp256", 19) == 0) {
-        const unsigned char *curve, *q, *r, *s; size_t cn, qn, rn, sn;
-        if (stn != 19 || memcmp(st, kt, 19) != 0) return 0;
-        if (r_str(&kb, &curve, &cn) != 0 || r_str(&kb, &q, &qn) != 0) return 0;
-        OSSL_PARAM params[] = {
-            OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, (char *)"P-256", 0),
-            OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, (void *)q, qn),
-            OSSL_PARAM_construct_end(),
-        };
-        EVP_PKEY_CTX *fc = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
-        if (!fc || EVP_PKEY_fromdata_init(fc) != 1 || EVP_PKEY_fromdata(fc, &pk, EVP_PKEY_PUBLIC_KEY, params) != 1) pk = NULL;
-        EVP_PKEY_CTX_free(fc);
-        rbuf ib = {sig, sign, 0};
-        if (!pk || r_str(&ib, &r, &rn) != 0 || r_str(&ib, &s, &sn) != 0) { EVP_PKEY_free(pk); return 0; }
-        ECDSA_SIG *es = ECDSA_SIG_new();
-        BIGNUM *br = BN_bin2bn(r, (int)rn, NULL), *bs = BN_bin2bn(s, (int)sn, NULL);
-        if (!es || !br || !bs || ECDSA_SIG_set0(es, br, bs) != 1) { ECDSA_SIG_free(es); BN_free(br); BN_free(bs); EVP_PKEY_free(pk); return 0; }
-        unsigned char *dp = der;
-        int dl = i2d_ECDSA_SIG(es, NULL);
-        if (dl <= 0 || (size_t)dl > sizeof der) { ECDSA_SIG_free(es); EVP_PKEY_free(pk); return 0; }
-        i2d_ECDSA_SIG(es, &dp);
-        ECDSA_SIG_free(es);
-        vsig = der;
-        vlen = (size_t)dl;
-        md = EVP_sha256();
-    } else {
-        return -1;
-    }
-    if (!pk) return 0;
-    EVP_MD_CTX *c = EVP_MD_CTX_new();
-    if (c && EVP_DigestVerifyInit(c, NULL, md, NULL, pk) == 1) rc = EVP_DigestVerify(c, vsig, vlen, data, n) == 1;
-    EVP_MD_CTX_free(c);
-    EVP_PKEY_free(pk);
-    return rc;
 }
