@@ -103,7 +103,11 @@ RSHA=$(sha256sum "$WORK/rekey.bin" | cut -c1-64)
 sshpass -p admin scp -v "${SSHO[@]}" -o RekeyLimit=16K "$WORK/rekey.bin" "root@$DEB:/tmp/rekey.bin" 2>"$WORK/rekey.err" || { tail -20 "$WORK/rekey.err"; exit 1; }
 [ "$(grep -c 'SSH2_MSG_NEWKEYS received' "$WORK/rekey.err")" -ge 3 ] || { echo "no re-key seen"; exit 1; }
 cmp "$WORK/rekey.bin" "$WORK/art/deb/ssh/$RSHA"
-echo "   uploads: scp (SFTP), scp -O, sftp, and scp across $(grep -c 'SSH2_MSG_NEWKEYS received' "$WORK/rekey.err") key exchanges; artifacts byte-identical"
+# past the 8 MiB an artifact keeps (and the 16 MiB other decoys allow a connection): the transfer completes,
+# the event says how much came and that the artifact is truncated
+head -c 20000000 /dev/zero >"$WORK/big.bin"
+sshpass -p admin scp "${SSHO[@]}" "$WORK/big.bin" "root@$DEB:/tmp/big.bin" 2>"$WORK/big.err" || { cat "$WORK/big.err"; exit 1; }
+echo "   uploads: scp (SFTP), scp -O, sftp, a 20 MB scp, and scp across $(grep -c 'SSH2_MSG_NEWKEYS received' "$WORK/rekey.err") key exchanges; artifacts byte-identical"
 # an interactive pty shell: prompt, echo, tty log
 (sleep 2; printf 'whoami\r'; sleep 0.5; printf 'cat /etc/issue\r'; sleep 0.5; printf 'exit\r'; sleep 1) |
   sshpass -p admin ssh -tt "${SSHO[@]}" "root@$DEB" >"$WORK/pty.out" 2>&1 || true
@@ -249,6 +253,8 @@ assert any("uname -a" in c for c in cmds) and "whoami" in cmds, cmds
 assert any(f["url"] == "http://203.0.113.7/x.sh" for f in by["ssh.session.file_download"])
 ups = by["ssh.session.file_upload"]
 vias = {(f["via"], f["filename"]) for f in ups if f["sha256"] == sha and f["size"] == "70000" and f["stored_as"].endswith(sha)}
+big = [f for f in ups if f["filename"] == "/tmp/big.bin"]
+assert big and big[0]["received"] == "20000000" and big[0]["size"] == str(8 << 20) and big[0]["truncated"] == "true", big
 assert ("sftp", "/tmp/payload.bin") in vias and ("scp", "/tmp/legacy.bin") in vias and ("sftp", "/tmp/sftp.bin") in vias, vias
 casts = [[json.loads(l) for l in open(t["ttylog"])] for t in by["ssh.tty.closed"]]
 assert all(c[0]["version"] == 2 for c in casts)

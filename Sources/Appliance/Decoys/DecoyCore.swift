@@ -123,6 +123,9 @@ public struct DecoyDefinition: Sendable {
     /// Work done once per decky when its listeners open, off the event loop (key generation), so the
     /// first connection is answered as promptly as later ones: (decky, artifacts directory).
     public var prepare: (@Sendable (DeckySpec, String?) -> Void)? = nil
+    /// Bytes one connection may send, when the service streams them to disk instead of holding them (SSH
+    /// uploads); nil = the server's limit.
+    public var maxSessionBytes: Int? = nil
 }
 
 /// Event specs for decoys: envelope fields first, then the event's own, then credential fields.

@@ -181,7 +181,7 @@ final class DecoyChannelHandler: ChannelInboundHandler, @unchecked Sendable {
         var buf = unwrapInboundIn(data)
         guard let s = session, !closing else { return }
         bytesIn += buf.readableBytes
-        if bytesIn > server.limits.maxSessionBytes {
+        if bytesIn > def.maxSessionBytes ?? server.limits.maxSessionBytes {
             endReason = "size_limit"
             closeNow(context)
             return

@@ -34,7 +34,9 @@ public final class SSHDecoy: DecoySession {
     public static let definition = DecoyDefinition(
         slug: "ssh", ports: [22], events: SSHEvents.all, idleTimeout: 600,
         persona: { SSHPersona.for($0.decky).product }, make: { SSHDecoy($0) },
-        prepare: { decky, dir in _ = SSHHostKeys.shared(decky: decky.name, artifactsDir: dir); _ = SSHModuli.shared })
+        prepare: { decky, dir in _ = SSHHostKeys.shared(decky: decky.name, artifactsDir: dir); _ = SSHModuli.shared },
+        // uploads stream to disk (8 MiB kept per file, the rest counted): a large scp is not cut off mid-way
+        maxSessionBytes: 1 << 30)
 
     let info: DecoySessionInfo
     let persona: SSHPersona
