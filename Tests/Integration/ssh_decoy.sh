@@ -91,6 +91,8 @@ sshpass -p admin scp "${SSHO[@]}" "$WORK/payload.bin" "root@$DEB:/tmp/" 2>"$WORK
 sshpass -p admin scp -O "${SSHO[@]}" "$WORK/payload.bin" "root@$DEB:/tmp/legacy.bin" 2>"$WORK/scp-O.err" || { cat "$WORK/scp-O.err"; exit 1; }
 sshpass -p admin scp -O "${SSHO[@]}" "root@$DEB:/etc/os-release" "$WORK/os-release.got" 2>"$WORK/scp-f.err" || { cat "$WORK/scp-f.err"; exit 1; }
 grep -q 'ID=debian' "$WORK/os-release.got"
+if sshpass -p admin scp -O "${SSHO[@]}" "root@$DEB:/etc/nosuch" "$WORK/nosuch.got" 2>"$WORK/scp-f2.err"; then echo "scp of a missing file succeeded"; exit 1; fi
+grep -q "scp: /etc/nosuch: No such file or directory" "$WORK/scp-f2.err" || { cat "$WORK/scp-f2.err"; exit 1; }
 printf 'cd /tmp\nput %s sftp.bin\nls\nget /etc/hostname %s/hostname.got\nbye\n' "$WORK/payload.bin" "$WORK" >"$WORK/sftp.batch"
 # (not -b: batch mode turns password authentication off)
 sshpass -p admin sftp "${SSHO[@]}" "root@$DEB" <"$WORK/sftp.batch" >"$WORK/sftp.out" 2>&1 || { cat "$WORK/sftp.out"; exit 1; }
@@ -164,18 +166,18 @@ after() {   # what the server sent after authentication, as ssh -vvv logs it (st
 }
 "${REFSSH[@]}" -vvv "${SSHO[@]}" root@127.0.0.1 id 2>&1 | after >"$WORK/after-real.txt"
 sshpass -p admin ssh -vvv "${SSHO[@]}" "root@$DEB" id 2>&1 | after >"$WORK/after-decoy.txt"
-diff "$WORK/after-real.txt" "$WORK/after-decoy.txt" || { echo "exec: the client sees a difference"; exit 1; }
-typing() { sleep 2; printf 'id\r'; sleep 0.5; printf 'exit\r'; sleep 1; }
+typing() { sleep 3; printf 'id\r'; sleep 0.5; printf 'exit\r'; sleep 1; }
 typing | "${REFSSH[@]}" -tt -vvv "${SSHO[@]}" root@127.0.0.1 >"$WORK/pty-real.raw" 2>"$WORK/pty-real.err" || true
 typing | sshpass -p admin ssh -tt -vvv "${SSHO[@]}" "root@$DEB" >"$WORK/pty-decoy.raw" 2>"$WORK/pty-decoy.err" || true
 after <"$WORK/pty-real.err" >"$WORK/pty-real.msgs"; after <"$WORK/pty-decoy.err" >"$WORK/pty-decoy.msgs"
-python3 - "$WORK/pty-real.raw" "$WORK/pty-decoy.raw" "$WORK/pty-real.msgs" "$WORK/pty-decoy.msgs" <<'PY'
+python3 - "$WORK/pty-real.raw" "$WORK/pty-decoy.raw" "$WORK/pty-real.msgs" "$WORK/pty-decoy.msgs" "$WORK/after-real.txt" "$WORK/after-decoy.txt" <<'PY'
 import re, sys
-def msgs(path):   # sshd's own order of EOF / exit-status / eow at a pty's end varies (exit vs drain race):
-    lines = [l.strip() for l in open(path)]          # up to the shell's start exactly, the end as a set
+def msgs(path):   # sshd's own order of EOF / exit-status (/ eow) at a session's end varies from run to run
+    lines = [l.strip() for l in open(path)]   # (process exit vs output drain): up to the start exactly, the end as a set
     start = max(i for i, l in enumerate(lines) if l.endswith("type 99"))
     return lines[:start + 1], sorted(lines[start + 1:])
-assert msgs(sys.argv[3]) == msgs(sys.argv[4]), f"pty messages differ:\n{msgs(sys.argv[3])}\n{msgs(sys.argv[4])}"
+for kind, a, b in [("exec", sys.argv[5], sys.argv[6]), ("pty", sys.argv[3], sys.argv[4])]:
+    assert msgs(a) == msgs(b), f"{kind} messages differ:\n{msgs(a)}\n{msgs(b)}"
 def shell(path):   # from the first prompt on (the motd's uname line names the host's kernel), hostname masked
     b = open(path, "rb").read()
     i = b.find(b"\x1b[?2004h")

@@ -28,6 +28,7 @@ final class SSHChannel {
     var lastCR = false
     var eofSent = false, closeSent = false, exitPending: UInt32?
     var scp: SCPSink?
+    var source: SCPSource?
     var sftp: SFTPServer?
     let maxLine = 4096
 
@@ -126,6 +127,7 @@ final class SSHChannel {
         switch mode {
         case .shell: pty ? typed(b) : piped(b)
         case .scpSink: scp?.receive(b)
+        case .scpSource: sourceReceive(b)
         case .sftp: sftp?.receive(b)
         default: break
         }
@@ -252,15 +254,7 @@ final class SSHChannel {
             if argv.contains("-f") {
                 mode = .scpSource
                 let path = sh.resolve(target)
-                if let content = sh.files[path] {
-                    // The client acks with \0 first; we answer the whole file at once (small persona files).
-                    let bytes = Array(content.utf8)
-                    write(Array("C0644 \(bytes.count) \(path.split(separator: "/").last ?? "file")\n".utf8) + bytes + [0])
-                    exitPending = 0
-                } else {
-                    write([1] + Array("scp: \(target): No such file or directory\n".utf8))
-                    exitPending = 1
-                }
+                source = SCPSource(file: sh.files[path].map { (String(path.split(separator: "/").last ?? "file"), Array($0.utf8)) }, target: target)
                 return
             }
         }
@@ -273,6 +267,19 @@ final class SSHChannel {
         tty?.output(out)
         write(out)
         exitPending = res.output.contains("command not found") ? 127 : 0
+    }
+
+    /// `scp -f`: every step waits for the sink's \0, and the session ends after its last one, as scp does.
+    func sourceReceive(_ b: [UInt8]) {
+        guard var src = source else { return }
+        for byte in b {
+            switch src.step(byte) {
+            case .send(let out): write(out)
+            case .done(let code): source = nil; finish(code); return
+            case .fail(let out): source = nil; write(out); finish(1); return
+            }
+        }
+        source = src
     }
 
     // MARK: data out
@@ -445,5 +452,31 @@ final class SCPSink {
 
     func finishAll() {
         if writer != nil { channel.uploaded(name, writer, via: "scp"); writer = nil }
+    }
+}
+
+/// The sending end of `scp -f` (OpenSSH's legacy protocol) for one persona file.
+struct SCPSource {
+    enum Action { case send([UInt8]), done(UInt32), fail([UInt8]) }
+    enum State { case start, headerSent, dataSent }
+    let file: (name: String, bytes: [UInt8])?
+    let target: String
+    var state = State.start
+
+    init(file: (String, [UInt8])?, target: String) {
+        self.file = file.map { (name: $0.0, bytes: $0.1) }
+        self.target = target
+    }
+
+    mutating func step(_ ack: UInt8) -> Action {
+        guard ack == 0 else { return .done(1) }
+        guard let f = file else {
+            return .fail([1] + Array("scp: \(target): No such file or directory\n".utf8))      // then scp exits 1
+        }
+        switch state {
+        case .start: state = .headerSent; return .send(Array("C0644 \(f.bytes.count) \(f.name)\n".utf8))
+        case .headerSent: state = .dataSent; return .send(f.bytes + [0])
+        case .dataSent: return .done(0)
+        }
     }
 }
