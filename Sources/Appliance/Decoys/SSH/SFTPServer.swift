@@ -128,8 +128,7 @@ final class SFTPServer {
         var r = SSHReader(msg, offset: 1)
         let type = msg[0]
         if type == T.initReq {
-            let v = try r.u32()
-            _ = v
+            _ = try r.u32()                                // the client's version: we answer 3 regardless
             initialised = true
             var w = SSHWriter(T.version)
             w.u32(3)

@@ -95,15 +95,11 @@ final class SSHChannel {
 
     /// The session's receive window, opened when it starts (before the request's reply, as sshd).
     func grantWindow() {
-        var w = SSHWriter(SSHMsg.channelWindowAdjust)
-        w.u32(remote); w.u32(SSHChannel.windowSize)
-        decoy.transport.send(w.bytes)
+        sendChannel(SSHMsg.channelWindowAdjust) { $0.u32(SSHChannel.windowSize) }
     }
 
     func reply(_ ok: Bool) {
-        var w = SSHWriter(ok ? SSHMsg.channelSuccess : SSHMsg.channelFailure)
-        w.u32(remote)
-        decoy.transport.send(w.bytes)
+        sendChannel(ok ? SSHMsg.channelSuccess : SSHMsg.channelFailure)
     }
 
     /// Work that must follow the request's reply (exec output comes after CHANNEL_SUCCESS).
@@ -119,9 +115,8 @@ final class SSHChannel {
     func data(_ b: [UInt8]) {
         localConsumed &+= UInt32(b.count)
         if localConsumed >= SSHChannel.windowSize / 2 {
-            var w = SSHWriter(SSHMsg.channelWindowAdjust)
-            w.u32(remote); w.u32(localConsumed)
-            decoy.transport.send(w.bytes)
+            let n = localConsumed
+            sendChannel(SSHMsg.channelWindowAdjust) { $0.u32(n) }
             localConsumed = 0
         }
         switch mode {
@@ -331,19 +326,13 @@ final class SSHChannel {
         // pty's write side closing), EOF, CLOSE (its pty order races with the drain; this is the usual one).
         func eof() {
             guard !eofSent else { return }
-            var e = SSHWriter(SSHMsg.channelEOF)
-            e.u32(remote)
-            decoy.transport.send(e.bytes)
+            sendChannel(SSHMsg.channelEOF)
             eofSent = true
         }
         if !pty { eof() }
-        var w = SSHWriter(SSHMsg.channelRequest)
-        w.u32(remote); w.string("exit-status"); w.bool(false); w.u32(code)
-        decoy.transport.send(w.bytes)
+        sendChannel(SSHMsg.channelRequest) { $0.string("exit-status"); $0.bool(false); $0.u32(code) }
         if pty {
-            var e = SSHWriter(SSHMsg.channelRequest)
-            e.u32(remote); e.string("eow@openssh.com"); e.bool(false)
-            decoy.transport.send(e.bytes)
+            sendChannel(SSHMsg.channelRequest) { $0.string("eow@openssh.com"); $0.bool(false) }
             eof()
         }
         sendClose()
@@ -353,10 +342,16 @@ final class SSHChannel {
 
     func sendClose() {
         guard !closeSent else { return }
-        var c = SSHWriter(SSHMsg.channelClose)
-        c.u32(remote)
-        decoy.transport.send(c.bytes)
+        sendChannel(SSHMsg.channelClose)
         closeSent = true
+    }
+
+    /// A channel message to the client: type, the client's channel id, then `body`.
+    func sendChannel(_ type: UInt8, _ body: (inout SSHWriter) -> Void = { _ in }) {
+        var w = SSHWriter(type)
+        w.u32(remote)
+        body(&w)
+        decoy.transport.send(w.bytes)
     }
 
     /// An upload finished (SCP or SFTP).

@@ -176,13 +176,12 @@ public final class SSHDecoy: DecoySession {
             io.emit(info.event(SSHEvents.failed, DecoyEvents.credential(principal: name, username: name, secret: secret, result: "failed") + [("method", "password")]))
             failed(delay: persona.failDelay)
         case "publickey":
-            let hasSig = try r.bool()
+            _ = try r.bool()                               // has a signature: refused either way
             let alg = try r.text(max: 128)
             let blob = Array(try r.string(max: 16_384))
             let fp = sshFingerprint(blob)
             io.emit(info.event(SSHEvents.failed, DecoyEvents.credential(principal: name, username: name, secret: Array(fp.utf8), kind: "publickey", result: "failed")
                                + [("method", "publickey"), ("key_type", DecoyEvents.printable(Array(alg.utf8), max: 128)), ("key_fingerprint", fp)]))
-            _ = hasSig
             failed(delay: 0)
         default:
             // keyboard-interactive, hostbased, gssapi-*: not offered by this server.
