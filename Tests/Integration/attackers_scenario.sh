@@ -102,10 +102,10 @@ print(",".join(rows[-1]["new_services"]))      # the latest set (d1 rotates ever
 EOF
 )
 echo "d1: http,telnet -> $new"
-declare -A PORTS=([telnet]=23 [http]=80 [https]=443 [ftp]=21 [smtp]="25 587" [redis]=6379 [mysql]=3306 [mqtt]=1883)
-want=$(for s in ${new//,/ }; do echo ${PORTS[$s]}; done | tr ' ' '\n' | sort -n | tr '\n' ' ')
+declare -A PORTS=([ssh]=22 [telnet]=23 [http]=80 [https]=443 [ftp]=21 [smtp]="25 587" [redis]=6379 [mysql]=3306 [mqtt]=1883)
+want=$(for s in ${new//,/ }; do [ -n "${PORTS[$s]:-}" ] || { echo "no port known for service $s" >&2; exit 1; }; echo ${PORTS[$s]}; done | tr ' ' '\n' | sort -n | tr '\n' ' ')
 for _ in $(seq 30); do
-  nmap -sT -Pn -n -p 21,23,25,80,443,587,1883,3306,6379 "$D1" >"$WORK/nmap-d1-after.txt" 2>&1
+  nmap -sT -Pn -n -p 21,22,23,25,80,443,587,1883,3306,6379 "$D1" >"$WORK/nmap-d1-after.txt" 2>&1
   got=$(awk -F/ '/\/tcp +open/ {print $1}' "$WORK/nmap-d1-after.txt" | sort -n | tr '\n' ' ')
   [ "$got" = "$want" ] && break
   sleep 0.5
