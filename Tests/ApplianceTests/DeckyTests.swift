@@ -241,6 +241,22 @@ final class Harness {
         #expect(h.events.first { $0.spec.id == "telnet.command.input" }?.value("input") == "uname -a; id")
     }
 
+    @Test func fakeShellDirectoriesAgreeAcrossCdLsAndSFTP() {
+        let sh = FakeShell(user: "admin", persona: spec("shell", services: ["ssh"]))
+        #expect(sh.run("pwd").output == "/home/admin\r\n" && sh.run("ls /home").output == "admin\r\n")
+        #expect(sh.run("cd /etc; pwd").output == "/etc\r\n")
+        #expect(sh.run("cd /etc/passwd").output == "-bash: cd: /etc/passwd: Not a directory\r\n")
+        #expect(sh.run("cd /home/bob").output == "-bash: cd: /home/bob: No such file or directory\r\n")
+        #expect(sh.run("cd /homework").output == "-bash: cd: /homework: No such file or directory\r\n")
+        #expect(sh.run("ls /etc/passwd").output == "/etc/passwd\r\n")
+        #expect(sh.run("ls /home/bob").output == "ls: cannot access '/home/bob': No such file or directory\r\n")
+        #expect(sh.run("cd; pwd").output == "/home/admin\r\n")
+        for p in ["/", "/etc", "/home", "/home/admin", "/tmp"] { #expect(sh.isDirectory(p) && sh.entries(p) != nil, "\(p)") }
+        for p in ["/home/bob", "/homework", "/etc/passwd"] { #expect(!sh.isDirectory(p) && sh.entries(p) == nil, "\(p)") }
+        let root = FakeShell(user: "root", persona: spec("shell", services: ["ssh"]))
+        #expect(root.run("ls /home").output == "" && root.run("cd /root; pwd").output == "/root\r\n")
+    }
+
     @Test func smtpHarvestsAuthAndDeniesRelay() {
         let h = Harness("smtp")
         #expect(String(decoding: h.out, as: UTF8.self) == "220 SRV-ALPHA-12.localdomain ESMTP Postfix (Debian/GNU)\r\n".replacingOccurrences(of: "SRV-ALPHA-12.", with: "srv-alpha-12."))

@@ -121,8 +121,9 @@ public struct DecoyDefinition: Sendable {
     public let persona: @Sendable (DecoySessionInfo) -> String
     public let make: @Sendable (DecoySessionInfo) -> DecoySession
     /// Work done once per decky when its listeners open, off the event loop (key generation), so the
-    /// first connection is answered as promptly as later ones: (decky, artifacts directory).
-    public var prepare: (@Sendable (DeckySpec, String?) -> Void)? = nil
+    /// first connection is answered as promptly as later ones: (decky, artifacts directory) -> a problem the
+    /// operator must hear of (a key that cannot be read or written), logged once by the server; nil when all is well.
+    public var prepare: (@Sendable (DeckySpec, String?) -> String?)? = nil
     /// Bytes one connection may send, when the service streams them to disk instead of holding them (SSH
     /// uploads); nil = the server's limit.
     public var maxSessionBytes: Int? = nil

@@ -70,10 +70,14 @@ public final class DecoyServer: @unchecked Sendable {
             throw error
         }
         lock.withLock { listeners[decky.name] = opened; namespaces[decky.name] = ns }
-        let prepares = decky.services.compactMap { DecoyRegistry.decoy($0)?.prepare }
+        let prepares = decky.services.compactMap { s in DecoyRegistry.decoy(s)?.prepare.map { (s, $0) } }
         if !prepares.isEmpty {
-            let dir = artifactsDir
-            let t = spawnThread(name: "decoy-prepare") { for p in prepares { p(decky, dir) } }
+            let (dir, log) = (artifactsDir, log)
+            let t = spawnThread(name: "decoy-prepare") {
+                for (service, prepare) in prepares {
+                    if let problem = prepare(decky, dir) { log.error("decky \(decky.name) \(service): \(problem)") }
+                }
+            }
             pthread_detach(t)
         }
     }

@@ -3,6 +3,7 @@
  * private keys (mode 0600, created on first use like ssh-keygen -A). Client public keys are only
  * fingerprinted (the decoy never accepts one), so nothing here verifies a client's signature. */
 #include "cp_ssh.h"
+#include "../util/pem_file.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -48,14 +49,6 @@ static void w_bn(wbuf *w, const BIGNUM *bn) {
     w_mpint(w, tmp, (size_t)n);
 }
 
-static void set_err(char *err, int cap, const char *what, const char *path) {
-    unsigned long e = ERR_get_error();
-    char buf[160] = "";
-    if (e) ERR_error_string_n(e, buf, sizeof buf);
-    snprintf(err, (size_t)cap, "%s %s%s%s", what, path, buf[0] ? ": " : "", buf);
-    ERR_clear_error();
-}
-
 cp_ssh_hostkey *cp_ssh_hostkey_open(const char *path, const char *type, char *err, int errcap) {
     enum kt t;
     if (strcmp(type, "ssh-ed25519") == 0) t = KT_ED25519;
@@ -67,7 +60,7 @@ cp_ssh_hostkey *cp_ssh_hostkey_open(const char *path, const char *type, char *er
     if (f) {
         k = PEM_read_PrivateKey(f, NULL, NULL, NULL);
         fclose(f);
-        if (!k) { set_err(err, errcap, "cannot read host key", path); return NULL; }
+        if (!k) { cp_pem_error(err, errcap, "cannot read host key", path); return NULL; }
         int id = EVP_PKEY_get_base_id(k);
         if ((t == KT_ED25519 && id != EVP_PKEY_ED25519) || (t == KT_ECDSA256 && id != EVP_PKEY_EC) || (t == KT_RSA && id != EVP_PKEY_RSA)) {
             EVP_PKEY_free(k);
@@ -77,19 +70,8 @@ cp_ssh_hostkey *cp_ssh_hostkey_open(const char *path, const char *type, char *er
     } else if (errno == ENOENT) {
         k = t == KT_ED25519 ? EVP_PKEY_Q_keygen(NULL, NULL, "ED25519")
           : t == KT_ECDSA256 ? EVP_EC_gen("P-256") : EVP_RSA_gen(3072);
-        if (!k) { set_err(err, errcap, "cannot generate host key", path); return NULL; }
-        char tmp[4200];
-        snprintf(tmp, sizeof tmp, "%s.tmp%d", path, (int)getpid());
-        int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-        FILE *o = fd >= 0 ? fdopen(fd, "w") : NULL;
-        int ok = o && PEM_write_PrivateKey(o, k, NULL, NULL, 0, NULL, NULL) == 1;
-        if (o) { ok = fflush(o) == 0 && fsync(fileno(o)) == 0 && ok; fclose(o); } else if (fd >= 0) close(fd);
-        if (!ok || rename(tmp, path) != 0) {
-            unlink(tmp);
-            EVP_PKEY_free(k);
-            set_err(err, errcap, "cannot write host key", path);
-            return NULL;
-        }
+        if (!k) { cp_pem_error(err, errcap, "cannot generate host key", path); return NULL; }
+        if (!cp_pem_write(path, k, NULL, err, errcap)) { EVP_PKEY_free(k); return NULL; }
     } else {
         snprintf(err, (size_t)errcap, "cannot open host key %s: %s", path, strerror(errno));
         return NULL;

@@ -1,5 +1,6 @@
 /* tls_server.c: OpenSSL server over memory BIOs (see cp_tls_server.h). */
 #include "cp_tls_server.h"
+#include "../util/pem_file.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -21,23 +22,15 @@
 struct cp_tls_ctx { SSL_CTX *ssl; };
 struct cp_tls { SSL *ssl; BIO *in, *out; char alpn[64]; char err[160]; };
 
-static void set_err(char *err, int cap, const char *what) {
-    unsigned long e = ERR_get_error();
-    char buf[160] = "";
-    if (e) ERR_error_string_n(e, buf, sizeof buf);
-    snprintf(err, (size_t)cap, "%s%s%s", what, buf[0] ? ": " : "", buf);
-    ERR_clear_error();
-}
-
 /* Generates key + self-signed certificate and writes them to path (temp file, then rename). */
 static int generate(const char *path, const char *cn, char *err, int errcap) {
     EVP_PKEY *key = EVP_RSA_gen(2048);
     X509 *x = X509_new();
     int ok = 0;
-    if (!key || !x) { set_err(err, errcap, "key generation failed"); goto done; }
+    if (!key || !x) { cp_pem_error(err, errcap, "key generation failed", NULL); goto done; }
     X509_set_version(x, 2);
     unsigned char serial[16];
-    if (RAND_bytes(serial, sizeof serial) != 1) { set_err(err, errcap, "RAND_bytes"); goto done; }
+    if (RAND_bytes(serial, sizeof serial) != 1) { cp_pem_error(err, errcap, "RAND_bytes", NULL); goto done; }
     serial[0] &= 0x7f;
     BIGNUM *bn = BN_bin2bn(serial, sizeof serial, NULL);
     BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x));
@@ -56,17 +49,8 @@ static int generate(const char *path, const char *cn, char *err, int errcap) {
     X509V3_set_ctx(&v3, x, x, NULL, NULL, 0);
     X509_EXTENSION *ext = X509V3_EXT_conf_nid(NULL, &v3, NID_subject_alt_name, san);
     if (ext) { X509_add_ext(x, ext, -1); X509_EXTENSION_free(ext); }
-    if (X509_sign(x, key, EVP_sha256()) == 0) { set_err(err, errcap, "X509_sign"); goto done; }
-    char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid());
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0) { snprintf(err, (size_t)errcap, "cannot write %s: %s", tmp, strerror(errno)); goto done; }
-    FILE *f = fdopen(fd, "w");
-    if (!f) { close(fd); snprintf(err, (size_t)errcap, "fdopen: %s", strerror(errno)); goto done; }
-    int w = PEM_write_PrivateKey(f, key, NULL, NULL, 0, NULL, NULL) && PEM_write_X509(f, x);
-    if (fflush(f) != 0 || fsync(fileno(f)) != 0) w = 0;
-    fclose(f);
-    if (!w || rename(tmp, path) != 0) { unlink(tmp); snprintf(err, (size_t)errcap, "cannot write %s", path); goto done; }
+    if (X509_sign(x, key, EVP_sha256()) == 0) { cp_pem_error(err, errcap, "X509_sign", NULL); goto done; }
+    if (!cp_pem_write(path, key, x, err, errcap)) goto done;
     ok = 1;
 done:
     X509_free(x);
@@ -90,11 +74,11 @@ cp_tls_ctx *cp_tls_ctx_open(const char *pem_path, const char *cn, char *err, int
     if (errcap > 0) err[0] = 0;
     if (access(pem_path, R_OK) != 0 && !generate(pem_path, cn, err, errcap)) return NULL;
     SSL_CTX *c = SSL_CTX_new(TLS_server_method());
-    if (!c) { set_err(err, errcap, "SSL_CTX_new"); return NULL; }
+    if (!c) { cp_pem_error(err, errcap, "SSL_CTX_new", NULL); return NULL; }
     SSL_CTX_set_min_proto_version(c, TLS1_2_VERSION);
     if (SSL_CTX_use_certificate_chain_file(c, pem_path) != 1 || SSL_CTX_use_PrivateKey_file(c, pem_path, SSL_FILETYPE_PEM) != 1 ||
         SSL_CTX_check_private_key(c) != 1) {
-        set_err(err, errcap, "cannot load the decoy certificate");
+        cp_pem_error(err, errcap, "cannot load the decoy certificate", NULL);
         SSL_CTX_free(c);
         return NULL;
     }

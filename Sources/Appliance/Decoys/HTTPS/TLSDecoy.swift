@@ -48,7 +48,10 @@ public final class TLSDecoy: DecoySession {
         slug: "https", ports: [443], events: HTTPEvents.https.all + [TLSEvents.handshake("https"), TLSEvents.error("https")],
         idleTimeout: 75, persona: { HTTPDecoy.serverHeader($0) },
         make: { TLSDecoy($0, inner: HTTPDecoy($0)) },
-        prepare: { decky, dir in _ = TLSContext.shared(decky: decky, artifactsDir: dir) })
+        prepare: { decky, dir in
+            let c = TLSContext.shared(decky: decky, artifactsDir: dir)
+            return c.ctx == nil ? "no TLS context, handshakes will fail: \(c.error)" : nil
+        })
 
     let info: DecoySessionInfo
     let context: TLSContext

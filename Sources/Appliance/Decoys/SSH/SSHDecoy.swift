@@ -34,7 +34,11 @@ public final class SSHDecoy: DecoySession {
     public static let definition = DecoyDefinition(
         slug: "ssh", ports: [22], events: SSHEvents.all, idleTimeout: 600,
         persona: { SSHPersona.for($0.decky).product }, make: { SSHDecoy($0) },
-        prepare: { decky, dir in _ = SSHHostKeys.shared(decky: decky.name, artifactsDir: dir); _ = SSHModuli.shared },
+        prepare: { decky, dir in
+            _ = SSHModuli.shared
+            let keys = SSHHostKeys.shared(decky: decky.name, artifactsDir: dir)
+            return keys.error.isEmpty ? nil : "host keys not offered: \(keys.error)"
+        },
         // uploads stream to disk (8 MiB kept per file, the rest counted): a large scp is not cut off mid-way
         maxSessionBytes: 1 << 30)
 
@@ -91,7 +95,7 @@ public final class SSHDecoy: DecoySession {
 
     func kexEvent(_ lists: [[String]], _ n: SSHTransport.Negotiated) {
         let client = HASSH(client: KexInit(lists: lists.map { $0.joined(separator: ",") }))
-        let server = HASSH(server: KexInit(lists: persona.lists.map { $0.joined(separator: ",") }))
+        let server = persona.hasshServer
         io.emit(info.event(SSHEvents.kex, [
             ("client_banner", transport.clientVersion ?? ""), ("server_banner", persona.banner),
             ("hassh", client.hash), ("hassh_algorithms", String(client.algorithms.prefix(2048))),

@@ -10,6 +10,8 @@
 //    install generates them: Tests/Fixtures/ssh/openssh-8.9p1-ubuntu22.kexinit.json. No Ubuntu build runs
 //    here, so this one is derived from the source, not recorded.
 
+import Fingerprint
+
 public struct SSHPersona: Sendable, Equatable {
     public let slug: String
     /// The identification string without CR LF.
@@ -75,6 +77,11 @@ public struct SSHPersona: Sendable, Equatable {
         serverSigAlgs: sigAlgs8, failDelay: 2.0, maxAuthTries: 6, sftpExtensions: sftp8)
 
     public static let all = [debian12, ubuntu22]
+
+    /// The HASSH-server of the persona's KEXINIT (what the sensor computes for its traffic), once per persona.
+    public var hasshServer: HASSH { SSHPersona.hasshServers[slug] ?? SSHPersona.hassh(self) }
+    static let hasshServers = Dictionary(uniqueKeysWithValues: all.map { ($0.slug, hassh($0)) })
+    static func hassh(_ p: SSHPersona) -> HASSH { HASSH(server: KexInit(lists: p.lists.map { $0.joined(separator: ",") })) }
 
     public static func named(_ slug: String) -> SSHPersona? { all.first { $0.slug == slug } }
 

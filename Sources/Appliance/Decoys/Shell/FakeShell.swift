@@ -75,8 +75,12 @@ public final class FakeShell {
     ]
 
     /// The persona filesystem, for SFTP/SCP: directories and their entries, files and their contents.
-    func isDirectory(_ path: String) -> Bool { dirs[path] != nil || path == home || path.hasPrefix("/home/") && path.split(separator: "/").count == 2 }
-    func entries(_ path: String) -> [String]? { dirs[path] ?? (isDirectory(path) ? [] : nil) }
+    /// The persona's directories and the user's home (which /home lists); `cd`, `ls` and SFTP agree on them.
+    func isDirectory(_ path: String) -> Bool { dirs[path] != nil || path == home }
+    func entries(_ path: String) -> [String]? {
+        if path == "/home" && home.hasPrefix("/home/") { return [user] }
+        return dirs[path] ?? (isDirectory(path) ? [] : nil)
+    }
     var homeDirectory: String { home }
 
     func resolve(_ p: String) -> String {
@@ -137,12 +141,14 @@ public final class FakeShell {
         case "pwd": return cwd + "\r\n"
         case "cd":
             let t = resolve(args.first ?? home)
-            if dirs[t] != nil || t == home || t.hasPrefix("/home") { cwd = t; return "" }
-            return "-bash: cd: \(args.first ?? ""): No such file or directory\r\n"
+            if isDirectory(t) { cwd = t; return "" }
+            return "-bash: cd: \(args.first ?? ""): \(files[t] != nil ? "Not a directory" : "No such file or directory")\r\n"
         case "ls":
-            let t = resolve(args.first(where: { !$0.hasPrefix("-") }) ?? cwd)
-            guard let entries = dirs[t] ?? (t == home ? [] : nil) else {
-                return "ls: cannot access '\(args.last ?? t)': No such file or directory\r\n"
+            let arg = args.first(where: { !$0.hasPrefix("-") })
+            let t = resolve(arg ?? cwd)
+            if let arg, files[t] != nil { return arg + "\r\n" }
+            guard let entries = entries(t) else {
+                return "ls: cannot access '\(arg ?? t)': No such file or directory\r\n"
             }
             return entries.isEmpty ? "" : entries.joined(separator: "  ") + "\r\n"
         case "cat":
