@@ -241,6 +241,36 @@ final class Harness {
         #expect(h.events.first { $0.spec.id == "telnet.command.input" }?.value("input") == "uname -a; id")
     }
 
+    @Test func lineDisciplineEditsAsACookedTTY() {
+        var ld = LineDiscipline(maxLine: 8)
+        var echo: [UInt8] = []
+        func type(_ s: [UInt8], echoing: Bool = true) -> [LineDiscipline.Input] { s.compactMap { ld.feed($0, echoing: echoing, echo: &echo) } }
+        #expect(type(Array("lx\u{7f}s\r\n".utf8)) == [.line(Array("ls".utf8), truncated: false)], "erase, CR LF is one end")
+        #expect(echo == Array("lx\u{8} \u{8}s\r\n".utf8))
+        echo = []
+        #expect(type(Array("abc".utf8) + [0x15] + Array("id\r".utf8) + [0]) == [.line(Array("id".utf8), truncated: false)], "kill, CR NUL")
+        #expect(echo == Array("abc\u{8}\u{8}\u{8}   \u{8}\u{8}\u{8}id\r\n".utf8))
+        echo = []
+        #expect(type(Array("secret\r".utf8), echoing: false) == [.line(Array("secret".utf8), truncated: false)] && echo.isEmpty)
+        #expect(type([0x09, 0x1b] + Array("[A\r".utf8)) == [.line(Array("[A".utf8), truncated: false)], "control bytes are neither kept nor echoed")
+        #expect(type(Array("0123456789\r".utf8)) == [.line(Array("01234567".utf8), truncated: true)], "bounded")
+        #expect(type(Array("x".utf8) + [0x04, 0x03, 0x04]) == [.interrupt, .endOfFile], "^D only on an empty line; ^C drops the line")
+    }
+
+    @Test func telnetShellShowsBashsBracketedPasteWhereBashDoes() {
+        for (distro, paste) in [("debian", true), ("rocky9", true), ("centos7", false), ("alpine", false)] {
+            let h = Harness("telnet", decky: spec(services: ["telnet"], distro: distro))
+            h.send([255, 251, 24, 255, 251, 31])
+            let banner = h.send("root\r\nadmin\r\n")
+            let echo = h.send("id\r\n")
+            let pasteOn = "\u{1b}[?2004h", pasteOff = "\u{1b}[?2004l\r"
+            #expect(banner.hasSuffix((paste ? pasteOn : "") + "root@SRV-ALPHA-12:~# ") && banner.contains(pasteOn) == paste, "\(distro)")
+            #expect(echo.hasPrefix("id\r\n" + (paste ? pasteOff : "") + "uid=0(root)"), "\(distro): \(echo.debugDescription)")
+            let bye = h.send([0x04])
+            #expect(bye == (paste ? pasteOff : "") + "logout\r\n" && h.closed, "\(distro)")
+        }
+    }
+
     @Test func fakeShellDirectoriesAgreeAcrossCdLsAndSFTP() {
         let sh = FakeShell(user: "admin", persona: spec("shell", services: ["ssh"]))
         #expect(sh.run("pwd").output == "/home/admin\r\n" && sh.run("ls /home").output == "admin\r\n")

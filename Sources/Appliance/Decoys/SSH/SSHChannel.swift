@@ -7,9 +7,6 @@
 
 final class SSHChannel {
     static let windowSize: UInt32 = 2 * 1024 * 1024, maxPacket: UInt32 = 32_768
-    /// bash 5.1+/readline's bracketed-paste mode around each prompt and line, as a real pty shows
-    /// (measured on Debian 12: "\e[?2004hroot@host:~# id\r\n\e[?2004l\r").
-    static let pasteOn = "\u{1b}[?2004h", pasteOff = "\u{1b}[?2004l\r"
 
     enum Mode { case idle, shell, exec, scpSink, scpSource, sftp, closed }
 
@@ -24,8 +21,9 @@ final class SSHChannel {
     var pty = false
     var shell: FakeShell?
     var tty: TTYLog?
+    /// The pty's line editor (shell with a pty); `line` collects a line without one (piped input).
+    lazy var editor = LineDiscipline(maxLine: maxLine)
     var line: [UInt8] = []
-    var lastCR = false
     var eofSent = false, closeSent = false, exitPending: UInt32?
     var scp: SCPSink?
     var source: SCPSource?
@@ -70,7 +68,7 @@ final class SSHChannel {
             let sh = FakeShell(user: decoy.user ?? "root", persona: decoy.shellDecky)
             shell = sh
             openTTY()
-            if pty { show(sh.motd + SSHChannel.pasteOn + sh.prompt) }
+            if pty { show(sh.motd + sh.ttyPrompt) }
             return true
         case "exec":
             guard mode == .idle else { return false }
@@ -177,28 +175,21 @@ final class SSHChannel {
         func flush() { if !echo.isEmpty { write(echo); tty?.output(echo); echo.removeAll() } }
         tty?.input(data)
         for b in data {
-            guard mode == .shell else { return }
-            if lastCR && b == 0x0a { lastCR = false; continue }
-            lastCR = b == 0x0d
-            switch b {
-            case 0x0d, 0x0a:
-                echo += Array(("\r\n" + SSHChannel.pasteOff).utf8)
+            guard mode == .shell, let sh = shell else { return }
+            switch editor.feed(b, echoing: true, echo: &echo) {
+            case .line(let l, _)?:
+                echo += Array(sh.ttyLineEnd.utf8)
                 flush()
-                let l = line
-                line.removeAll()
                 runLine(l)
-            case 0x7f, 0x08:
-                if !line.isEmpty { line.removeLast(); echo += [0x08, 0x20, 0x08] }
-            case 0x03:
-                line.removeAll()
-                echo += Array(("^C\r\n" + SSHChannel.pasteOff + SSHChannel.pasteOn + (shell?.prompt ?? "")).utf8)
-            case 0x04:
-                if line.isEmpty { flush(); show(SSHChannel.pasteOff + "logout\r\n"); finish(0); return }
-            case 0x15:
-                echo += Array(repeating: 0x08, count: line.count) + Array(repeating: 0x20, count: line.count) + Array(repeating: 0x08, count: line.count)
-                line.removeAll()
-            default:
-                if b >= 0x20 && line.count < maxLine { line.append(b); echo.append(b) }
+            case .interrupt?:
+                echo += Array(("^C\r\n" + sh.ttyLineEnd + sh.ttyPrompt).utf8)
+            case .endOfFile?:
+                flush()
+                show(sh.ttyLineEnd + "logout\r\n")
+                finish(0)
+                return
+            case nil:
+                break
             }
         }
         flush()
@@ -219,7 +210,7 @@ final class SSHChannel {
         var bytes = l
         if bytes.last == 0x0d { bytes.removeLast() }
         let text = DecoyEvents.printable(bytes, max: maxLine)
-        if text.trimmingSpaces.isEmpty { if pty { show(SSHChannel.pasteOn + sh.prompt) }; return }
+        if text.trimmingSpaces.isEmpty { if pty { show(sh.ttyPrompt) }; return }
         io.emit(info.event(SSHEvents.command, [("input", text), ("cwd", sh.cwd), ("channel", "shell"),
                                                ("truncated", bytes.count >= maxLine ? "true" : "false")]))
         let res = sh.run(text)
@@ -230,7 +221,7 @@ final class SSHChannel {
             finish(0)
             return
         }
-        show(out + (pty ? SSHChannel.pasteOn + sh.prompt : ""), after: res.urls.isEmpty ? 0 : 1.5)
+        show(out + (pty ? sh.ttyPrompt : ""), after: res.urls.isEmpty ? 0 : 1.5)
     }
 
     func exec(_ cmd: [UInt8]) {

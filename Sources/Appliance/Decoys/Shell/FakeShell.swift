@@ -30,6 +30,16 @@ public final class FakeShell {
         return "\(user)@\(hostShort):\(dir)\(user == "root" ? "#" : "$") "
     }
 
+    /// bash 5.1 and later (readline 8.1) turn bracketed-paste mode on before each prompt and off once a line
+    /// is read, so a real pty shows "\e[?2004h" + prompt and, after the echoed CR LF, "\e[?2004l\r" (measured
+    /// on Debian 12). Ubuntu 20.04's bash 5.0, CentOS 7's 4.2 and Alpine's ash do not.
+    public var bracketedPaste: Bool { !["ubuntu20", "centos7", "alpine"].contains(distro.slug) }
+    static let pasteOn = "\u{1b}[?2004h", pasteOff = "\u{1b}[?2004l\r"
+    /// What an interactive terminal shows when the shell waits for a line.
+    public var ttyPrompt: String { (bracketedPaste ? FakeShell.pasteOn : "") + prompt }
+    /// What follows the echoed end of a line before any output.
+    public var ttyLineEnd: String { bracketedPaste ? FakeShell.pasteOff : "" }
+
     public var motd: String {
         switch distro.id {
         case "ubuntu":

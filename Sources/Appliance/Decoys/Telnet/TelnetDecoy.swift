@@ -33,8 +33,7 @@ public final class TelnetDecoy: DecoySession {
     var mode = Mode.negotiating
     var parse = Parse.data
     var sbBuf: [UInt8] = []
-    var line: [UInt8] = []
-    var lastCR = false
+    lazy var editor = LineDiscipline(maxLine: maxLine)
     var username = ""
     var attempts = 0
     var shell: FakeShell?
@@ -140,8 +139,8 @@ public final class TelnetDecoy: DecoySession {
         io.emit(info.event(TelnetEvents.option, [("command", "SB"), ("option", TelnetDecoy.optionNames[opt] ?? String(opt)), ("value", value)]))
     }
 
-    /// Line discipline: echo (not for passwords), erase, ^C, ^D. Echo is sent once per read, so a line
-    /// typed in one packet is one write on the wire and one event in the tty log.
+    /// Line discipline (shared with SSH's pty): echo (not for passwords), erase, kill, ^C, ^D. Echo is sent once
+    /// per read, so a line typed in one packet is one write on the wire and one event in the tty log.
     func input(_ data: [UInt8], _ io: DecoyIO) {
         var echo: [UInt8] = []
         func flushEcho() {
@@ -152,32 +151,21 @@ public final class TelnetDecoy: DecoySession {
         }
         for b in data {
             if mode == .closed { return }
-            if lastCR && (b == 0 || b == 0x0a) { lastCR = false; continue }
-            lastCR = b == 0x0d
-            switch b {
-            case 0x0d, 0x0a:
-                let l = line
-                line.removeAll()
-                if mode != .password { echo += [0x0d, 0x0a] }
+            switch editor.feed(b, echoing: mode != .password, echo: &echo) {
+            case .line(let l, _)?:
+                if mode == .shell, let sh = shell { echo += Array(sh.ttyLineEnd.utf8) }
                 flushEcho()
                 submit(l, io)
-            case 0x7f, 0x08:
-                if !line.isEmpty { line.removeLast(); if mode != .password { echo += [0x08, 0x20, 0x08] } }
-            case 0x03:                                                                    // ^C
-                line.removeAll()
+            case .interrupt?:
                 flushEcho()
-                if mode == .shell { show(io, "^C\r\n" + (shell?.prompt ?? "")) }
-            case 0x04:                                                                    // ^D
-                if line.isEmpty {
-                    flushEcho()
-                    if mode == .shell { show(io, "logout\r\n"); closeTTY(io) }
-                    mode = .closed
-                    io.close()
-                }
-            default:
-                guard line.count < maxLine else { continue }
-                line.append(b)
-                if mode != .password && b >= 0x20 { echo.append(b) }
+                if mode == .shell, let sh = shell { show(io, "^C\r\n" + sh.ttyLineEnd + sh.ttyPrompt) }
+            case .endOfFile?:
+                flushEcho()
+                if mode == .shell, let sh = shell { show(io, sh.ttyLineEnd + "logout\r\n"); closeTTY(io) }
+                mode = .closed
+                io.close()
+            case nil:
+                break
             }
         }
         flushEcho()
@@ -199,7 +187,7 @@ public final class TelnetDecoy: DecoySession {
                 shell = sh
                 mode = .shell
                 tty = TTYLog(root: info.artifactsDir, decky: info.decky.name, service: "telnet", sessionID: info.sessionID, width: width, height: height)
-                show(io, "\r\n" + sh.motd + "\r\n" + sh.prompt, after: 0.2)
+                show(io, "\r\n" + sh.motd + "\r\n" + sh.ttyPrompt, after: 0.2)
             } else {
                 io.emit(info.event(TelnetEvents.failed, DecoyEvents.credential(principal: username, username: username, secret: l, result: "failed")))
                 // Debian's login: FAIL_DELAY 3, LOGIN_RETRIES 5.
@@ -211,12 +199,12 @@ public final class TelnetDecoy: DecoySession {
             guard let sh = shell else { return }
             let text = DecoyEvents.printable(l, max: maxLine)
             tty?.input(l + [0x0d])
-            if text.trimmingSpaces.isEmpty { show(io, sh.prompt); return }
+            if text.trimmingSpaces.isEmpty { show(io, sh.ttyPrompt); return }
             io.emit(info.event(TelnetEvents.command, [("input", text), ("cwd", sh.cwd), ("truncated", l.count >= maxLine ? "true" : "false")]))
             let r = sh.run(text)
             for u in r.urls { io.emit(info.event(TelnetEvents.download, [("url", String(u.prefix(2048)))])) }
             if r.exit { show(io, "logout\r\n"); closeTTY(io); io.close(); mode = .closed; return }
-            show(io, r.output + sh.prompt, after: r.urls.isEmpty ? 0 : 1.5)
+            show(io, r.output + sh.ttyPrompt, after: r.urls.isEmpty ? 0 : 1.5)
         case .closed:
             break
         }
