@@ -172,6 +172,32 @@ private func fixture(_ name: String) throws -> [String: Any] {
     }
 }
 
+@Suite struct SSHLastLogTests {
+    @Test func aPtyLoginShowsThePreviousOneAndTheBookSurvivesARestart() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ssh-lastlog-\(getpid())-\(UInt32.random(in: 0...UInt32.max))").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let path = dir + "/lastlog"
+        let book = SSHLastLog(path: path)
+        #expect(book.record(user: "root", host: "10.0.0.5", time: 1_765_000_000) == nil, "the first login shows nothing")
+        #expect(book.record(user: "admin", host: "10.0.0.6", time: 1_765_000_100) == nil)
+        let prev = try #require(book.record(user: "root", host: "10.0.0.7", time: 1_765_000_200))
+        #expect(prev == SSHLastLog.Entry(time: 1_765_000_000, host: "10.0.0.5"))
+        let line = SSHLastLog.message(prev)
+        let shape = #/^Last login: (Mon|Tue|Wed|Thu|Fri|Sat|Sun) (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) [ 123][0-9] [0-2][0-9]:[0-5][0-9]:[0-5][0-9] 20[0-9]{2} from 10\.0\.0\.5\r\r\n$/#
+        #expect(line.wholeMatch(of: shape) != nil, "\(line.debugDescription)")
+        // a restart reads the book back; hostile names cannot break its lines; mode 0600
+        #expect(book.record(user: "ev\til\nname", host: "10.0.0.8", time: 1_765_000_300) == nil)
+        let again = SSHLastLog(path: path)
+        #expect(again.entries["root"] == SSHLastLog.Entry(time: 1_765_000_200, host: "10.0.0.7"))
+        #expect(again.entries["ev?il?name"]?.host == "10.0.0.8" && again.entries.count == 3)
+        #expect((try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int) == 0o600)
+        // bounded: the oldest user goes first
+        for i in 0..<SSHLastLog.maxUsers { _ = again.record(user: "u\(i)", host: "10.0.1.1", time: 1_765_001_000 + i) }
+        #expect(again.entries.count == SSHLastLog.maxUsers && again.entries["admin"] == nil && again.entries["u0"] != nil)
+    }
+}
+
 @Suite struct SSHModuliTests {
     @Test func groupsAreChosenAsSshdChoosesThem() throws {
         // a synthetic moduli file: two 2048-bit primes (RFC 3526's, generator 2 and 5), one 4096, junk lines

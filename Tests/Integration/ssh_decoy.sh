@@ -53,6 +53,8 @@ SSHO=(-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o ConnectTime
 
 echo "-- the real Debian 12 sshd on loopback, as a live reference"
 mkdir -p "$WORK/sshd" /run/sshd
+# sshd keeps PrintLastLog records only in an existing lastlog (a stock install has one; a minimal image may not)
+[ -e /var/log/lastlog ] || install -m 0664 -g utmp /dev/null /var/log/lastlog
 for t in rsa ecdsa ed25519; do ssh-keygen -q -t $t -N '' -f "$WORK/sshd/ssh_host_${t}_key"; done
 REFPORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 # root may log in to it with a test key only (Debian's PermitRootLogin prohibit-password), for the
@@ -186,6 +188,19 @@ def shell(path):   # from the first prompt on (the motd's uname line names the h
 real, decoy = shell(sys.argv[1]), shell(sys.argv[2])
 assert real == decoy, f"pty bytes differ:\n real  {real!r}\n decoy {decoy!r}"
 print(f"   message sequences (exec, pty) and {len(real)} pty bytes (prompt, echo, bracketed paste, output, logout) identical")
+PY
+# sshd records a login when it allocates a pty; the next shell prints it between the motd and the prompt
+typing | "${REFSSH[@]}" -tt "${SSHO[@]}" root@127.0.0.1 >"$WORK/pty-real2.raw" 2>/dev/null || true
+typing | sshpass -p admin ssh -tt "${SSHO[@]}" "root@$DEB" >"$WORK/pty-decoy2.raw" 2>/dev/null || true
+python3 - "$WORK/pty-real2.raw" "$WORK/pty-decoy2.raw" "$NET.1" <<'PY'
+import re, sys
+last = (rb"permitted by applicable law\.\r\nLast login: (Mon|Tue|Wed|Thu|Fri|Sat|Sun) (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) "
+        rb"[ 123][0-9] [0-2][0-9]:[0-5][0-9]:[0-6][0-9] [0-9]{4} from (\S+)\r\r\n\x1b\[\?2004hroot@")
+for who, path, host in (("real", sys.argv[1], "127.0.0.1"), ("decoy", sys.argv[2], sys.argv[3])):
+    b = open(path, "rb").read()
+    m = re.search(last, b)
+    assert m and m.group(3).decode() == host, f"{who}: no 'Last login: ... from {host}' line between motd and prompt: {b[:600]!r}"
+print(f"   second pty login: 'Last login: <ctime> from <ip>' CR CR LF after the motd, as the real sshd prints it")
 PY
 
 sftpview() { grep -E 'Remote version|server extension|Server supports extension|SSH2_FXP_REALPATH \. ->' | tr -d '\r' || true; }

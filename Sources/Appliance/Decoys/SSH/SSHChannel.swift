@@ -22,6 +22,8 @@ final class SSHChannel {
     var shell: FakeShell?
     var tty: TTYLog?
     /// The pty's line editor (shell with a pty); `line` collects a line without one (piped input).
+    /// The user's pty login before this one (sshd's PrintLastLog), found when the pty was allocated.
+    var previousLogin: SSHLastLog.Entry?
     lazy var editor = LineDiscipline(maxLine: maxLine)
     var line: [UInt8] = []
     var eofSent = false, closeSent = false, exitPending: UInt32?
@@ -46,12 +48,17 @@ final class SSHChannel {
     func request(_ req: String, _ r: inout SSHReader) throws -> Bool {
         switch req {
         case "pty-req":
-            term = DecoyEvents.printable(Array(try r.string(max: 256)), max: 64)
-            cols = Int(min(try r.u32(), 1000)); rows = Int(min(try r.u32(), 1000))
+            let t = DecoyEvents.printable(Array(try r.string(max: 256)), max: 64)
+            let c = Int(min(try r.u32(), 1000)), h = Int(min(try r.u32(), 1000))
             _ = try r.u32(); _ = try r.u32(); _ = try r.string(max: 4096)
-            pty = true
+            guard mode == .idle, !pty else { return false }          // one pty per session, before it starts (sshd)
+            (term, cols, rows, pty) = (t, c, h, true)
             io.emit(info.event(SSHEvents.size, [("width", String(cols)), ("height", String(rows)), ("term", term)]))
-            return mode == .idle
+            // sshd records the login when it allocates the pty; the shell shows the one before
+            let book = SSHLastLog.shared(info)
+            let user = decoy.user ?? "root", host = info.client.description
+            previousLogin = book.lock.withLock { book.value.record(user: user, host: host, time: Int(wallClockSeconds())) }
+            return true
         case "window-change":
             cols = Int(min(try r.u32(), 1000)); rows = Int(min(try r.u32(), 1000))
             io.emit(info.event(SSHEvents.size, [("width", String(cols)), ("height", String(rows)), ("term", term)]))
@@ -68,7 +75,7 @@ final class SSHChannel {
             let sh = FakeShell(user: decoy.user ?? "root", persona: decoy.shellDecky)
             shell = sh
             openTTY()
-            if pty { show(sh.motd + sh.ttyPrompt) }
+            if pty { show(sh.motd + (previousLogin.map(SSHLastLog.message) ?? "") + sh.ttyPrompt) }
             return true
         case "exec":
             guard mode == .idle else { return false }
