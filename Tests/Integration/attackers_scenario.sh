@@ -35,9 +35,7 @@ EOF
 "$DECNET" bus --socket "$WORK/bus.sock" --group "" 2>"$WORK/bus.err" &
 PIDS+=($!)
 "$DECNET" deploy $DK --config "$WORK/fleet.ini" >"$WORK/deploy.out"
-"$DECNET" serve $DK --log-file "$WORK/decoys.log" --artifacts-dir "$WORK/art" --poll 0.2 2>"$WORK/serve.err" &
-PIDS+=($!)
-wait_for "$WORK/serve.err" "serving 3 decky"
+start_serve 3 --poll 0.2
 start_sensor "$BR" --decky "d1=$D1" --decky "d2=$D2" --decky "d3=$D3" --immediate
 python3 "$(dirname "$0")/bus_tool.py" "$WORK/bus.sock" sub "decky.*.mutation" "$WORK/mutations.jsonl" &
 PIDS+=($!)

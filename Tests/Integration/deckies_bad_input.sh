@@ -43,10 +43,7 @@ expect_refusal "already deployed on $BR $NET.0/24" -n 1 -i "$BR" --subnet 10.254
 
 echo "-- hostile bytes against every decoy"
 "$DECNET" deploy $DK -n 1 -i "$BR" --ip-start "$NET.40" --services telnet,http,ftp,smtp,redis,mysql >/dev/null
-"$DECNET" serve $DK --log-file "$WORK/decoys.log" --artifacts-dir "$WORK/art" 2>"$WORK/serve.err" &
-SERVE=$!
-PIDS+=("$SERVE")
-wait_for "$WORK/serve.err" "serving 1 decky"
+start_serve 1
 RSS0=$(awk '/^VmRSS/ {print $2}' /proc/$SERVE/status)
 python3 - "$NET.40" <<'PY'
 import socket, sys, time, os, threading

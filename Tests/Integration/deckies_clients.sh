@@ -32,9 +32,7 @@ EOF
 cat "$WORK/deploy.out"
 grep -q "web .*running" "$WORK/deploy.out"
 [ "$(ip netns list | grep -c "^${PFX}-")" = 2 ]
-"$DECNET" serve $DK --log-file "$WORK/decoys.log" --artifacts-dir "$WORK/art" 2>"$WORK/serve.err" &
-PIDS+=($!)
-wait_for "$WORK/serve.err" "serving 2 decky"
+start_serve 2
 
 echo "-- real clients"
 curl -fsS "http://$WEB/" >"$WORK/index.html"; grep -q "Welcome to nginx!" "$WORK/index.html"

@@ -16,9 +16,7 @@ DK="--netns-prefix ${PFX}-"
 "$DECNET" deploy $DK -n 2 -i "${PFX}p" --subnet "$NET.0/24" --ip-start "$NET.20" --services http,redis >"$WORK/deploy.out"
 cat "$WORK/deploy.out"
 [ "$(ip -n "${PFX}-decky-01" -d link show eth0 | grep -c macvlan)" = 1 ] || { echo "eth0 is not a macvlan"; exit 1; }
-"$DECNET" serve $DK --log-file "$WORK/decoys.log" --artifacts-dir "$WORK/art" 2>"$WORK/serve.err" &
-PIDS+=($!)
-wait_for "$WORK/serve.err" "serving 2 decky"
+start_serve 2
 [ "$(ip netns exec "$LAN" curl -s -o /dev/null -w '%{http_code}' "http://$NET.20/")" = 200 ]
 [ "$(ip netns exec "$LAN" redis-cli -h "$NET.21" PING)" = PONG ]
 mac=$(awk '$2 == "'"$NET.20"'" {print $3}' "$WORK/deploy.out")
@@ -26,9 +24,7 @@ ip netns exec "$LAN" ip neigh show "$NET.20" | grep -qi "$mac" || { echo "LAN do
 # a restart adopts macvlan deckies too
 kill -9 "${PIDS[-1]}"; wait "${PIDS[-1]}" 2>/dev/null || true
 : >"$WORK/serve.err"
-"$DECNET" serve $DK --log-file "$WORK/decoys.log" --artifacts-dir "$WORK/art" 2>"$WORK/serve.err" &
-PIDS+=($!)
-wait_for "$WORK/serve.err" "serving 2 decky"
+start_serve 2
 grep -q "adopted 2 existing" "$WORK/serve.err"
 [ "$(ip netns exec "$LAN" curl -s -o /dev/null -w '%{http_code}' "http://$NET.21/")" = 200 ]
 kill "${PIDS[-1]}"; wait "${PIDS[-1]}" 2>/dev/null || true

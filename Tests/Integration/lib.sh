@@ -61,6 +61,16 @@ start_sensor() {
   wait_for "$WORK/sensor.err" "capturing on"
 }
 
+# Serves the deployed deckies (`decnet serve` with the prefix in $DK, events in $WORK/decoys.log, artifacts
+# in $WORK/art) and waits for "serving N decky"; extra args follow. Sets SERVE (its pid).
+start_serve() {
+  local n=$1; shift
+  "$DECNET" serve $DK --log-file "$WORK/decoys.log" --artifacts-dir "$WORK/art" "$@" 2>"$WORK/serve.err" &
+  SERVE=$!
+  PIDS+=("$SERVE")
+  wait_for "$WORK/serve.err" "serving $n decky"
+}
+
 stop_sensor() {
   kill -TERM "$SENSOR_PID"
   wait "$SENSOR_PID" || { echo "sensor exited with $?" >&2; cat "$WORK/sensor.err" >&2; return 1; }

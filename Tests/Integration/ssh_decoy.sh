@@ -45,9 +45,7 @@ accept = after:3
 EOF
 "$DECNET" deploy $DK --config "$WORK/fleet.ini" >"$WORK/deploy.out"
 start_sensor "$BR" --decky "deb=$DEB" --decky "ubu=$UBU"
-"$DECNET" serve $DK --log-file "$WORK/decoys.log" --artifacts-dir "$WORK/art" 2>"$WORK/serve.err" &
-PIDS+=($!)
-wait_for "$WORK/serve.err" "serving 2 decky"
+start_serve 2
 EV=$WORK/decoys.log.json
 SSHO=(-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o ConnectTimeout=10 -o LogLevel=ERROR)
 
