@@ -309,4 +309,15 @@ for ip, h in ref.items():
     assert seen.get(ip) == {h}, f"{ip}: sensor hassh_server {seen.get(ip)} != {h}"
 print(f"sensor hassh_server: {deb} {ref[deb]}, {ubu} {ref[ubu]}")
 PY
+echo "-- a damaged host key: serve says so, leaves the file alone, and offers the other keys"
+kill "$SERVE"; wait "$SERVE" 2>/dev/null || true
+KEY="$WORK/art/.ssh/ubu/ssh_host_ed25519_key"
+printf -- '-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----\n' >"$KEY"
+before=$(sha256sum <"$KEY")
+start_serve 2
+wait_for "$WORK/serve.err" "decky ubu ssh: host keys not offered: cannot read host key $KEY"
+types=$(ssh-keyscan -T 5 "$UBU" 2>/dev/null | awk '{print $2}' | sort | tr '\n' ' ')
+[ "$types" = "ecdsa-sha2-nistp256 ssh-rsa " ] || { echo "keyscan offers [$types]"; exit 1; }
+[ "$(sha256sum <"$KEY")" = "$before" ] || { echo "the damaged key file was rewritten"; exit 1; }
+echo "   serve.err: $(grep -o 'decky ubu ssh: host keys not offered: cannot read host key [^:]*' "$WORK/serve.err"); keyscan: $types"
 echo "ssh_decoy: all passed"
