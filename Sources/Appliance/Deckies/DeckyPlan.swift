@@ -276,8 +276,8 @@ public enum DeckyPlanner {
                 else if DecoyRegistry.decoy(s) == nil { problems.append("\(w.name): service '\(s)' is not available on this appliance yet (available: \(DecoyRegistry.availableSlugs.joined(separator: ", ")))") }
             }
             if w.services?.isEmpty == true { problems.append("\(w.name): services= is empty") }
-            if let p = w.config["ssh"]?["persona"], SSHPersona.named(p) == nil {
-                problems.append("\(w.name): unknown ssh persona '\(p)' (known: \(SSHPersona.all.map(\.slug).joined(separator: ", ")))")
+            for (svc, kv) in w.config.sorted(by: { $0.key < $1.key }) {
+                if let check = DecoyRegistry.decoy(svc)?.checkConfig { problems += check(kv).map { "\(w.name): \($0)" } }
             }
             if let ip = w.ip, let subnet, !subnet.contains(ip) { problems.append("\(w.name): \(ip) is outside \(subnet)") }
         }

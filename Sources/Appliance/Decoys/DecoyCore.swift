@@ -124,6 +124,8 @@ public struct DecoyDefinition: Sendable {
     /// first connection is answered as promptly as later ones: (decky, artifacts directory) -> a problem the
     /// operator must hear of (a key that cannot be read or written), logged once by the server; nil when all is well.
     public var prepare: (@Sendable (DeckySpec, String?) -> String?)? = nil
+    /// Problems with a decky's `[name.<service>]` keys, checked by deploy before anything is created.
+    public var checkConfig: (@Sendable ([String: String]) -> [String])? = nil
     /// Bytes one connection may send, when the service streams them to disk instead of holding them (SSH
     /// uploads); nil = the server's limit.
     public var maxSessionBytes: Int? = nil

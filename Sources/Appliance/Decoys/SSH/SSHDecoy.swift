@@ -39,6 +39,10 @@ public final class SSHDecoy: DecoySession {
             let keys = SSHHostKeys.shared(decky: decky.name, artifactsDir: dir)
             return keys.error.isEmpty ? nil : "host keys not offered: \(keys.error)"
         },
+        checkConfig: { kv in
+            guard let p = kv["persona"], SSHPersona.named(p) == nil else { return [] }
+            return ["unknown ssh persona '\(p)' (known: \(SSHPersona.all.map(\.slug).joined(separator: ", ")))"]
+        },
         // uploads stream to disk (8 MiB kept per file, the rest counted): a large scp is not cut off mid-way
         maxSessionBytes: 1 << 30)
 

@@ -11,10 +11,16 @@ final class SSHHostKeys: @unchecked Sendable {
     private var blobs: [String: [UInt8]] = [:]
     let error: String
 
-    init(decky: String, artifactsDir: String?) {
-        let dir = (artifactsDir ?? TLSContext.scratch) + "/.ssh/\(decky)"
+    /// <artifacts>/.ssh/<decky> (mode 0700): the decky's host keys and lastlog; created on first use.
+    static func directory(decky: String, artifactsDir: String) -> String {
+        let dir = artifactsDir + "/.ssh/\(decky)"
         makeDirectories(dir)
         chmod(dir, 0o700)
+        return dir
+    }
+
+    init(decky: String, artifactsDir: String?) {
+        let dir = SSHHostKeys.directory(decky: decky, artifactsDir: artifactsDir ?? TLSContext.scratch)
         var errs: [String] = []
         for (type, file) in [("ssh-rsa", "ssh_host_rsa_key"), ("ecdsa-sha2-nistp256", "ssh_host_ecdsa_key"), ("ssh-ed25519", "ssh_host_ed25519_key")] {
             var err = [CChar](repeating: 0, count: 256)

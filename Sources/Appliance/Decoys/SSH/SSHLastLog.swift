@@ -73,9 +73,10 @@ final class SSHLastLog {
         if !ok || rename(tmp, path) != 0 { unlink(tmp) }
     }
 
+    /// Without an artifacts directory (tests) the book lives in memory only.
     static func shared(_ info: DecoySessionInfo) -> DeckyShared<SSHLastLog> {
-        let dir = info.artifactsDir.map { "\($0)/.ssh/\(info.decky.name)" }
-        if let dir { makeDirectories(dir) }
-        return SharedDecoyState.get(decky: info.decky.name, service: "ssh-lastlog") { SSHLastLog(path: dir.map { $0 + "/lastlog" }) }
+        SharedDecoyState.get(decky: info.decky.name, service: "ssh-lastlog") {
+            SSHLastLog(path: info.artifactsDir.map { SSHHostKeys.directory(decky: info.decky.name, artifactsDir: $0) + "/lastlog" })
+        }
     }
 }
