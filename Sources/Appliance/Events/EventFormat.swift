@@ -49,13 +49,9 @@ public enum EventFormat {
             out.append(0x20)
             out += Array(k.utf8)
             out += Array("=\"".utf8)
-            for c in v.utf8 {
-                switch c {
-                case 0x5c, 0x22, 0x5d: out.append(0x5c); out.append(c)      // \ " ]
-                case 0x0a, 0x0d: out.append(0x20)                            // a line stays one line
-                default: out.append(c)
-                }
-            }
+            // PARAM-VALUE: \ " ] escaped by backslash (RFC 5424 §6.3.3); every control character, DEL
+            // and C1 as \u00HH, so a line stays one line and a terminal showing it acts on nothing.
+            ControlCharacters.append(v, escapeWithBackslash: { $0 == 0x22 || $0 == 0x5d }, into: &out)
             out.append(UInt8(ascii: "\""))
         }
         out.append(UInt8(ascii: "]"))

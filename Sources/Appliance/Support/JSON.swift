@@ -3,6 +3,8 @@
 // of its top-level members, no allocation per value: the bus broker's hot path) and `JSONValue.parse`
 // (a full tree, for consumers).
 
+import Fingerprint
+
 /// A JSON value. Objects keep member order (producers' order is what we forward and log).
 public enum JSONValue: Sendable, Equatable {
     case null
@@ -120,25 +122,10 @@ public enum JSONError: Error, Equatable, CustomStringConvertible {
 public enum JSONWriter {
     static let hex: [UInt8] = Array("0123456789abcdef".utf8)
 
+    /// One JSON string writer for the process (Fingerprint's `JSON.appendString`: controls, DEL and C1
+    /// escaped).
     public static func string(_ s: String, into out: inout [UInt8]) {
-        out.append(UInt8(ascii: "\""))
-        for b in s.utf8 {
-            switch b {
-            case UInt8(ascii: "\""): out.append(UInt8(ascii: "\\")); out.append(b)
-            case UInt8(ascii: "\\"): out.append(UInt8(ascii: "\\")); out.append(b)
-            case 0x0A: out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "n"))
-            case 0x0D: out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "r"))
-            case 0x09: out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "t"))
-            case 0x08: out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "b"))
-            case 0x0C: out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "f"))
-            case 0..<0x20:
-                out.append(contentsOf: "\\u00".utf8)
-                out.append(hex[Int(b >> 4)])
-                out.append(hex[Int(b & 15)])
-            default: out.append(b)
-            }
-        }
-        out.append(UInt8(ascii: "\""))
+        JSON.appendString(s, to: &out)
     }
 
     public static func string(_ s: String) -> String {

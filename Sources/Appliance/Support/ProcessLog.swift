@@ -1,3 +1,4 @@
+import Fingerprint
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -24,7 +25,7 @@ public struct ProcessLog: Sendable {
     }
 
     func emit(_ level: Level, _ message: String) {
-        let line = "<\(16 * 8 + level.rawValue)>1 \(iso8601Micro(wallClockSeconds())) \(ProcessLog.hostname) decnet \(getpid()) decnet.\(component) - \(message.replacingNewlines())"
+        let line = "<\(16 * 8 + level.rawValue)>1 \(iso8601Micro(wallClockSeconds())) \(ProcessLog.hostname) decnet \(getpid()) decnet.\(component) - \(ControlCharacters.escaped(message))"
         stderrLine(line)
     }
 
@@ -33,13 +34,6 @@ public struct ProcessLog: Sendable {
         guard gethostname(&buf, 255) == 0 else { return "-" }
         return cString(buf)
     }()
-}
-
-extension String {
-    func replacingNewlines() -> String {
-        guard utf8.contains(where: { $0 == 0x0A || $0 == 0x0D }) else { return self }
-        return String(String.UnicodeScalarView(unicodeScalars.map { $0 == "\n" || $0 == "\r" ? " " : $0 }))
-    }
 }
 
 /// UTC ISO-8601 with microseconds and `+00:00` (the original's RFC 5424 TIMESTAMP).

@@ -52,8 +52,8 @@ func randomBytes(_ n: Int) -> [UInt8] {
     return b
 }
 
-/// Single-use SSE tickets (spec §10.2): 32 random bytes, url-safe, 60 s, bound to the user; popped on
-/// redeem even when expired.
+/// Single-use SSE tickets (spec §10.2): 32 random bytes, url-safe, 60 s, bound to the session (token) that
+/// minted them; popped on redeem even when expired.
 final class TicketBook: Sendable {
     static let lifetime = 60.0
     private let tickets = NIOLockedValueBox<[String: (Identity, Double)]>([:])
@@ -63,10 +63,9 @@ final class TicketBook: Sendable {
         let now = monotonicSeconds()
         tickets.withLockedValue { d in
             if d.count > 1000 { d = d.filter { $0.value.1 > now } }
-            var id = identity
-            id.jti = nil
-            id.expires = nil
-            d[t] = (id, now + TicketBook.lifetime)
+            // The ticket keeps the minting token's jti/iat/exp: redeeming re-checks them (a ticket
+            // minted before logout or a password change does not redeem).
+            d[t] = (identity, now + TicketBook.lifetime)
         }
         return t
     }

@@ -11,9 +11,22 @@ public struct Identity: Sendable, Equatable {
     public var username: String
     public var role: Role
     public var mustChangePassword: Bool
-    /// The access token's id and expiry (logout revokes exactly this token); nil for a stream ticket.
+    /// The access token's id and expiry (logout revokes exactly this token). A stream ticket carries the
+    /// token it was minted from: revoking that token revokes the ticket and the stream it opened.
     public var jti: String?
     public var expires: Int?
+    /// The token's iat (compared with the user's tokens_valid_from on every re-check).
+    public var issuedAt: Double?
+
+    public init(uuid: String, username: String, role: Role, mustChangePassword: Bool, jti: String?, expires: Int?, issuedAt: Double? = nil) {
+        self.uuid = uuid
+        self.username = username
+        self.role = role
+        self.mustChangePassword = mustChangePassword
+        self.jti = jti
+        self.expires = expires
+        self.issuedAt = issuedAt
+    }
 }
 
 public enum Role: String, Sendable, CaseIterable { case admin, viewer }

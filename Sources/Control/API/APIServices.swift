@@ -88,17 +88,27 @@ public final class APIServices: Sendable {
         configCache.invalidate()
     }
 
-    /// Verifies an access token all the way (spec §10.2): signature and claims, the user exists, the token
-    /// is not older than the user's `tokens_valid_from`, its jti is not revoked.
+    /// Verifies an access token all the way (spec §10.2): signature and claims, then `revalidate`.
     func authenticate(token: String) async throws -> Identity {
         let now = Int(wallClockSeconds())
         guard let claims = try? signer.verify(token, now: now) else { throw APIError.unauthenticated }
-        guard let user = try await user(uuid: claims.uuid) else { throw APIError.unauthenticated }
-        if let from = user.tokensValidFrom, claims.issuedAt < from { throw APIError.unauthenticated }
-        let revoked = try await revokedCache.get(claims.jti) { [store] in try store.isRevoked(jti: claims.jti) }
+        return try await revalidate(Identity(uuid: claims.uuid, username: "", role: .viewer, mustChangePassword: false,
+                                             jti: claims.jti, expires: claims.expires, issuedAt: claims.issuedAt))
+    }
+
+    /// The checks that can change after a token was signed, run at authentication and again every few
+    /// seconds by live streams: the user still exists (role and must-change from the store, not the token),
+    /// the token is not older than the user's `tokens_valid_from` (password change, role change, reset), its
+    /// jti is not revoked (logout), it has not expired. An identity without jti/iat/exp is refused.
+    func revalidate(_ id: Identity) async throws -> Identity {
+        guard let jti = id.jti, let iat = id.issuedAt, let exp = id.expires else { throw APIError.unauthenticated }
+        guard Double(exp) > wallClockSeconds() else { throw APIError.unauthenticated }
+        guard let user = try await user(uuid: id.uuid) else { throw APIError.unauthenticated }
+        if let from = user.tokensValidFrom, iat < from { throw APIError.unauthenticated }
+        let revoked = try await revokedCache.get(jti) { [store] in try store.isRevoked(jti: jti) }
         if revoked { throw APIError.unauthenticated }
         return Identity(uuid: user.uuid, username: user.username, role: Role(rawValue: user.role) ?? .viewer,
-                        mustChangePassword: user.mustChangePassword, jti: claims.jti, expires: claims.expires)
+                        mustChangePassword: user.mustChangePassword, jti: jti, expires: exp, issuedAt: iat)
     }
 
     func issueToken(for user: UserRecord) -> String {
@@ -130,16 +140,31 @@ public final class APIServices: Sendable {
 
     // MARK: streams
 
-    func openStream(_ user: String) -> Bool {
-        sseOpen.withLockedValue { d in
+    /// A held SSE slot. The slot is given back when the last reference goes: the stream body ending,
+    /// the response being dropped before its body ran (a client that resets at once), or an error on the
+    /// way; no path can leak it.
+    final class StreamSlot: Sendable {
+        let release: @Sendable () -> Void
+        init(release: @escaping @Sendable () -> Void) { self.release = release }
+        deinit { release() }
+    }
+
+    func openStream(_ user: String) -> StreamSlot? {
+        let ok = sseOpen.withLockedValue { d in
             let n = d[user, default: 0]
             guard n < config.sseMaxPerUser else { return false }
             d[user] = n + 1
             return true
         }
+        guard ok else { return nil }
+        return StreamSlot { [sseOpen] in
+            sseOpen.withLockedValue { d in
+                let n = d[user, default: 1] - 1
+                d[user] = n > 0 ? n : nil
+            }
+        }
     }
 
-    func closeStream(_ user: String) {
-        sseOpen.withLockedValue { d in d[user] = max(0, d[user, default: 1] - 1) }
-    }
+    /// Open slots of a user (tests, health).
+    func openStreams(_ user: String) -> Int { sseOpen.withLockedValue { $0[user, default: 0] } }
 }

@@ -22,7 +22,7 @@ enum Health {
         }
         for w in api.registry.snapshot() where w.status != .unknown || w.installed {
             let ok = w.status == .ok
-            let detail = w.status == .stale ? "no heartbeat for \(Int(w.secondsSince ?? 0)) s" : (w.status == .unknown ? "not started" : nil)
+            let detail = w.status == .stale ? "no heartbeat for \(Dashboard.whole(.number(w.secondsSince ?? 0))) s" : (w.status == .unknown ? "not started" : nil)
             components.append((w.name, component(ok, detail)))
             if !ok { degraded = true }
         }
@@ -42,17 +42,19 @@ enum Health {
 /// logs newer than the last one sent (≤ 50 per frame), stats + histogram every 10 s and after new logs, a
 /// keepalive comment when 15 s pass without a frame.
 enum EventStream {
+    /// How often an open stream re-checks its session (seconds).
+    static let recheckSeconds = 2
+
     static func respond(_ c: APICall) throws -> Response {
-        let user = c.me.uuid
-        guard c.api.openStream(user) else {
+        let filter = try APIRoutes.logFilter(c)
+        guard let slot = c.api.openStream(c.me.uuid) else {
             throw APIError(.tooManyRequests, "SSE connection limit (\(c.api.config.sseMaxPerUser)) reached")
         }
-        let filter: LogFilter
-        do { filter = try APIRoutes.logFilter(c) } catch { c.api.closeStream(user); throw error }
         let api = c.api
-        let start = c.query["lastEventId"]?.doubleValue.map { Int64($0) }
+        let identity = c.me
+        let start = c.ints["lastEventId"].map { Int64($0) }
         let body = ResponseBody { writer in
-            defer { api.closeStream(user) }
+            withExtendedLifetime(slot) {}
             try await writer.write(ByteBuffer(string: ": keepalive\n\n"))
             let store = api.store
             var last = try start ?? store.maxLogID()
@@ -71,9 +73,17 @@ enum EventStream {
                 try await Task.sleep(nanoseconds: 1_000_000_000)
                 tick += 1
                 quiet += 1
+                // Revocation reaches open streams: logout, password or role change, user deletion, expiry.
+                if tick % EventStream.recheckSeconds == 0 {
+                    let still = try? await api.revalidate(identity)
+                    guard let still, !still.mustChangePassword else {
+                        try? await writer.write(ByteBuffer(string: "event: error\ndata: {\"type\":\"error\",\"message\":\"Session ended\"}\n\n"))
+                        break
+                    }
+                }
                 do {
                     let rows = try store.logsAfter(last, filter, limit: 50)
-                    if let id = rows.last?["id"]?.doubleValue { last = Int64(id) }
+                    if let id = rows.last?["id"]?.doubleValue, let v = CheckedMath.exactInt(id, in: 0...Int.max) { last = Int64(v) }
                     var out: [ByteBuffer] = []
                     if !rows.isEmpty { out.append(frame("logs", .array(rows))) }
                     if !rows.isEmpty || tick % 10 == 0 { out += try await summary() }
@@ -124,7 +134,7 @@ enum DeployRoute {
                 if let clash = specs.first(where: { s in existing.contains { $0.name == s.name } }) {
                     return .failure(APIError.conflict("decky '\(clash.name)' already exists; submit with replace_fleet=true to replace the fleet"))
                 }
-                let limit = Int(try ConfigState.load(store)["deployment_limit"]?.doubleValue ?? 10)
+                let limit = Dashboard.whole(try ConfigState.load(store)["deployment_limit"] ?? .number(10))
                 let total = existing.count + specs.count
                 guard total <= limit else {
                     return .failure(APIError.conflict("Deployment limit exceeded: \(total) deckies requested, limit is \(limit)"))

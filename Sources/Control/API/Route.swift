@@ -60,12 +60,14 @@ struct APICall: Sendable {
     var identity: Identity?
     var api: APIServices
     var query: [String: JSONValue]
+    /// Integer query parameters as parsed (never through Double: 2^63-1 stays exact).
+    var ints: [String: Int] = [:]
     var path: [String: String]
     var body: JSONValue?
     var peer: String
 
     func q(_ name: String) -> String? { query[name]?.stringValue }
-    func qInt(_ name: String, _ fallback: Int) -> Int { query[name]?.doubleValue.map { Int($0) } ?? fallback }
+    func qInt(_ name: String, _ fallback: Int) -> Int { ints[name] ?? fallback }
     func qDouble(_ name: String) -> Double? { query[name]?.doubleValue }
     func member(_ name: String) -> JSONValue? { body?[name] }
     var me: Identity { identity! }
@@ -78,6 +80,7 @@ enum RouteDispatch {
     static func run(_ route: Route, _ request: Request, _ context: APIContext, api: APIServices) async throws -> Response {
         let identity = try await authorise(route, request, api: api)
         var query: [String: JSONValue] = [:]
+        var ints: [String: Int] = [:]
         let items = request.uri.queryParameters
         for p in route.query {
             let all = items.getAll(p.name)
@@ -89,6 +92,7 @@ enum RouteDispatch {
                 continue
             }
             query[p.name] = try parseParam(raw, p, where: "query")
+            if case .integer = p.schema { ints[p.name] = try parseInteger(raw, p, name: "query.\(p.name)") }
         }
         var pathValues: [String: String] = [:]
         for p in route.pathParams {
@@ -106,7 +110,7 @@ enum RouteDispatch {
                 throw APIError(error.structural ? .badRequest : .unprocessableContent, error.message)
             }
         }
-        let call = APICall(request: request, identity: identity, api: api, query: query, path: pathValues,
+        let call = APICall(request: request, identity: identity, api: api, query: query, ints: ints, path: pathValues,
                            body: body, peer: context.remoteAddress.map(APIServices.peerKey) ?? "unknown")
         return try await route.handler(call)
     }
@@ -142,10 +146,8 @@ enum RouteDispatch {
         let name = "\(location).\(p.name)"
         let value: JSONValue
         switch p.schema {
-        case .integer(let lo, let hi):
-            guard let v = Int(raw) else { throw APIError.unprocessable("\(name): expected an integer") }
-            do { try Schema.checkRange(v, lo, hi, name) } catch { throw APIError.unprocessable(error.message) }
-            value = .number(Double(v))
+        case .integer:
+            value = .number(Double(try parseInteger(raw, p, name: name)))
         case .number:
             guard let v = Double(raw), v.isFinite else { throw APIError.unprocessable("\(name): expected a number") }
             value = .number(v)
@@ -164,6 +166,14 @@ enum RouteDispatch {
             value = .string(raw)
         }
         return value
+    }
+
+    /// Digits (and a '-'), no '+', no spaces, no overflow: CheckedInt, then the schema's range.
+    static func parseInteger(_ raw: String, _ p: Param, name: String) throws -> Int {
+        guard case .integer(let lo, let hi) = p.schema else { throw APIError.unprocessable("\(name): expected an integer") }
+        guard let v = CheckedInt.parse(raw, in: Int.min...Int.max) else { throw APIError.unprocessable("\(name): expected an integer") }
+        do { try Schema.checkRange(v, lo, hi, name) } catch { throw APIError.unprocessable(error.message) }
+        return v
     }
 
     static func readBody(_ request: Request, limit: Int) async throws -> JSONValue {
@@ -200,11 +210,8 @@ enum RouteDispatch {
             identity = try await api.authenticate(token: token)
         } else if route.access == .stream, let ticket = request.uri.queryParameters["ticket"].map(String.init),
                   let viaTicket = api.tickets.redeem(ticket) {
-            identity = viaTicket
-            // A ticket names the user; the user must still exist with that role.
-            guard let user = try await api.user(uuid: identity.uuid) else { throw APIError.unauthenticated }
-            identity.role = Role(rawValue: user.role) ?? .viewer
-            identity.mustChangePassword = user.mustChangePassword
+            // The session that minted the ticket must still be valid (not logged out, no password change since).
+            identity = try await api.revalidate(viaTicket)
         } else {
             throw APIError.unauthenticated
         }

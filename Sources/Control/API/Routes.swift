@@ -12,6 +12,8 @@ enum APIRoutes {
 
     // MARK: shared shapes
 
+    /// The largest row id a client may name (2^53 - 1: exact in every JSON client).
+    static let maxID = 9_007_199_254_740_991
     static let limit = Param("limit", .integer(min: 1, max: 1000), "Page size (default 50)")
     static let offset = Param("offset", .integer(min: 0, max: 1_000_000_000), "Rows to skip")
     static let search = Param("search", .text(max: 512), "Terms: key:value (decky, service, event_type, attacker_ip) or raw-line substrings")
@@ -142,7 +144,7 @@ enum APIRoutes {
             },
             Route(method: .get, path: "/stream", access: .stream, tag: "events",
                   summary: "Live events (SSE): `event: message` frames with stats, histogram and new logs",
-                  query: [Param("lastEventId", .integer(min: 0, max: nil), "Start after this log id (default: the newest)"), search, startTime, endTime,
+                  query: [Param("lastEventId", .integer(min: 0, max: APIRoutes.maxID), "Start after this log id (default: the newest)"), search, startTime, endTime,
                           Param("ticket", .text(max: 128), "Single-use ticket from POST /auth/sse-ticket (instead of a bearer header)")],
                   replies: [Reply(status: 200, description: "text/event-stream", schema: .text, contentType: "text/event-stream")],
                   errors: [429]) { c in

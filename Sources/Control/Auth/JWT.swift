@@ -40,6 +40,8 @@ public enum TokenError: Error, Equatable, CustomStringConvertible {
 
 public struct TokenSigner: Sendable {
     public static let issuer = "decnet", audience = "decnet-dashboard"
+    /// Largest exp/iat accepted: 2^53 - 1 seconds (exact as a JSON number).
+    public static let maxNumericDate = 9_007_199_254_740_991
     public static let weakSecrets: Set<String> = ["fallback-secret-key-change-me", "admin", "secret", "password", "changeme"]
     let key: [UInt8]
 
@@ -84,8 +86,11 @@ public struct TokenSigner: Sendable {
         guard p["iss"]?.stringValue == TokenSigner.issuer else { throw .wrongIssuer }
         guard p["aud"]?.stringValue == TokenSigner.audience else { throw .wrongAudience }
         guard p["typ"]?.stringValue == "access" else { throw .wrongType }
+        // NumericDates within 0...2^53 (a signed exp of 2^63 trapped converting to Int).
+        guard let expires = CheckedMath.exactInt(exp.rounded(.down), in: 0...TokenSigner.maxNumericDate),
+              iat.isFinite, iat >= 0, iat <= Double(TokenSigner.maxNumericDate) else { throw .malformed }
         guard Double(now) < exp else { throw .expired }
-        return AccessClaims(uuid: uuid, jti: jti, issuedAt: iat, expires: Int(exp))
+        return AccessClaims(uuid: uuid, jti: jti, issuedAt: iat, expires: expires)
     }
 }
 

@@ -135,7 +135,7 @@ enum Dashboard {
         let stats = try api.store.apiStats()
         let recent = try api.store.logPage(LogFilter(), limit: 25, offset: 0)
         func counter(_ key: String, _ label: String) -> String {
-            "<div class=\"counter\"><span id=\"stat-\(key)\" class=\"num\">\(Int(stats[key]?.doubleValue ?? 0))</span><span class=\"label\">\(label)</span></div>"
+            "<div class=\"counter\"><span id=\"stat-\(key)\" class=\"num\">\(whole(stats[key]))</span><span class=\"label\">\(label)</span></div>"
         }
         let rows = recent.map(logRow).joined()
         let body = """
@@ -153,15 +153,16 @@ enum Dashboard {
 
     static func attackers(_ request: Request, _ api: APIServices) throws -> Response {
         let search = request.uri.queryParameters["search"].map(String.init).flatMap { $0.isEmpty ? nil : String($0.prefix(512)) }
-        let offset = max(0, request.uri.queryParameters["offset"].flatMap { Int(String($0)) } ?? 0)
+        // Digits only, at most the API's own offset bound; anything else is the first page.
+        let offset = request.uri.queryParameters["offset"].flatMap { CheckedInt.parse($0, in: 0...1_000_000_000) } ?? 0
         let rows = try api.store.attackerPage(search: search, service: nil, sort: .score, limit: 50, offset: offset)
         let total = try api.store.attackerCount(search: search, service: nil)
         let trs = rows.map { a -> String in
             let uuid = a["uuid"]?.stringValue ?? ""
             let services = strings(a["services"])
-            return "<tr><td><a href=\"/attackers/\(h(uuid))\">\(h(a["ip"]?.stringValue ?? ""))</a></td><td>\(h(a["last_seen"]?.stringValue ?? ""))</td><td>\(Int(a["event_count"]?.doubleValue ?? 0))</td><td>\(h(services.joined(separator: ", ")))</td><td>\(Int(a["credential_count"]?.doubleValue ?? 0))</td><td>\(decimalText(a["score"]?.doubleValue ?? 0, 1))</td></tr>"
+            return "<tr><td><a href=\"/attackers/\(h(uuid))\">\(h(a["ip"]?.stringValue ?? ""))</a></td><td>\(h(a["last_seen"]?.stringValue ?? ""))</td><td>\(whole(a["event_count"]))</td><td>\(h(services.joined(separator: ", ")))</td><td>\(whole(a["credential_count"]))</td><td>\(decimalText(a["score"]?.doubleValue ?? 0, 1))</td></tr>"
         }.joined()
-        let next = offset + 50 < total ? "<a href=\"/attackers?offset=\(offset + 50)\(search.map { "&search=" + percentEncoded($0) } ?? "")\">next page</a>" : ""
+        let next = CheckedMath.saturatingAdd(offset, 50) < total ? "<a href=\"/attackers?offset=\(offset + 50)\(search.map { "&search=" + percentEncoded($0) } ?? "")\">next page</a>" : ""
         let body = """
             <form class="search" method="get" action="/attackers"><input name="search" placeholder="IP contains…" value="\(h(search ?? ""))"><button>Search</button></form>
             <p class="muted">\(total) attackers, highest score first</p>
@@ -176,7 +177,7 @@ enum Dashboard {
         }
         func list(_ key: String) -> [JSONValue] { if case .array(let x)? = a[key] { return x }; return [] }
         let facts = [("first seen", a["first_seen"]?.stringValue ?? ""), ("last seen", a["last_seen"]?.stringValue ?? ""),
-                     ("events", String(Int(a["event_count"]?.doubleValue ?? 0))),
+                     ("events", String(whole(a["event_count"]))),
                      ("deckies", list("deckies").compactMap(\.stringValue).joined(separator: ", ")),
                      ("services", list("services").compactMap(\.stringValue).joined(separator: ", ")),
                      ("kill chain", strings(a["profile"]?["phases"]).joined(separator: " → ")),
@@ -186,10 +187,10 @@ enum Dashboard {
                      ("score", decimalText(a["score"]?.doubleValue ?? 0, 1))]
             .map { "<tr><th>\($0.0)</th><td>\(h($0.1))</td></tr>" }.joined()
         let prints = list("fingerprints").map {
-            "<tr><td>\(h($0["kind"]?.stringValue ?? ""))</td><td class=\"mono\">\(h($0["value"]?.stringValue ?? ""))</td><td>\(Int($0["count"]?.doubleValue ?? 0))</td></tr>"
+            "<tr><td>\(h($0["kind"]?.stringValue ?? ""))</td><td class=\"mono\">\(h($0["value"]?.stringValue ?? ""))</td><td>\(whole($0["count"]))</td></tr>"
         }.joined()
         let creds = list("credentials").map {
-            "<tr><td>\(h($0["service"]?.stringValue ?? ""))</td><td>\(h($0["decky_name"]?.stringValue ?? ""))</td><td class=\"mono\">\(h($0["principal"]?.stringValue ?? ""))</td><td class=\"mono\">\(h($0["secret_printable"]?.stringValue ?? "(binary)"))</td><td>\(Int($0["attempt_count"]?.doubleValue ?? 0))</td></tr>"
+            "<tr><td>\(h($0["service"]?.stringValue ?? ""))</td><td>\(h($0["decky_name"]?.stringValue ?? ""))</td><td class=\"mono\">\(h($0["principal"]?.stringValue ?? ""))</td><td class=\"mono\">\(h($0["secret_printable"]?.stringValue ?? "(binary)"))</td><td>\(whole($0["attempt_count"]))</td></tr>"
         }.joined()
         let events = list("recent_events").map(logRow).joined()
         let timeline = list("timeline").map { t -> String in
@@ -270,6 +271,9 @@ enum Dashboard {
     static func redirect(_ to: String) -> Response {
         Response(status: .seeOther, headers: [.location: to, .cacheControl: "no-store"])
     }
+
+    /// A count from the store as text (never traps on a value that is not a whole Int).
+    static func whole(_ v: JSONValue?) -> Int { v?.doubleValue.flatMap { CheckedMath.exactInt($0.rounded(.down), in: Int.min...Int.max) } ?? 0 }
 
     /// HTML text/attribute escaping.
     static func h(_ s: String) -> String {

@@ -68,26 +68,33 @@ public struct FlowReport: Sendable {
 }
 
 public enum JSON {
-    /// RFC 8259 string escaping. Most values need none: check the bytes once and append whole.
+    /// RFC 8259 string escaping. Most values need none: check the bytes once and append whole. Control
+    /// characters, DEL and C1 (U+0080–U+009F) become `\u00HH` (ControlCharacters): valid JSON either
+    /// way, and a terminal showing the line acts on none of them.
     public static func appendString(_ s: String, to out: inout [UInt8]) {
         var s = s
         out.append(UInt8(ascii: "\""))
         s.withUTF8 { b in
             var clean = true
-            for c in b where c < 0x20 || c == 0x22 || c == 0x5c || c == 0x7f { clean = false; break }
+            for c in b where c < 0x20 || c == 0x22 || c == 0x5c || c == 0x7f || c == 0xc2 { clean = false; break }
             if clean { out.append(contentsOf: b); return }
-            let hex = Array("0123456789abcdef".utf8)
-            for c in b {
+            var i = 0
+            while i < b.count {
+                let c = b[i]
                 switch c {
                 case 0x22: out += [0x5c, 0x22]
                 case 0x5c: out += [0x5c, 0x5c]
                 case 0x0a: out += [0x5c, UInt8(ascii: "n")]
                 case 0x0d: out += [0x5c, UInt8(ascii: "r")]
                 case 0x09: out += [0x5c, UInt8(ascii: "t")]
-                case 0..<0x20, 0x7f:
-                    out += [0x5c, UInt8(ascii: "u"), 0x30, 0x30, hex[Int(c >> 4)], hex[Int(c & 15)]]
-                default: out.append(c)   // UTF-8 bytes pass through (the String was already valid)
+                default:
+                    switch ControlCharacters.controlLength(b, i) {
+                    case 1: ControlCharacters.appendEscape(c, into: &out)
+                    case 2: ControlCharacters.appendEscape(b[i + 1], into: &out); i += 1
+                    default: out.append(c)   // UTF-8 bytes pass through (the String was already valid)
+                    }
                 }
+                i += 1
             }
         }
         out.append(UInt8(ascii: "\""))

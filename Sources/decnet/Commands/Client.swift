@@ -3,6 +3,7 @@
 import Appliance
 import ArgumentParser
 import Control
+import Fingerprint
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -69,8 +70,9 @@ func table(_ header: [String], _ rows: [[String]]) {
 extension JSONValue {
     var text: String {
         switch self {
-        case .string(let s): return s
-        case .number(let d): return d.rounded() == d && abs(d) < 1e15 ? String(Int(d)) : String(d)
+        // What the server relays came from attackers: no control character reaches the terminal raw.
+        case .string(let s): return ControlCharacters.escaped(s)
+        case .number(let d): return CheckedMath.exactInt(d, in: -999_999_999_999_999...999_999_999_999_999).map { String($0) } ?? String(d)
         case .bool(let b): return b ? "true" : "false"
         case .null: return ""
         case .array(let a): return a.map(\.text).joined(separator: ",")
@@ -148,7 +150,7 @@ struct Logs: ParsableCommand {
         let rows = (r["data"]?.items ?? []).reversed()
         for row in rows { printRow(row) }
         guard follow else { return }
-        let last = Int(rows.last?["id"]?.doubleValue ?? 0)
+        let last = rows.last?["id"]?.doubleValue.flatMap { CheckedMath.exactInt($0, in: 0...Int.max) } ?? 0
         var stream = "/api/v1/stream?lastEventId=\(last)"
         if let search { stream += "&search=\(q(search))" }
         try clientCall("logs") {

@@ -215,7 +215,7 @@ public final class FTPDecoy: DecoySession {
             renameFrom = nil
             if let s = files.removeValue(forKey: from) { files[resolve(arg)] = s }
             reply(io, "250 Rename successful.\r\n", verb: verb, arg: arg)
-        case "REST": reply(io, "350 Restart position accepted (\(Int(arg) ?? 0)).\r\n", verb: verb, arg: arg)
+        case "REST": reply(io, "350 Restart position accepted (\(CheckedInt.parse(arg, in: 0...Int.max) ?? 0)).\r\n", verb: verb, arg: arg)
         case "ABOR": data?.close(); data = nil; reply(io, "225 No transfer to ABOR.\r\n", verb: verb, arg: arg)
         case "STAT":
             reply(io, "211-FTP server status:\r\n     Connected to \(info.client)\r\n     Logged in as \(user ?? "ftp")\r\n     TYPE: \(binary ? "BINARY" : "ASCII")\r\n     No session bandwidth limit\r\n     Session timeout in seconds is 300\r\n     Control connection is plain text\r\n     Data connections will be plain text\r\n     At session startup, client count was 1\r\n     vsFTPd \(FTPDecoy.version(info)) - secure, fast, stable\r\n211 End of status\r\n", verb: verb, arg: arg)

@@ -109,7 +109,7 @@ public final class HTTPDecoy: DecoySession {
             case .done(let b, let end): body = b; consumed = end
             }
         } else if let cl = r.header("content-length") {
-            guard let n = Int(cl), n >= 0 else { fail(io, 400, anomaly: "bad_content_length"); return nil }
+            guard let n = CheckedInt.parse(cl, in: 0...Int.max) else { fail(io, 400, anomaly: "bad_content_length"); return nil }
             guard n <= HTTPDecoy.maxBody else { fail(io, 413, anomaly: "body_too_large"); return nil }
             guard buf.count - consumed >= n else { return nil }
             body = Array(buf[consumed..<(consumed + n)])
@@ -152,7 +152,9 @@ public final class HTTPDecoy: DecoySession {
             var sizeText = buf[i..<nl]
             if sizeText.last == 0x0d { sizeText = sizeText.dropLast() }
             if let semi = sizeText.firstIndex(of: 0x3b) { sizeText = sizeText[..<semi] }
-            guard !sizeText.isEmpty, sizeText.count <= 8, let n = Int(String(decoding: sizeText, as: UTF8.self), radix: 16) else { return .invalid }
+            // Hex digits only (Int(_, radix:) took "-1" and the slice below trapped), within the body limit.
+            while sizeText.last == 0x20 || sizeText.last == 0x09 { sizeText = sizeText.dropLast() }
+            guard sizeText.count <= 8, let n = CheckedInt.parse(sizeText, radix: 16, in: 0...HTTPDecoy.maxBody) else { return .invalid }
             i = nl + 1
             if n == 0 {
                 // Trailers up to the blank line.
@@ -163,7 +165,7 @@ public final class HTTPDecoy: DecoySession {
                     if blank { return .done(out, i) }
                 }
             }
-            guard out.count + n <= HTTPDecoy.maxBody else { return .invalid }
+            guard out.count + n <= HTTPDecoy.maxBody else { return .invalid }   // both ≤ maxBody: no overflow
             guard buf.count >= i + n + 1 else { return .needMore }
             out += buf[i..<(i + n)]
             i += n

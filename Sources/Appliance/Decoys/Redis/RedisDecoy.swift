@@ -111,14 +111,15 @@ public final class RedisDecoy: DecoySession {
             return .some(l)
         }
         guard let countLine = readLine() else { return .needMore }
-        guard let cl = countLine, let n = Int(String(decoding: cl, as: UTF8.self)), n <= RedisDecoy.maxArgs else { return .invalid("invalid multibulk length") }
+        // Redis reads "*0" and any negative count as an empty command; anything else must be digits within the limit.
+        guard let cl = countLine, let n = CheckedInt.parse(cl, in: Int.min...RedisDecoy.maxArgs) else { return .invalid("invalid multibulk length") }
         var argv: [[UInt8]] = []
         for _ in 0..<max(n, 0) {
             guard i < buf.count else { return .needMore }
             guard buf[i] == UInt8(ascii: "$") else { return .invalid("expected '$', got '\(Character(Unicode.Scalar(buf[i])))'") }
             i += 1
             guard let lenLine = readLine() else { return .needMore }
-            guard let ll = lenLine, let len = Int(String(decoding: ll, as: UTF8.self)), len >= 0, len <= RedisDecoy.maxBulk else { return .invalid("invalid bulk length") }
+            guard let ll = lenLine, let len = CheckedInt.parse(ll, in: 0...RedisDecoy.maxBulk) else { return .invalid("invalid bulk length") }
             guard buf.count >= i + len + 2 else { return .needMore }
             argv.append(Array(buf[i..<(i + len)]))
             i += len + 2

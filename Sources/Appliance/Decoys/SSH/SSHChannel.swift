@@ -416,7 +416,7 @@ final class SCPSink {
         let parts = line.dropFirst().split(separator: " ", maxSplits: 2).map(String.init)
         switch kind {
         case "C":
-            guard parts.count == 3, let size = Int(parts[1]), size >= 0, !parts[2].contains("/") else { protocolError("bad C line"); return }
+            guard parts.count == 3, let size = CheckedInt.parse(parts[1], in: 0...Int(Int64.max)), !parts[2].contains("/") else { protocolError("bad C line"); return }
             let dest = dirs.isEmpty && !shell.isDirectory(target) ? target : (dirs.last ?? target) + "/" + parts[2]
             name = dest
             writer = ArtifactWriter(root: channel.info.artifactsDir, decky: channel.info.decky.name, service: "ssh")

@@ -1,0 +1,82 @@
+// HostileInputTests.swift: regression tests for issue 16's findings on the appliance side. Each one
+// trapped (or wrote raw attacker bytes) before its fix: the checked integer parser, the HTTP decoy's chunk
+// size of -1, and terminal escapes in RFC 5424 lines, JSON records and process logs.
+@testable import Appliance
+import Fingerprint
+import Testing
+
+@Suite struct CheckedIntTests {
+    @Test func digitsOnlyWithinBounds() {
+        #expect(CheckedInt.parse("123", in: 0...1000) == 123)
+        #expect(CheckedInt.parse("-1", radix: 16, in: 0...100) == nil, "no sign unless the range allows negatives")
+        #expect(CheckedInt.parse("+5", in: 0...100) == nil, "'+' never")
+        #expect(CheckedInt.parse(" 5", in: 0...100) == nil && CheckedInt.parse("5 ", in: 0...100) == nil)
+        #expect(CheckedInt.parse("", in: 0...100) == nil && CheckedInt.parse("-", in: -5...5) == nil)
+        #expect(CheckedInt.parse("-3", in: -5...5) == -3)
+        #expect(CheckedInt.parse("ff", radix: 16, in: 0...255) == 255 && CheckedInt.parse("FF", radix: 16, in: 0...254) == nil)
+        #expect(CheckedInt.parse("9223372036854775807", in: 0...Int.max) == Int.max)
+        #expect(CheckedInt.parse("9223372036854775808", in: 0...Int.max) == nil, "overflow is nil, not a trap")
+        #expect(CheckedInt.parse("-9223372036854775808", in: Int.min...0) == Int.min)
+        #expect(CheckedInt.parse("fffffffffffffffff", radix: 16, in: 0...Int.max) == nil)
+        #expect(CheckedInt.parse("１２", in: 0...100) == nil, "non-ASCII digits refused")
+        #expect(CheckedMath.exactInt(9.3e18, in: 0...Int.max) == nil && CheckedMath.exactInt(.nan, in: 0...1) == nil)
+        #expect(CheckedMath.exactInt(42, in: 0...100) == 42 && CheckedMath.saturatingAdd(Int.max, 50) == Int.max)
+    }
+}
+
+@Suite struct HostileDecoyInputTests {
+    /// `Transfer-Encoding: chunked` with a chunk size of -1 killed `decnet serve` (Int(_, radix: 16) took the
+    /// sign and the slice trapped). Now: 400 and the anomaly, on every way the bytes can arrive.
+    @Test func httpNegativeChunkSizeIsABadRequest() {
+        let head = "POST / HTTP/1.1\r\nHost: decky\r\nTransfer-Encoding: chunked\r\n\r\n"
+        for size in ["-1", "-0", "+1", "-ffffffff", "7fffffffffffffff", "1 1", "0x10"] {
+            let h = Harness("http")
+            let reply = h.send(head + size + "\r\nAAAA\r\n0\r\n\r\n")
+            #expect(reply.hasPrefix("HTTP/1.1 400"), "chunk size \(size): \(reply.prefix(40))")
+            let d = Harness("http")
+            let dripped = d.drip(head + size + "\r\nAAAA\r\n0\r\n\r\n")
+            #expect(dripped.hasPrefix("HTTP/1.1 400"), "dripped chunk size \(size)")
+        }
+        let ok = Harness("http").send(head + "4\r\nAAAA\r\n0\r\n\r\n")
+        #expect(!ok.hasPrefix("HTTP/1.1 400"), "a valid chunked body still works")
+        for cl in ["-1", "+4", "99999999999999999999999"] {
+            let r = Harness("http").send("POST / HTTP/1.1\r\nHost: d\r\nContent-Length: \(cl)\r\n\r\nAAAA")
+            #expect(r.hasPrefix("HTTP/1.1 400"), "content-length \(cl)")
+        }
+    }
+
+    @Test func redisLengthsAreCheckedIntegers() {
+        let h = Harness("redis")
+        #expect(h.send("*1\r\n$-5\r\n").hasPrefix("-ERR Protocol error: invalid bulk length"))
+        let big = Harness("redis")
+        #expect(big.send("*99999999999999999999\r\n").hasPrefix("-ERR Protocol error: invalid multibulk length"))
+        let empty = Harness("redis")
+        _ = empty.send("*-3\r\n")
+        #expect(!empty.closed, "a negative count is an empty command, as Redis reads it")
+    }
+}
+
+@Suite struct TerminalEscapeTests {
+    static let hostile = "adm\u{1b}]0;pwned\u{07}in\u{0}\u{7f}\u{85}\u{9b}31m\n\r\\u001b"
+
+    @Test func rfc5424ValuesCarryNoControlCharacters() {
+        var e = SensorEvent(EventCatalogue.sshClientBanner, timestampNs: 1_700_000_000_000_000_000, src: IPAddress(parsing: "198.51.100.7")!,
+                            srcPort: 1, dst: IPAddress(parsing: "10.0.0.5")!, dstPort: 22)
+        e.set("ssh_version", Self.hostile)
+        let line = EventFormat.rfc5424(e)
+        #expect(!line.contains { $0 < 0x20 || $0 == 0x7f }, "no C0 or DEL byte")
+        #expect(!zip(line, line.dropFirst()).contains { $0.0 == 0xc2 && (0x80...0x9f).contains($0.1) }, "no C1 character")
+        let text = String(decoding: line, as: UTF8.self)
+        #expect(text.contains(#"ssh_version="adm\u001b\]0;pwned\u0007in\u0000\u007f\u0085\u009b31m\u000a\u000d\\u001b""#), "\(text)")
+        let (json, _) = EventFormat.json(e, rawLine: line)
+        #expect(!json.contains { $0 < 0x20 || $0 == 0x7f } && !zip(json, json.dropFirst()).contains { $0.0 == 0xc2 && $0.1 <= 0x9f })
+        #expect((try? JSONValue.parse(json))?["fields"]?["ssh_version"]?.stringValue == Self.hostile, "the JSON still round-trips")
+    }
+
+    @Test func cliAndJSONWritersEscapeC1() {
+        #expect(ControlCharacters.escaped("ok") == "ok")
+        #expect(ControlCharacters.escaped("a\u{1b}[2Jb\u{9b}c\\") == #"a\u001b[2Jb\u009bc\\"#)
+        #expect(JSONValue.string("x\u{9b}y\u{7f}").serialized == #""x\u009by\u007f""#)
+        #expect(JSONValue.string("é€😀").serialized == "\"é€😀\"", "other non-ASCII passes through")
+    }
+}

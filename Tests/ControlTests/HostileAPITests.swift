@@ -1,0 +1,59 @@
+// HostileAPITests.swift: regression tests for issue 16's API findings that need no server (the live ones are
+// Tests/API/hostile_api.py): a signed token with exp >= 2^63 trapped; integer query parameters went through
+// Double and trapped converting back.
+@testable import Appliance
+@testable import Control
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@Suite struct HostileAPITests {
+    @Test func hugeNumericDatesAreMalformedNotATrap() throws {
+        let s = try TokenSigner(secret: String(repeating: "k", count: 40))
+        let header = Base64URL.encode(Array(#"{"alg":"HS256","typ":"JWT"}"#.utf8))
+        for (exp, iat) in [("9223372036854775808", "1"), ("1e300", "1"), ("4102444800", "1e300"), ("-1", "1"), ("4102444800", "-5")] {
+            let payload = Base64URL.encode(Array(#"{"uuid":"u","jti":"j","iat":\#(iat),"exp":\#(exp),"iss":"decnet","aud":"decnet-dashboard","typ":"access"}"#.utf8))
+            let input = header + "." + payload
+            let token = input + "." + Base64URL.encode(s.mac(input.utf8))
+            #expect(throws: TokenError.self, "exp \(exp) iat \(iat)") { try s.verify(token, now: 1000) }
+        }
+    }
+
+    @Test func integerParametersNeverPassThroughDouble() throws {
+        let p = Param("lastEventId", .integer(min: 0, max: APIRoutes.maxID))
+        #expect(try RouteDispatch.parseInteger("42", p, name: "q") == 42)
+        for bad in ["9223372036854775807", "99999999999999999999", "+1", "-1", "1.0", "1e3", " 1", "0x10"] {
+            #expect(throws: APIError.self, "\(bad)") { try RouteDispatch.parseInteger(bad, p, name: "q") }
+        }
+        let offset = APIRoutes.offset
+        #expect(try RouteDispatch.parseInteger("1000000000", offset, name: "q") == 1_000_000_000)
+        #expect(throws: APIError.self) { try RouteDispatch.parseInteger("1000000001", offset, name: "q") }
+        // Every integer query parameter of the table has a maximum (schemathesis can send any Int otherwise).
+        for r in APIRoutes.all { for q in r.query { if case .integer(_, let hi) = q.schema { #expect(hi != nil, "\(r.path) \(q.name)") } } }
+    }
+
+    @Test func streamSlotsComeBackOnEveryPath() throws {
+        let api = try APIServices.forTests()
+        var slots: [APIServices.StreamSlot] = []
+        for _ in 0..<api.config.sseMaxPerUser { slots.append(try #require(api.openStream("u"))) }
+        #expect(api.openStream("u") == nil, "limit reached")
+        slots.removeLast()
+        #expect(api.openStreams("u") == api.config.sseMaxPerUser - 1, "a dropped slot (reset before the body ran) is released")
+        do { let again = api.openStream("u"); #expect(again != nil) }
+        slots.removeAll()
+        #expect(api.openStreams("u") == 0)
+    }
+}
+
+extension APIServices {
+    /// An API over a fresh store in a temporary directory (no bus).
+    static func forTests(_ tweak: (inout APIConfiguration) -> Void = { _ in }) throws -> APIServices {
+        let dir = "/tmp/decnet-apitest-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        makeDirectories(dir)
+        let store = try SQLiteStore(path: dir + "/t.db")
+        var cfg = APIConfiguration(jwtSecret: String(repeating: "s", count: 40), fleetLockPath: dir + "/fleet.lock")
+        tweak(&cfg)
+        return try APIServices(store: store, config: cfg, registry: WorkerRegistry(), bus: nil)
+    }
+}
