@@ -3,6 +3,9 @@
 // size of -1, and terminal escapes in RFC 5424 lines, JSON records and process logs.
 @testable import Appliance
 import Fingerprint
+import Foundation
+import GRDB
+
 import Testing
 
 @Suite struct CheckedIntTests {
@@ -79,4 +82,37 @@ import Testing
         #expect(JSONValue.string("x\u{9b}y\u{7f}").serialized == #""x\u009by\u007f""#)
         #expect(JSONValue.string("é€😀").serialized == "\"é€😀\"", "other non-ASCII passes through")
     }
+}
+
+@Suite struct StoreFailureTests {
+    /// When the store cannot write, events were dropped without a log line. Now the writer reports the change
+    /// once (not per batch), counts what it lost, and reports the recovery once.
+    @Test func writerReportsFailingOncePerStateChange() throws {
+        let dir = "/tmp/decnet-storefail-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        makeDirectories(dir)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let store = try SQLiteStore(path: dir + "/s.db")
+        let changes = Changes()
+        let w = StoreWriter(repository: store, configuration: .init(maxBatch: 10, maxDelay: 0.01, retries: 0),
+                            onStateChange: { f, r in changes.add(f, r) })
+        func log(_ i: Int) -> LogRecord { LogRecord(timestamp: Double(i), decky: "d", service: "s", eventType: "e", attackerIP: "1.2.3.4", rawLine: "x") }
+        _ = w.submit(log(0)); w.flush()
+        try store.pool.write { try $0.execute(sql: "ALTER TABLE logs RENAME TO logs_away") }
+        for i in 1...5 { _ = w.submit(log(i)); w.flush() }
+        #expect(w.statistics.failing && w.statistics.failed == 5)
+        try store.pool.write { try $0.execute(sql: "ALTER TABLE logs_away RENAME TO logs") }
+        _ = w.submit(log(6)); w.flush()
+        w.close()
+        let seen = changes.all
+        #expect(seen.map(\.0) == [true, false], "one report when it starts failing, one when it recovers: \(seen)")
+        #expect(seen.first?.1.contains("no such table") == true && seen.first?.1.contains(dir) == true)
+        #expect(!w.statistics.failing && w.statistics.committed == 2)
+    }
+}
+
+final class Changes: @unchecked Sendable {
+    private let lock = NSLock()
+    private var items: [(Bool, String)] = []
+    func add(_ f: Bool, _ r: String) { lock.lock(); items.append((f, r)); lock.unlock() }
+    var all: [(Bool, String)] { lock.lock(); defer { lock.unlock() }; return items }
 }

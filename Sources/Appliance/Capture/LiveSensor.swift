@@ -59,6 +59,8 @@ public struct SensorStats: Sendable {
         if let st = store {
             c.append(("store_committed", UInt64(st.committed)))
             c.append(("store_dropped", UInt64(st.dropped + sinks.storeDropped)))
+            c.append(("store_failed", UInt64(st.failed)))
+            c.append(("store_failing", st.failing ? 1 : 0))
         }
         return c
     }

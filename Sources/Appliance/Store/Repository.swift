@@ -29,6 +29,9 @@ public struct StoreBatch: Sendable {
 }
 
 public protocol EventRepository: Sendable {
+    /// Where the events go, for messages (a path, a URL without credentials).
+    var location: String { get }
+
     /// Writes the whole batch in one transaction: all of it lands or none of it does.
     func write(_ batch: StoreBatch) throws
 

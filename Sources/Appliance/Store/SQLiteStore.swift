@@ -34,7 +34,16 @@ public enum StoreError: Error, CustomStringConvertible, Equatable {
 /// most `StoreWriter.Configuration.maxBatch` items per transaction, which bounds what a crash can lose.
 public final class SQLiteStore: EventRepository, @unchecked Sendable {
     public let path: String
+    public var location: String { path }
     let pool: DatabasePool
+
+    /// Bytes free to unprivileged writers on the store's filesystem (nil when it cannot be read).
+    public func freeBytes() -> Int? {
+        var st = statvfs()
+        let dir = path.lastIndex(of: "/").map { String(path[..<$0]) } ?? "."
+        guard statvfs(dir.isEmpty ? "/" : dir, &st) == 0 else { return nil }
+        return Int(st.f_bavail) &* Int(st.f_frsize)
+    }
 
     /// Opens (creating if absent) and migrates the database at `path`. An existing file that is not a
     /// SQLite database, or is unreadable, or carries migrations this build does not know, is refused with a

@@ -33,6 +33,8 @@ public final class StoreWriter: @unchecked Sendable {
         public var dropped: Int = 0
         public var failed: Int = 0
         public var pending: Int = 0
+        /// True from a batch that could not be committed after its retries until the next commit succeeds.
+        public var failing: Bool = false
     }
 
     public let repository: any EventRepository
@@ -40,6 +42,9 @@ public final class StoreWriter: @unchecked Sendable {
     /// Called on the writer thread after each commit with the number of items committed.
     private let onCommit: (@Sendable (Int) -> Void)?
     private let onError: (@Sendable (String) -> Void)?
+    /// Called once per change between writing and failing (the default logs it, once, on stderr).
+    private let onStateChange: @Sendable (_ failing: Bool, _ reason: String) -> Void
+    private var lastError = ""
 
     private let cond = ConditionMutex()
     private var pending = StoreBatch()
@@ -51,11 +56,16 @@ public final class StoreWriter: @unchecked Sendable {
     private var thread: pthread_t?
 
     public init(repository: any EventRepository, configuration: Configuration = Configuration(),
-                onCommit: (@Sendable (Int) -> Void)? = nil, onError: (@Sendable (String) -> Void)? = nil) {
+                onCommit: (@Sendable (Int) -> Void)? = nil, onError: (@Sendable (String) -> Void)? = nil,
+                onStateChange: (@Sendable (_ failing: Bool, _ reason: String) -> Void)? = nil) {
         self.repository = repository
         self.configuration = configuration
         self.onCommit = onCommit
         self.onError = onError
+        self.onStateChange = onStateChange ?? { failing, reason in
+            let log = ProcessLog("store")
+            if failing { log.error(reason) } else { log.info(reason) }
+        }
         thread = spawnThread(name: "store-writer") { [unowned self] in self.run() }
     }
 
@@ -138,16 +148,27 @@ public final class StoreWriter: @unchecked Sendable {
             // The callback runs before the batch stops counting as in flight, so `flush()` returning means
             // every callback for what it waited on has run.
             if committed { onCommit?(batch.count) }
-            cond.withLock {
+            let change: (Bool, String)? = cond.withLock {
                 inFlight = 0
+                var change: (Bool, String)? = nil
                 if committed {
                     stats.committed += batch.count
                     stats.batches += 1
+                    if stats.failing {
+                        stats.failing = false
+                        change = (false, "store: writing again (\(stats.failed) items were lost while it failed)")
+                    }
                 } else {
                     stats.failed += batch.count
+                    if !stats.failing {
+                        stats.failing = true
+                        change = (true, "store: cannot write to \(repository.location): \(lastError); new events are dropped and counted until it can")
+                    }
                 }
                 cond.broadcast()
+                return change
             }
+            if let change { onStateChange(change.0, change.1) }
         }
     }
 
@@ -182,6 +203,7 @@ public final class StoreWriter: @unchecked Sendable {
                 try repository.write(batch)
                 return true
             } catch {
+                cond.withLock { lastError = SQLiteStore.describe(error) }
                 onError?("store: commit of \(batch.count) items failed (attempt \(attempt + 1)): \(error)")
                 if attempt < configuration.retries {
                     usleep(useconds_t(delay * 1e6))

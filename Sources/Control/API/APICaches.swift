@@ -89,6 +89,15 @@ final class RateLimiter: Sendable {
         self.enabled = enabled
     }
 
+    /// True when `key` already used its `limit` hits in the current window (does not count a hit).
+    func isOver(_ key: String, now: Double = monotonicSeconds()) -> Bool {
+        guard enabled else { return false }
+        return hits.withLockedValue { h in
+            guard let e = h[key], now - e.start < window else { return false }
+            return e.count >= limit
+        }
+    }
+
     /// Counts one hit; false when the key is over its limit in the current window.
     func allow(_ key: String, now: Double = monotonicSeconds()) -> Bool {
         guard enabled else { return true }
@@ -105,3 +114,60 @@ final class RateLimiter: Sendable {
 
 /// Random bytes from the system source, for secrets the executable creates (the JWT key file).
 public func randomSecretBytes(_ n: Int) -> [UInt8] { randomBytes(n) }
+
+/// The login limiter (spec §10.1's 10 per 5 minutes) built so that it cannot be turned against the owner:
+/// - per source: every attempt counts; IPv4 by address, IPv6 by /64 (one host owns a whole /64);
+/// - per username: only failures count, and a username over its limit refuses only the sources that have
+///   failed for it in the window. Anyone can still slow themselves down, nobody can lock `admin` out for
+///   everyone: the owner, from a source that has not failed, gets through with the right password.
+final class LoginLimiter: Sendable {
+    let perSource: RateLimiter
+    let failuresPerUser: RateLimiter
+    let limit: Int
+    let window: Double
+    let enabled: Bool
+    /// (username, source) pairs that failed in the current window, with the time of their last failure.
+    private let failedPairs = NIOLockedValueBox<[String: Double]>([:])
+
+    init(limit: Int, window: Double = 300, enabled: Bool = true) {
+        self.limit = limit
+        self.window = window
+        self.enabled = enabled
+        perSource = RateLimiter(limit: limit, window: window, enabled: enabled)
+        failuresPerUser = RateLimiter(limit: limit, window: window, enabled: enabled)
+    }
+
+    /// The bucket of a client address: IPv4 as is, IPv6 by its /64, IPv4-mapped IPv6 as the IPv4.
+    static func sourceKey(_ ip: String) -> String {
+        guard let a = IPAddress(parsing: ip) else { return ip }
+        let b = a.bytes
+        if a.version == 6 {
+            if b[0..<10].allSatisfy({ $0 == 0 }) && b[10] == 0xff && b[11] == 0xff { return b[12..<16].map { String($0) }.joined(separator: ".") }
+            return Hex.bytes(Array(b[0..<8])) + "::/64"
+        }
+        return a.description
+    }
+
+    /// Whether this attempt may be checked. Counts the attempt against the source.
+    func allow(source: String, username: String, now: Double = monotonicSeconds()) -> Bool {
+        guard enabled else { return true }
+        let src = LoginLimiter.sourceKey(source)
+        guard perSource.allow("ip:" + src, now: now) else { return false }
+        guard failuresPerUser.isOver("user:" + username, now: now) else { return true }
+        // The account is under attack: only sources with no failure for it in this window may try.
+        return failedPairs.withLockedValue { d in
+            guard let t = d[username + "\u{0}" + src] else { return true }
+            return now - t >= window
+        }
+    }
+
+    func recordFailure(source: String, username: String, now: Double = monotonicSeconds()) {
+        guard enabled else { return }
+        let src = LoginLimiter.sourceKey(source)
+        _ = failuresPerUser.allow("user:" + username, now: now)
+        failedPairs.withLockedValue { d in
+            if d.count > 10_000 { d = d.filter { now - $0.value < window } }
+            d[username + "\u{0}" + src] = now
+        }
+    }
+}

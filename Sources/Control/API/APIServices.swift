@@ -52,8 +52,7 @@ public final class APIServices: Sendable {
     let dbProbeCache = CoalescingCache<Bool>(ttl: 1)
 
     // spec §10.1 rate limits
-    let loginByIP: RateLimiter
-    let loginByUser: RateLimiter
+    let login: LoginLimiter
     let changePassword: RateLimiter
     let sseOpen = NIOLockedValueBox<[String: Int]>([:])
     let startedAt = monotonicSeconds()
@@ -64,8 +63,7 @@ public final class APIServices: Sendable {
         self.signer = try TokenSigner(secret: config.jwtSecret)
         self.registry = registry
         self.bus = bus
-        loginByIP = RateLimiter(limit: config.loginLimit, window: 300, enabled: config.limiterEnabled)
-        loginByUser = RateLimiter(limit: config.loginLimit, window: 300, enabled: config.limiterEnabled)
+        login = LoginLimiter(limit: config.loginLimit, window: 300, enabled: config.limiterEnabled)
         changePassword = RateLimiter(limit: 5, window: 60, enabled: config.limiterEnabled)
     }
 

@@ -8,26 +8,47 @@ import NIOCore
 enum Health {
     /// spec §10.5: `{status, components{name: {status, detail?}}}`; only `database` is critical here (the
     /// API serves from it); a worker that heartbeats but went quiet and an unreachable bus degrade.
+    /// Below this much free space on the store's filesystem, writers fail (SQLite needs room for the WAL).
+    static let minFreeBytes = 16 << 20
+
     static func respond(_ api: APIServices) async throws -> Response {
-        var components: [(String, JSONValue)] = []
+        // One entry per name: a name reported twice (the API's bus connection and the bus daemon's heartbeat)
+        // is merged, failing wins.
+        var components: [(String, (ok: Bool, detail: [String]))] = []
+        func add(_ name: String, _ ok: Bool, _ detail: String?) {
+            if let i = components.firstIndex(where: { $0.0 == name }) {
+                components[i].1.ok = components[i].1.ok && ok
+                if let detail { components[i].1.detail.append(detail) }
+            } else {
+                components.append((name, (ok, detail.map { [$0] } ?? [])))
+            }
+        }
         var critical = false, degraded = false
         let store = api.store
         let dbOK = (try? await api.dbProbeCache.get("db") { _ = try store.maxLogID(); return true }) ?? false
-        components.append(("database", component(dbOK, dbOK ? nil : "query failed")))
+        add("database", dbOK, dbOK ? nil : "query failed")
         if !dbOK { critical = true }
+        // The API only reads; writers (serve, sensor) drop events when the disk is full. Say so here.
+        if let free = store.freeBytes() {
+            let ok = free >= minFreeBytes
+            add("store", ok, ok ? nil : "disk almost full: \(free / 1024) KiB free where the store lives; writers drop events")
+            if !ok { degraded = true }
+        }
         if let bus = api.bus as? UnixSocketBus {
             let up = bus.isConnected
-            components.append(("bus", component(up, up ? nil : "not connected")))
+            add("bus", up, up ? nil : "not connected")
             if !up { degraded = true }
         }
         for w in api.registry.snapshot() where w.status != .unknown || w.installed {
-            let ok = w.status == .ok
-            let detail = w.status == .stale ? "no heartbeat for \(Dashboard.whole(.number(w.secondsSince ?? 0))) s" : (w.status == .unknown ? "not started" : nil)
-            components.append((w.name, component(ok, detail)))
+            var ok = w.status == .ok
+            var detail = w.status == .stale ? "no heartbeat for \(Dashboard.whole(.number(w.secondsSince ?? 0))) s" : (w.status == .unknown ? "not started" : nil)
+            if w.extra["store_failing"]?.boolValue == true || (w.extra["store_failing"]?.doubleValue ?? 0) > 0 { ok = false; detail = "cannot write to the store" }
+            add(w.name, ok, detail)
             if !ok { degraded = true }
         }
         let status = critical ? "unhealthy" : (degraded ? "degraded" : "healthy")
-        return JSONResponse.make(.object([("status", .string(status)), ("components", .object(components))]),
+        let body = components.map { ($0.0, component($0.1.ok, $0.1.detail.isEmpty ? nil : $0.1.detail.joined(separator: "; "))) }
+        return JSONResponse.make(.object([("status", .string(status)), ("components", .object(body))]),
                                  status: critical ? .serviceUnavailable : .ok)
     }
 

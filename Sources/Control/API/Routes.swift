@@ -45,7 +45,7 @@ enum APIRoutes {
                   body: .body([Prop("username", .text(min: 1, max: 64)), Prop("password", .text(min: 1, max: 72, pattern: Passwords.pattern))]),
                   replies: ok(.ref("Token")), errors: [401, 429]) { c in
                 let username = c.member("username")!.stringValue!, password = c.member("password")!.stringValue!
-                guard c.api.loginByIP.allow("ip:" + c.peer), c.api.loginByUser.allow("user:" + username) else {
+                guard c.api.login.allow(source: c.peer, username: username) else {
                     throw APIError(.tooManyRequests, "Too many login attempts; try again later")
                 }
                 guard password.utf8.count <= Passwords.maxBytes else {
@@ -57,6 +57,7 @@ enum APIRoutes {
                 let valid = try await APIServices.offload { Passwords.verify(password, hash: hash ?? dummyHash) }
                 guard let user, valid else {
                     if user == nil { c.api.loginUserCache.invalidate(username) }
+                    c.api.login.recordFailure(source: c.peer, username: username)
                     throw APIError(.unauthorized, "Incorrect username or password", headers: [.wwwAuthenticate: "Bearer"])
                 }
                 return JSONResponse.make(.object([("access_token", .string(c.api.issueToken(for: user))), ("token_type", .string("bearer")),

@@ -16,12 +16,14 @@ enum Dashboard {
         router.get("/static/app.js") { _, _ in asset(DashboardAssets.script, "text/javascript; charset=utf-8") }
         router.get("/static/app.css") { _, _ in asset(DashboardAssets.style, "text/css; charset=utf-8") }
         router.get("/login") { request, _ in
-            page("Log in", nav: false, body: loginForm(error: request.uri.queryParameters["error"] != nil ? "Incorrect username or password" : nil))
+            loginPage(error: request.uri.queryParameters["error"] != nil ? "Incorrect username or password" : nil)
         }
         router.post("/login") { request, context in try await login(request, context, api) }
         router.post("/logout") { request, _ in
-            guard sameOrigin(request) else { return redirect("/login") }
-            if let token = sessionToken(request), let id = try? await api.authenticate(token: token), let jti = id.jti {
+            let form = try await formFields(request)
+            guard sameOrigin(request), let id = await identity(request, api, allowMustChange: true),
+                  checkCSRF(form["csrf"], id, api) else { return forbidden() }
+            if let jti = id.jti {
                 try? api.store.revokeToken(jti: jti, userUUID: id.uuid, expiresAt: Double(id.expires ?? 0), now: wallClockSeconds())
                 api.revokedCache.invalidate(jti)
             }
@@ -30,12 +32,14 @@ enum Dashboard {
             return r
         }
         router.get("/password") { request, _ in
-            guard await identity(request, api, allowMustChange: true) != nil else { return redirect("/login") }
-            return page("Change password", nav: false, body: passwordForm(error: request.uri.queryParameters["error"].map(String.init)))
+            guard let id = await identity(request, api, allowMustChange: true) else { return redirect("/login") }
+            return page("Change password", nav: false, body: passwordForm(error: request.uri.queryParameters["error"].map(String.init),
+                                                                         csrf: csrfToken(id, api)))
         }
         router.post("/password") { request, _ in try await changePassword(request, api) }
         router.post("/ui/ticket") { request, _ in
             guard sameOrigin(request), let id = await identity(request, api) else { return APIError.unauthenticated.response }
+            guard checkCSRF(request.headers[HTTPField.Name("X-CSRF-Token")!], id, api) else { return APIError.forbidden("CSRF token missing or wrong").response }
             return JSONResponse.make(.object([("ticket", .string(api.tickets.issue(for: id)))]))
         }
         router.get("/") { request, _ in try await authed(request, api) { _ in try overview(api) } }
@@ -64,8 +68,8 @@ enum Dashboard {
         return id
     }
 
-    /// A POST from a page of ours: the Origin (or Referer) names this host. SameSite=Strict already keeps the
-    /// cookie off cross-site requests; this is the second lock.
+    /// A POST from a page of ours: the Origin (or Referer) names this host when the browser sends one.
+    /// SameSite=Strict cookies and the CSRF token are the other two locks.
     static func sameOrigin(_ r: Request) -> Bool {
         guard let host = r.head.authority else { return false }
         guard let origin = r.headers[.origin] ?? r.headers[.referer] else { return true }
@@ -75,32 +79,83 @@ enum Dashboard {
     static func authed(_ r: Request, _ api: APIServices, _ body: (Identity) async throws -> Response) async throws -> Response {
         guard let t = sessionToken(r), let id = try? await api.authenticate(token: t) else { return redirect("/login") }
         if id.mustChangePassword { return redirect("/password") }
-        return try await body(id)
+        return try await $pageCSRF.withValue(csrfToken(id, api)) { try await body(id) }
+    }
+
+    // MARK: CSRF
+
+    /// The CSRF token of the page being rendered (the nav's logout form and the live feed's ticket request).
+    @TaskLocal static var pageCSRF: String?
+    static let csrfCookie = "decnet_csrf"
+
+    /// A signed session's CSRF token: HMAC of its jti under the API's key (nothing to store, dies with the session).
+    static func csrfToken(_ id: Identity, _ api: APIServices) -> String {
+        Base64URL.encode(api.signer.mac(Array(("csrf:" + (id.jti ?? "")).utf8)))
+    }
+
+    static func checkCSRF(_ given: String?, _ id: Identity, _ api: APIServices) -> Bool {
+        guard let given, id.jti != nil else { return false }
+        return constantTimeEqual(Array(given.utf8), Array(csrfToken(id, api).utf8))
+    }
+
+    static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        guard a.count == b.count else { return false }
+        return zip(a, b).reduce(0) { $0 | ($1.0 ^ $1.1) } == 0
+    }
+
+    static func cookieValue(_ r: Request, _ name: String) -> String? {
+        guard let header = r.headers[.cookie] else { return nil }
+        for part in header.split(separator: ";") {
+            let kv = part.trimmingCharacters(in: [" "]).split(separator: "=", maxSplits: 1)
+            if kv.count == 2, kv[0] == name { return String(kv[1]) }
+        }
+        return nil
+    }
+
+    /// The login page with a fresh pre-session CSRF token: the same random value in an HttpOnly
+    /// SameSite=Strict cookie and in the form (double submit); POST /login needs both to match.
+    static func loginPage(error: String?, status: HTTPResponse.Status = .ok) -> Response {
+        let token = Base64URL.encode(randomBytes(24))
+        var r = page("Log in", nav: false, body: loginForm(error: error, csrf: token), status: status)
+        r.headers[.setCookie] = "\(csrfCookie)=\(token); Path=/; Max-Age=3600; HttpOnly; SameSite=Strict"
+        return r
+    }
+
+    static func forbidden() -> Response {
+        page("Forbidden", nav: false, body: "<p class=\"error\">This form expired or did not come from this dashboard. <a href=\"/login\">Log in again</a>.</p>", status: .forbidden)
     }
 
     static func login(_ request: Request, _ context: APIContext, _ api: APIServices) async throws -> Response {
         let form = try await formFields(request)
+        // Login CSRF: the form must come from our login page (Origin/Referer when sent, and the double-submit token).
+        guard sameOrigin(request), let cookieToken = cookieValue(request, csrfCookie), let formToken = form["csrf"],
+              constantTimeEqual(Array(cookieToken.utf8), Array(formToken.utf8)) else { return forbidden() }
         let username = form["username"] ?? "", password = form["password"] ?? ""
         let peer = context.remoteAddress.map(APIServices.peerKey) ?? "unknown"
-        guard api.loginByIP.allow("ip:" + peer), api.loginByUser.allow("user:" + username) else {
-            return page("Log in", nav: false, body: loginForm(error: "Too many login attempts; try again later"), status: .tooManyRequests)
+        guard api.login.allow(source: peer, username: username) else {
+            return loginPage(error: "Too many login attempts; try again later", status: .tooManyRequests)
         }
         guard !username.isEmpty, !password.isEmpty, password.utf8.count <= Passwords.maxBytes,
               let user = try api.store.user(username: username) else {
             _ = try await APIServices.offload { Passwords.verify(password, hash: APIRoutes.dummyHash) }
+            api.login.recordFailure(source: peer, username: username)
             return redirect("/login?error=1")
         }
         let hash = user.passwordHash
-        guard try await APIServices.offload({ Passwords.verify(password, hash: hash) }) else { return redirect("/login?error=1") }
+        guard try await APIServices.offload({ Passwords.verify(password, hash: hash) }) else {
+            api.login.recordFailure(source: peer, username: username)
+            return redirect("/login?error=1")
+        }
         var r = redirect(user.mustChangePassword ? "/password" : "/")
         r.headers[.setCookie] = "\(cookie)=\(api.issueToken(for: user)); Path=/; Max-Age=\(api.config.tokenMinutes * 60); HttpOnly; SameSite=Strict"
         return r
     }
 
     static func changePassword(_ request: Request, _ api: APIServices) async throws -> Response {
-        guard sameOrigin(request), let id = await identity(request, api, allowMustChange: true),
-              var user = try api.store.user(uuid: id.uuid) else { return redirect("/login") }
         let form = try await formFields(request)
+        guard let id = await identity(request, api, allowMustChange: true) else { return redirect("/login") }
+        guard sameOrigin(request), checkCSRF(form["csrf"], id, api) else { return forbidden() }
+        guard var user = try api.store.user(uuid: id.uuid) else { return redirect("/login") }
         let old = form["old_password"] ?? "", new = form["new_password"] ?? ""
         let hash = user.passwordHash
         guard old.utf8.count <= Passwords.maxBytes, try await APIServices.offload({ Passwords.verify(old, hash: hash) }) else {
@@ -225,18 +280,20 @@ enum Dashboard {
         return page("Workers", body: "<table><thead><tr><th>worker</th><th>status</th><th>last heartbeat</th><th>installed</th></tr></thead><tbody>\(trs)</tbody></table>")
     }
 
-    static func loginForm(error: String?) -> String {
+    static func loginForm(error: String?, csrf: String) -> String {
         """
         <form class="login" method="post" action="/login"><h1>decnet</h1>\(error.map { "<p class=\"error\">\(h($0))</p>" } ?? "")
+        <input type="hidden" name="csrf" value="\(h(csrf))">
         <label>Username <input name="username" autocomplete="username" required></label>
         <label>Password <input name="password" type="password" autocomplete="current-password" required></label>
         <button type="submit">Log in</button></form>
         """
     }
 
-    static func passwordForm(error: String?) -> String {
+    static func passwordForm(error: String?, csrf: String) -> String {
         """
         <form class="login" method="post" action="/password"><h1>Change password</h1>\(error.map { "<p class=\"error\">\(h($0))</p>" } ?? "")
+        <input type="hidden" name="csrf" value="\(h(csrf))">
         <label>Current password <input name="old_password" type="password" autocomplete="current-password" required></label>
         <label>New password (12+ characters) <input name="new_password" type="password" autocomplete="new-password" minlength="12" required></label>
         <button type="submit">Change</button></form>
@@ -253,11 +310,11 @@ enum Dashboard {
     static func page(_ title: String, nav: Bool = true, body: String, script: Bool = false, status: HTTPResponse.Status = .ok) -> Response {
         let menu = nav ? """
             <nav><a class="brand" href="/">decnet</a><a href="/">Overview</a><a href="/attackers">Attackers</a><a href="/deckies">Deckies</a><a href="/workers">Workers</a>
-            <form method="post" action="/logout"><button>Log out</button></form></nav>
+            <form method="post" action="/logout"><input type="hidden" name="csrf" value="\(h(pageCSRF ?? ""))"><button>Log out</button></form></nav>
             """ : ""
         let html = """
             <!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-            <title>\(h(title)) · decnet</title><link rel="stylesheet" href="/static/app.css"></head>
+            <title>\(h(title)) · decnet</title><link rel="stylesheet" href="/static/app.css">\(pageCSRF.map { "<meta name=\"csrf-token\" content=\"\(h($0))\">" } ?? "")</head>
             <body>\(menu)<main>\(nav ? "<h1>\(h(title))</h1>" : "")\(body)</main>\(script ? "<script src=\"/static/app.js\"></script>" : "")</body></html>
             """
         return Response(status: status, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"],

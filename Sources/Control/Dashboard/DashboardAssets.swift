@@ -24,7 +24,8 @@ enum DashboardAssets {
         });
       }
       function connect() {
-        fetch("/ui/ticket", { method: "POST", credentials: "same-origin" })
+        var meta = document.querySelector('meta[name="csrf-token"]');
+        fetch("/ui/ticket", { method: "POST", credentials: "same-origin", headers: { "X-CSRF-Token": meta ? meta.content : "" } })
           .then(function (r) { if (!r.ok) throw new Error("ticket " + r.status); return r.json(); })
           .then(function (t) {
             var es = new EventSource("/api/v1/stream?ticket=" + encodeURIComponent(t.ticket));
