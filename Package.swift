@@ -91,5 +91,9 @@ let package = Package(
         ),
         .testTarget(name: "ControlTests", dependencies: ["Control", "Appliance", "TestSupport"]),
         .target(name: "TestSupport", dependencies: ["CPacket"], path: "Tests/Support"),
+        // Swift-side fuzzing (issue 16): one executable, a deterministic mutation driver in ordinary builds and
+        // libFuzzer when built with -sanitize=fuzzer (Tests/SwiftFuzz/run.sh).
+        .target(name: "CFuzzDriver", path: "Tests/SwiftFuzz/CFuzzDriver"),
+        .executableTarget(name: "decnet-fuzz", dependencies: ["Appliance", "Control", "Fingerprint", "CFuzzDriver"], path: "Tests/SwiftFuzz/Driver"),
     ]
 )

@@ -12,8 +12,11 @@ import Glibc
 
 public final class DecoyServer: @unchecked Sendable {
     public struct Limits: Sendable {
-        /// Concurrent connections per decky (past it, new ones are closed at once and counted).
-        public var connectionsPerDecky = 256
+        /// Concurrent connections one source address may hold across every decky and service: one client's
+        /// idle sockets use up its own budget, not the services' (they used to share 256 per decky).
+        public var connectionsPerSource = 64
+        /// Concurrent connections per decky and service (past either budget, new ones are closed at once and counted).
+        public var connectionsPerService = 256
         /// Bytes one connection may send before it is closed.
         public var maxSessionBytes = 16 << 20
         /// Events one session may emit; past it one `session.closed` still goes out.
@@ -28,6 +31,8 @@ public final class DecoyServer: @unchecked Sendable {
     let lock = ConditionMutex()
     var listeners: [String: [Channel]] = [:]
     var live: [String: [ObjectIdentifier: Channel]] = [:]
+    var perService: [String: Int] = [:]
+    var perSource: [String: Int] = [:]
     var namespaces: [String: NamespaceHandle] = [:]
     public private(set) var refused = 0
     let log = ProcessLog("decoys")
@@ -114,19 +119,26 @@ public final class DecoyServer: @unchecked Sendable {
         return fd
     }
 
-    func register(_ ch: Channel, decky: String) -> Bool {
+    func register(_ ch: Channel, decky: String, service: String, source: String) -> Bool {
         lock.withLock {
             guard listeners[decky] != nil else { return false }
-            var m = live[decky, default: [:]]
-            guard m.count < limits.connectionsPerDecky else { refused += 1; return false }
-            m[ObjectIdentifier(ch)] = ch
-            live[decky] = m
+            let svcKey = decky + "/" + service
+            guard perSource[source, default: 0] < limits.connectionsPerSource,
+                  perService[svcKey, default: 0] < limits.connectionsPerService else { refused += 1; return false }
+            live[decky, default: [:]][ObjectIdentifier(ch)] = ch
+            perSource[source, default: 0] += 1
+            perService[svcKey, default: 0] += 1
             return true
         }
     }
 
-    func unregister(_ ch: Channel, decky: String) {
-        lock.withLock { _ = live[decky]?.removeValue(forKey: ObjectIdentifier(ch)) }
+    func unregister(_ ch: Channel, decky: String, service: String, source: String) {
+        lock.withLock {
+            _ = live[decky]?.removeValue(forKey: ObjectIdentifier(ch))
+            let svcKey = decky + "/" + service
+            if let n = perSource[source] { perSource[source] = n > 1 ? n - 1 : nil }
+            if let n = perService[svcKey] { perService[svcKey] = n > 1 ? n - 1 : nil }
+        }
     }
 }
 
@@ -151,6 +163,7 @@ final class DecoyChannelHandler: ChannelInboundHandler, @unchecked Sendable {
     var started = NIODeadline.now()
     var endReason = "peer_closed"
     var registered = false
+    var source = ""
     var closing = false
 
     init(server: DecoyServer, decky: DeckySpec, definition: DecoyDefinition, namespace: NamespaceHandle) {
@@ -162,7 +175,8 @@ final class DecoyChannelHandler: ChannelInboundHandler, @unchecked Sendable {
 
     func channelActive(context: ChannelHandlerContext) {
         let ch = context.channel
-        guard server.register(ch, decky: decky.name) else { context.close(promise: nil); return }
+        source = ch.remoteAddress?.ipAddress ?? "unknown"
+        guard server.register(ch, decky: decky.name, service: def.slug, source: source) else { context.close(promise: nil); return }
         registered = true
         guard let r = ch.remoteAddress, let l = ch.localAddress, let rip = r.decnetIP, let lip = l.decnetIP else {
             context.close(promise: nil); return
@@ -210,7 +224,7 @@ final class DecoyChannelHandler: ChannelInboundHandler, @unchecked Sendable {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        if registered { server.unregister(context.channel, decky: decky.name) }
+        if registered { server.unregister(context.channel, decky: decky.name, service: def.slug, source: source) }
         if let s = session, let info {
             s.end(reason: endReason, io)
             let (_, evs) = io.drain()

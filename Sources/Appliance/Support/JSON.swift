@@ -106,6 +106,7 @@ public enum JSONError: Error, Equatable, CustomStringConvertible {
     case tooDeep
     case trailingData(offset: Int)
     case notAnObject
+    case numberOutOfRange(offset: Int)
 
     public var description: String {
         switch self {
@@ -115,6 +116,7 @@ public enum JSONError: Error, Equatable, CustomStringConvertible {
         case .tooDeep: return "JSON nested deeper than \(JSONScanner.maxDepth) levels"
         case .trailingData(let o): return "data after the JSON value at offset \(o)"
         case .notAnObject: return "JSON body is not an object"
+        case .numberOutOfRange(let o): return "number out of range at offset \(o)"
         }
     }
 }
@@ -412,7 +414,9 @@ public struct JSONScanner {
             let start = pos
             try skipNumber()
             let text = String(decoding: UnsafeRawBufferPointer(rebasing: base[start..<pos]), as: UTF8.self)
-            return .number(Double(text) ?? 0)
+            // 1e400 is not a number we can write back (it would become null): refuse it here.
+            guard let d = Double(text), d.isFinite else { throw JSONError.numberOutOfRange(offset: start) }
+            return .number(d)
         }
     }
 

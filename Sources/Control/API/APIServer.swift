@@ -4,6 +4,8 @@ import Appliance
 import Fingerprint
 import HTTPTypes
 import Hummingbird
+
+import NIOConcurrencyHelpers
 import NIOCore
 
 public enum APIServer {
@@ -35,8 +37,13 @@ public enum APIServer {
     }
 
     public static func run(_ api: APIServices, host: String, port: Int, onBound: @escaping @Sendable (Int) -> Void = { _ in }) async throws {
+        let budget = ConnectionBudget(perClient: api.config.maxConnectionsPerClient)
         let app = Application(
             router: router(api),
+            // idleTimeout also bounds a request head that never completes (slowloris): the clock only moves on
+            // whole HTTP parts; a response being written (an SSE stream) is never cut.
+            server: .http1(configuration: .init(additionalChannelHandlers: [ClientBudgetHandler(budget)],
+                                                idleTimeout: .seconds(Int64(api.config.idleTimeoutSeconds)))),
             configuration: .init(address: .hostname(host, port: port), serverName: "decnet", backlog: 1024),
             onServerRunning: { channel in onBound(channel.localAddress?.port ?? port) }
         )
@@ -62,5 +69,46 @@ struct SecurityHeadersMiddleware: RouterMiddleware {
             r.headers[HTTPField.Name("Content-Security-Policy")!] = "default-src 'self'; frame-ancestors 'none'"
         }
         return r
+    }
+}
+
+/// Concurrent connections per client address (IPv6 by /64). Past the budget a new connection is closed as
+/// soon as it is set up, so one source's idle sockets cannot take every descriptor the API has.
+final class ConnectionBudget: Sendable {
+    let perClient: Int
+    private let open = NIOLockedValueBox<[String: Int]>([:])
+    init(perClient: Int) { self.perClient = perClient }
+
+    func take(_ key: String) -> Bool {
+        open.withLockedValue { d in
+            let n = d[key, default: 0]
+            guard n < perClient else { return false }
+            d[key] = n + 1
+            return true
+        }
+    }
+
+    func give(_ key: String) {
+        open.withLockedValue { d in
+            if let n = d[key] { d[key] = n > 1 ? n - 1 : nil }
+        }
+    }
+}
+
+final class ClientBudgetHandler: ChannelInboundHandler, RemovableChannelHandler, @unchecked Sendable {
+    typealias InboundIn = NIOAny   // passes everything through untouched
+    let budget: ConnectionBudget
+    var key: String?
+
+    init(_ budget: ConnectionBudget) { self.budget = budget }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        let k = LoginLimiter.sourceKey(context.channel.remoteAddress?.ipAddress ?? "unknown")
+        if budget.take(k) { key = k } else { context.close(promise: nil) }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        if let key { budget.give(key) }
+        key = nil
     }
 }

@@ -14,6 +14,10 @@ public struct APIConfiguration: Sendable {
     /// Logins per 5 minutes, per client IP and per username (spec §10.1: 10).
     public var loginLimit: Int = 10
     public var sseMaxPerUser: Int = 5
+    /// Concurrent connections one client address may hold (IPv6 by /64).
+    public var maxConnectionsPerClient: Int = 128
+    /// Seconds a connection may sit without a complete request (header timeout and idle timeout in one).
+    public var idleTimeoutSeconds: Int = 15
     /// Developer mode (`DECNET_DEVELOPER=true`): /config/reinit works.
     public var developer: Bool = false
     /// Lock file of the decky fleet (deploy/teardown from the API share the CLI's lock).

@@ -175,8 +175,13 @@ enum Dashboard {
 
     static func formFields(_ request: Request) async throws -> [String: String] {
         let buffer = try await request.body.collect(upTo: 8 << 10)
+        return decodeForm(String(buffer: buffer))
+    }
+
+    /// `application/x-www-form-urlencoded` fields (last value wins).
+    static func decodeForm(_ text: String) -> [String: String] {
         var out: [String: String] = [:]
-        for pair in String(buffer: buffer).split(separator: "&") {
+        for pair in text.split(separator: "&") {
             let kv = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             func decode(_ s: Substring) -> String { String(s).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? "" }
             if kv.count == 2 { out[decode(kv[0])] = decode(kv[1]) }

@@ -34,6 +34,7 @@ struct APICommand: ParsableCommand {
     // root would start the concurrency runtime's threads first and a TERM could kill them unhandled).
     func run() throws {
         if printOpenapi { print(APIServer.openAPIJSON()); return }
+        ProcessLimits.raiseDescriptorLimit(log: ProcessLog("api"))
         let command = self
         try runBlocking { try await command.serve() }
     }

@@ -21,6 +21,7 @@ struct BusCommand: ParsableCommand {
 
     func run() throws {
         TerminationSignals.block()
+        ProcessLimits.raiseDescriptorLimit(log: ProcessLog("bus"))
         let server = BusServer(path: socket ?? defaultBusSocketPath(), group: group.isEmpty ? nil : group,
                                heartbeatInterval: heartbeat)
         do {

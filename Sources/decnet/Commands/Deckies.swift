@@ -227,6 +227,7 @@ struct Serve: ParsableCommand {
     func run() throws {
         try requireRoot("serve")
         signal(SIGPIPE, SIG_IGN)
+        ProcessLimits.raiseDescriptorLimit(log: ProcessLog("decoys"))
         let (fleet, prefix) = try fleetOptions.open("serve")
         let log = logFile ?? getenv("DECNET_DECOY_LOG_FILE").map { String(cString: $0) } ?? "/var/log/decnet/decoys.log"
         let artifacts = artifactsDir ?? getenv("DECNET_ARTIFACTS_DIR").map { String(cString: $0) } ?? "/var/lib/decnet/artifacts"

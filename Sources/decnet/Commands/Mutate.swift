@@ -27,6 +27,7 @@ struct Mutate: ParsableCommand {
 
     func run() throws {
         if watch { TerminationSignals.block() }      // before any thread (the bus client's) exists
+        if watch { ProcessLimits.raiseDescriptorLimit(log: ProcessLog("mutator")) }
         let (fleet, _) = try fleetOptions.open("mutate")
         let path = logFile ?? getenv("DECNET_INGEST_LOG_FILE").map { String(cString: $0) } ?? "/var/log/decnet/decnet.log"
         // The loop keeps a client that reconnects; one-shot mutations only use a broker that is listening.

@@ -21,6 +21,7 @@ struct ProfilerCommand: ParsableCommand {
         @Flag(name: .long, help: "Catch up once and exit.") var once = false
 
         func run() throws {
+            if !once { ProcessLimits.raiseDescriptorLimit(log: ProcessLog("profiler")) }
             let store = try openStore(db ?? defaultDatabasePath())
             var bus: (any Bus)? = nil
             if !once, let b = try? makeBus(clientName: "profiler"), !(b is NullBus) { bus = b }

@@ -54,6 +54,7 @@ struct Sensor: ParsableCommand {
     var statsFile: String?
 
     func run() throws {
+        ProcessLimits.raiseDescriptorLimit(log: ProcessLog("sniffer"))
         var cfg = SensorConfiguration()
         if let p = getenv("DECNET_INGEST_LOG_FILE"), p.pointee != 0 { cfg.logFile = String(cString: p) } else { cfg.logFile = "/var/log/decnet/decnet.log" }
         cfg.dbPath = defaultDatabasePath()
