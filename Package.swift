@@ -42,6 +42,9 @@ let package = Package(
             cSettings: cFlags,
             linkerSettings: [.linkedLibrary("pcap"), .linkedLibrary("ssl"), .linkedLibrary("crypto"), .linkedLibrary("crypt"), .linkedLibrary("brotlidec"), .linkedLibrary("z"), .linkedLibrary("pthread")]
         ),
+        // System calls that are not packet work: privileges (capabilities, user switch, seccomp).
+        // (Module CDecnetSystem: swift-system already has a target named CSystem.)
+        .target(name: "CDecnetSystem", path: "Sources/CSystem", cSettings: cFlags, linkerSettings: [.linkedLibrary("seccomp")]),
         .target(
             name: "Fingerprint",
             dependencies: ["CPacket"],
@@ -50,7 +53,7 @@ let package = Package(
         .target(
             name: "Appliance",
             dependencies: [
-                "CPacket", "Fingerprint",
+                "CPacket", "CDecnetSystem", "Fingerprint",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "NIOCore", package: "swift-nio"),

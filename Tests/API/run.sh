@@ -6,6 +6,7 @@
 #   3. headless Chromium: login, overview, attackers, detail screenshots; live feed <= 2 s (dashboard_shots.py)
 #   4. schemathesis (PyPI) against /openapi.json as viewer, then as admin: no 5xx, no schema violation
 #   5. login rate limit (10 per 5 minutes) on a second instance with the default limit
+#   6. issue 16's findings against the live API (hostile_api.py)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
@@ -36,7 +37,7 @@ python3 Benchmarks/api/seed.py --ours "$T/api.db" --attackers 500 --events 50000
 start_api() { # name, extra env...
   local name=$1; shift
   env "$@" DECNET_JWT_SECRET="$SECRET" DECNET_ADMIN_PASSWORD=initial-admin-pw \
-    "$BIN" api --db "$T/$name.db" --bind 127.0.0.1:0 --port-file "$T/$name.port" > "$T/$name.log" 2>&1 &
+    "$BIN" api --db "$T/${DB_NAME:-$name}.db" --bind 127.0.0.1:0 --port-file "$T/$name.port" > "$T/$name.log" 2>&1 &
   PIDS+=($!)
   for _ in $(seq 100); do [ -s "$T/$name.port" ] && break; sleep 0.1; done
   [ -s "$T/$name.port" ] || { echo "api: $name did not start"; cat "$T/$name.log"; exit 1; }
@@ -102,7 +103,14 @@ for role in viewer admin; do
     --no-color > "$T/st-$role.log" 2>&1 || { echo "schemathesis ($role) failed:"; grep -vE '^\s*curl ' "$T/st-$role.log" | tail -80; exit 1; }
   grep -E "^(API Operations|  Tested|  [0-9]+ generated)" -A0 "$T/st-$role.log" | tr '\n' ' '; echo "($role)"
 done
-if grep -q "Internal Server Error\|internal error" "$T/api.log"; then echo "api logged internal errors:"; grep "internal error" "$T/api.log" | head; exit 1; fi
+# The live stream too: a second API on the same store whose streams end after 1 s (DECNET_SSE_MAX_SECONDS).
+DB_NAME=api start_api stream DECNET_SSE_MAX_SECONDS=1 DECNET_LOGIN_LIMIT=1000
+SURL=http://127.0.0.1:$(tr -d '\n' < "$T/stream.port")
+"$VENV/bin/schemathesis" run "$SURL/openapi.json" -H "Authorization: Bearer $(cat "$T/viewer.token")" \
+  --checks all --include-path /api/v1/stream --max-examples "${SCHEMATHESIS_EXAMPLES:-40}" --request-timeout 20 \
+  --generation-deterministic --no-color > "$T/st-stream.log" 2>&1 || { echo "schemathesis (stream) failed:"; grep -vE '^\s*curl ' "$T/st-stream.log" | tail -60; exit 1; }
+grep -E "^(API Operations|  Tested|  [0-9]+ generated)" -A0 "$T/st-stream.log" | tr '\n' ' '; echo "(stream)"
+if grep -q "Internal Server Error\|internal error\|Fatal error" "$T/api.log" "$T/stream.log"; then echo "api logged internal errors:"; grep "internal error" "$T/api.log" | head; exit 1; fi
 
 echo "== 5. login rate limit"
 "$BIN" store check --db "$T/limit.db" > /dev/null
@@ -114,4 +122,9 @@ for i in $(seq 11); do
 done
 echo "login x11:$codes"
 [ "$(echo $codes | tr ' ' '\n' | grep -c 401)" = "10" ] && [ "$(echo $codes | awk '{print $11}')" = "429" ] || { echo "rate limit not applied"; exit 1; }
+echo "== 6. hostile input (issue 16): crashes, revocation, slots, CSRF, lockout, 2,000 idle sockets"
+python3 Tests/API/hostile_api.py --url "$URL" --secret "$SECRET" --admin-password admin-initial-admin-pw \
+  --limit-url "$LURL" --limit-admin-password initial-admin-pw
+if grep -q "Fatal error\|internal error" "$T/api.log" "$T/limit.log"; then echo "api crashed or logged internal errors"; exit 1; fi
+grep -q "open files limit: " "$T/api.log" || { echo "api did not log its open files limit"; exit 1; }
 echo "api tests: all passed"

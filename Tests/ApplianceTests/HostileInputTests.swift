@@ -116,3 +116,58 @@ final class Changes: @unchecked Sendable {
     func add(_ f: Bool, _ r: String) { lock.lock(); items.append((f, r)); lock.unlock() }
     var all: [(Bool, String)] { lock.lock(); defer { lock.unlock() }; return items }
 }
+
+@Suite struct StoreSchemaRefusalTests {
+    /// A database with a migration this build does not know was refused but still modified (a page was
+    /// written on open). Now the check runs read-only first and the file's bytes stay as they were.
+    @Test func newerSchemaIsRefusedWithoutTouchingTheFile() throws {
+        let dir = "/tmp/decnet-newer-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        makeDirectories(dir)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let path = dir + "/s.db"
+        do {
+            let s = try SQLiteStore(path: path)
+            try s.pool.write { try $0.execute(sql: "INSERT INTO grdb_migrations VALUES ('v999_from_the_future')") }
+        }
+        let q = try DatabaseQueue(path: path)
+        try q.writeWithoutTransaction { try $0.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
+        try q.close()
+        let before = try Data(contentsOf: URL(fileURLWithPath: path))
+        #expect(throws: StoreError.self) { _ = try SQLiteStore(path: path) }
+        let after = try Data(contentsOf: URL(fileURLWithPath: path))
+        #expect(before == after, "the refused database is byte for byte unchanged")
+    }
+}
+
+@Suite struct ArtifactQuotaTests {
+    /// One client with the default decoy credentials could fill the disk the store shares. Now uploads stop
+    /// being kept at the source's, the decky's or the host's quota (the rest is counted), and the stored
+    /// name is always the SHA-256 of the bytes the file holds.
+    @Test func quotasKeepTheFirstBytesAndNameTheFileByWhatItHolds() throws {
+        let root = "/tmp/decnet-quota-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let quota = ArtifactQuota(limits: .init(perSource: 1000, perDecky: 1500, total: 1800))
+        func upload(_ source: String, _ decky: String, _ n: Int) throws -> (kept: Int, limited: String?, path: String, sha: String) {
+            let w = try #require(ArtifactWriter(root: root, decky: decky, service: "ftp", source: source, quota: quota))
+            for _ in 0..<(n / 100) { w.write([UInt8](repeating: UInt8(truncatingIfNeeded: n), count: 100)) }
+            let r = w.finish()
+            #expect(w.received == n)
+            return (r.size, w.limitedBy, r.path, r.sha256)
+        }
+        let a = try upload("10.0.0.1", "d1", 800)
+        #expect(a.kept == 800 && a.limited == nil)
+        let b = try upload("10.0.0.1", "d1", 800)
+        #expect(b.kept == 200 && b.limited == "quota", "per source: 1000")
+        let c = try upload("10.0.0.2", "d1", 800)
+        #expect(c.kept == 500 && c.limited == "quota", "per decky: 1500")
+        let d = try upload("10.0.0.3", "d2", 800)
+        #expect(d.kept == 300 && d.limited == "quota", "in total: 1800")
+        #expect(quota.used == 1800 && quota.refusedBytes == 600 + 300 + 500)
+        for r in [a, b, c, d] {
+            let bytes = try Data(contentsOf: URL(fileURLWithPath: r.path))
+            #expect(bytes.count == r.kept)
+            #expect(Digest.sha256Hex(bytes: Array(bytes)) == r.sha && r.path.hasSuffix("/" + r.sha), "the name is the hash of what the file holds")
+        }
+        #expect(ArtifactQuota.diskUsage(root) == 1800)
+    }
+}

@@ -94,8 +94,8 @@ var decnetBinary: String { Corpus.repoRoot.appendingPathComponent(".build/debug/
     #expect(mode == "wal")
     #expect(migrations == ["v1-core"])
     #expect(page == 16384)
-    let mode640 = try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int
-    #expect(mode640 == 0o640)
+    let mode660 = try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int
+    #expect(mode660 == 0o660, "owner and the service group (root daemons join it), nobody else")
     // Reopening an up-to-date store changes nothing.
     _ = try SQLiteStore(path: path)
 }

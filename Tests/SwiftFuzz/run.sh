@@ -19,7 +19,7 @@ work=${FUZZ_WORK:-$root/.build-fuzz/work}
 mkdir -p "$work"
 if [ "$mode" = libfuzzer ]; then
   (cd "$root" && swift build --scratch-path .build-fuzz --product decnet-fuzz \
-     -Xswiftc -sanitize=fuzzer -Xswiftc -sanitize=address -Xcc -fsanitize=fuzzer-no-link -Xcc -fsanitize=address) > "$work/build.log" 2>&1 \
+     -Xswiftc -sanitize=fuzzer -Xswiftc -sanitize=address -Xswiftc -use-ld=lld -Xcc -fsanitize=fuzzer-no-link -Xcc -fsanitize=address) > "$work/build.log" 2>&1 \
      || { echo "swift fuzz: build failed"; tail -30 "$work/build.log"; exit 1; }
   bin=$root/.build-fuzz/debug/decnet-fuzz
 else
@@ -27,7 +27,7 @@ else
   [ -x "$bin" ] || (cd "$root" && swift build --product decnet-fuzz >/dev/null)
 fi
 harnesses=("$@")
-[ ${#harnesses[@]} -gt 0 ] || harnesses=($("$bin" --list))
+[ ${#harnesses[@]} -gt 0 ] || harnesses=($("$root/.build/debug/decnet-fuzz" --list))
 status=0
 for h in "${harnesses[@]}"; do
   seeds=$here/corpus/$h
@@ -35,7 +35,7 @@ for h in "${harnesses[@]}"; do
   if [ "$mode" = libfuzzer ]; then
     out=$root/.build-fuzz/corpus/$h
     mkdir -p "$out"
-    if (cd "$work" && ASAN_OPTIONS=detect_leaks=0 "$bin" "$h" --libfuzzer -max_total_time="$secs" -timeout=10 -rss_limit_mb=4096 \
+    if (cd "$work" && DECNET_FUZZ_HARNESS=$h ASAN_OPTIONS=detect_leaks=0 "$bin" -max_total_time="$secs" -timeout=10 -rss_limit_mb=4096 \
           -max_len=65536 -print_final_stats=1 -artifact_prefix="$work/crash-$h-" "$out" "$seeds" > "$work/$h.log" 2>&1); then
       echo "swift fuzz: $h: $(grep -E 'stat::number_of_executed_units' "$work/$h.log" | awk '{print $2}') executions, no crash"
     else

@@ -11,7 +11,7 @@ public final class DeckyFleet: @unchecked Sendable {
     public static let prefixKey = "fleet.netns_prefix"
 
     public let store: SQLiteStore
-    let lockPath: String
+    public let lockPath: String
 
     public init(store: SQLiteStore, lockPath: String) {
         self.store = store

@@ -129,7 +129,14 @@ public struct DeployRequest: Sendable {
 }
 
 public enum DeckyPlanner {
-    static let nameChars = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
+    /// A decky name every later command can address: the API's `decky_name` pattern `^[a-z0-9][a-z0-9._-]{0,63}$`
+    /// (deploy used to accept names that delete and mutate then refused).
+    public static func isValidName(_ name: String) -> Bool {
+        let b = Array(name.utf8)
+        guard (1...64).contains(b.count) else { return false }
+        func alnum(_ c: UInt8) -> Bool { (c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) }
+        return alnum(b[0]) && b.allSatisfy { alnum($0) || $0 == 0x2e || $0 == 0x5f || $0 == 0x2d }
+    }
 
     /// Plans the deckies of `request` next to the `existing` ones. Throws PlanError listing every problem.
     public static func plan(_ request: DeployRequest, host: HostFacts, existing: [DeckySpec], existingNetwork: FleetNetwork?)
@@ -260,8 +267,8 @@ public enum DeckyPlanner {
         var seenNames = Set<String>()
         let existingByName = Dictionary(existing.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         for w in wanted {
-            if w.name.isEmpty || w.name.count > 128 || !w.name.allSatisfy({ nameChars.contains($0) }) {
-                problems.append("decky name '\(w.name)': use 1-128 of A-Z a-z 0-9 - _ .")
+            if !DeckyPlanner.isValidName(w.name) {
+                problems.append("decky name '\(w.name)': use 1-64 of a-z 0-9 . _ -, starting with a letter or digit (the names the API and CLI can address)")
             }
             if !seenNames.insert(w.name).inserted { problems.append("decky name '\(w.name)' is given twice") }
             if let a = w.archetype, Archetype.named(a) == nil {

@@ -237,20 +237,97 @@ public struct LineBuffer {
     }
 }
 
+/// How much attackers may leave on this host's disk (the disk the store shares): bytes kept per source
+/// address, per decky and in total. Uploads past a quota are counted, not kept. The total starts from what
+/// the artifacts directory already holds. `decnet serve --artifact-quota-*-mb` sets the limits.
+public final class ArtifactQuota: @unchecked Sendable {
+    public struct Limits: Sendable, Equatable {
+        public var perSource: Int = 256 << 20
+        public var perDecky: Int = 1 << 30
+        public var total: Int = 4 << 30
+        public init(perSource: Int = 256 << 20, perDecky: Int = 1 << 30, total: Int = 4 << 30) {
+            self.perSource = perSource
+            self.perDecky = perDecky
+            self.total = total
+        }
+    }
+
+    public static let shared = ArtifactQuota()
+    private let lock = ConditionMutex()
+    private var limits = Limits()
+    private var bySource: [String: Int] = [:]
+    private var byDecky: [String: Int] = [:]
+    private var total = 0
+    /// Bytes refused by a quota since start.
+    public private(set) var refusedBytes = 0
+
+    public init(limits: Limits = Limits()) { self.limits = limits }
+
+    /// New limits; `used` is what the artifacts directory holds already (counted against the total).
+    public func configure(_ l: Limits, used: Int = 0) {
+        lock.withLock { limits = l; total = used }
+    }
+
+    /// Grants up to `want` bytes for this source and decky (0 when a quota is used up) and counts them.
+    public func grant(source: String, decky: String, want: Int) -> Int {
+        lock.withLock {
+            let room = max(0, min(limits.perSource - bySource[source, default: 0], limits.perDecky - byDecky[decky, default: 0],
+                                  limits.total - total))
+            let n = min(want, room)
+            if n > 0 {
+                bySource[source, default: 0] += n
+                byDecky[decky, default: 0] += n
+                total += n
+            }
+            refusedBytes += want - n
+            return n
+        }
+    }
+
+    public var used: Int { lock.withLock { total } }
+
+    /// Bytes under `dir` (regular files, recursively), for `configure(used:)`.
+    public static func diskUsage(_ dir: String) -> Int {
+        guard let d = opendir(dir) else { return 0 }
+        defer { closedir(d) }
+        var sum = 0
+        while let e = readdir(d) {
+            let name = withUnsafePointer(to: e.pointee.d_name) { String(cString: UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self)) }
+            if name == "." || name == ".." { continue }
+            let p = dir + "/" + name
+            var st = stat()
+            guard lstat(p, &st) == 0 else { continue }
+            if (st.st_mode & S_IFMT) == S_IFDIR { sum += diskUsage(p) } else if (st.st_mode & S_IFMT) == S_IFREG { sum += Int(st.st_size) }
+        }
+        return sum
+    }
+}
+
 /// Uploads written under `<root>/<decky>/<service>/`: streamed to a temporary file, hashed as they go,
-/// capped at `cap` bytes (the rest is counted, not kept), then renamed to their SHA-256.
+/// capped at `cap` bytes and at the source's/decky's/host's `ArtifactQuota` (the rest is counted, not
+/// kept), then renamed to the SHA-256 of exactly the bytes that reached the file (a short write, ENOSPC
+/// included, stops keeping; the name never claims bytes the file does not hold).
 public final class ArtifactWriter {
     public let cap: Int
     private var fd: Int32 = -1
     private var tmpPath = ""
     private var dir = ""
     private var ctx: UnsafeMutableRawPointer?
+    private let source: String
+    private let decky: String
+    private let quota: ArtifactQuota
     public private(set) var size = 0
     public private(set) var received = 0
+    /// Why bytes were not kept: "quota" (a quota ran out) or "write_error: <errno text>" (disk full...).
+    public private(set) var limitedBy: String?
 
-    public init?(root: String?, decky: String, service: String, cap: Int = 8 << 20) {
+    public init?(root: String?, decky: String, service: String, source: String = "", cap: Int = 8 << 20,
+                 quota: ArtifactQuota = .shared) {
         guard let root else { return nil }
         self.cap = cap
+        self.source = source
+        self.decky = decky
+        self.quota = quota
         dir = "\(root)/\(decky)/\(service)"
         guard makeDirectories(dir) else { return nil }
         tmpPath = "\(dir)/.upload-\(newSessionID())"
@@ -266,17 +343,27 @@ public final class ArtifactWriter {
 
     public func write(_ bytes: [UInt8]) {
         received += bytes.count
+        guard fd >= 0, limitedBy == nil || limitedBy == "quota" else { return }
         let room = cap - size
-        guard room > 0, fd >= 0 else { return }
-        let chunk = bytes.count <= room ? bytes[...] : bytes.prefix(room)
-        chunk.withUnsafeBytes { b in
+        guard room > 0 else { return }
+        let want = min(bytes.count, room)
+        let granted = quota.grant(source: source, decky: decky, want: want)
+        if granted < want { limitedBy = "quota" }
+        guard granted > 0 else { return }
+        bytes.prefix(granted).withUnsafeBytes { b in
             var off = 0
             while off < b.count {
                 let n = Glibc.write(fd, b.baseAddress! + off, b.count - off)
-                if n < 0 { if errno == EINTR { continue }; break }
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    limitedBy = "write_error: \(String(cString: strerror(errno)))"
+                    break
+                }
+                if n == 0 { limitedBy = "write_error: short write"; break }
                 off += n
             }
-            cp_sha256_update(ctx, b.baseAddress, b.count)
+            // Only what reached the file is hashed.
+            if off > 0 { cp_sha256_update(ctx, b.baseAddress, off) }
             size += off
         }
     }
@@ -287,7 +374,11 @@ public final class ArtifactWriter {
         cp_sha256_final(ctx, &out)
         ctx = nil
         let sha = cString(out)
-        if fd >= 0 { _ = fsync(fd); close(fd); fd = -1 }
+        if fd >= 0 {
+            if fsync(fd) != 0, limitedBy == nil { limitedBy = "write_error: \(String(cString: strerror(errno)))" }
+            close(fd)
+            fd = -1
+        }
         let final = "\(dir)/\(sha)"
         if rename(tmpPath, final) != 0 { unlink(tmpPath) }
         return (sha, size, final, received > size)

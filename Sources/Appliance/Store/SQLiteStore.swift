@@ -52,6 +52,10 @@ public final class SQLiteStore: EventRepository, @unchecked Sendable {
         self.path = path
         if try SQLiteStore.checkExistingFile(path) == false {
             try SQLiteStore.createFile(path)
+        } else {
+            // Refuse a newer schema before anything opens the file for writing: the pool's WAL set-up and
+            // checkpoint used to change a database this build then refused.
+            try SQLiteStore.refuseNewerSchema(path)
         }
         var config = Configuration()
         config.maximumReaderCount = readers
@@ -82,10 +86,12 @@ public final class SQLiteStore: EventRepository, @unchecked Sendable {
 
     /// Creates an empty database with the physical layout WAL mode can no longer change: 16 KiB pages
     /// (shallower index trees, fewer splits: measured +20% ingest here) and incremental auto-vacuum (lets
-    /// retention give space back). Mode 0640: events are sensitive.
+    /// retention give space back). Mode 0660: events are sensitive; the group is the service group that the
+    /// root daemons (sensor, serve) join and the unprivileged ones (api, profiler, mutator) run as.
     static func createFile(_ path: String) throws {
-        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o640)
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o660)
         guard fd >= 0 else { throw StoreError.unreadable(path: path, reason: String(cString: strerror(errno))) }
+        fchmod(fd, 0o660)   // not narrowed by the umask: SQLite gives the WAL and SHM files this mode too
         close(fd)
         do {
             let q = try DatabaseQueue(path: path)
@@ -123,6 +129,28 @@ public final class SQLiteStore: EventRepository, @unchecked Sendable {
             throw StoreError.notADatabase(path: path, reason: n < 16 ? "file is shorter than a SQLite header" : "no SQLite header")
         }
         return true
+    }
+
+    /// Reads the applied migrations through a read-only connection and throws `newerSchema` for one this
+    /// build does not know.
+    static func refuseNewerSchema(_ path: String) throws {
+        var config = Configuration()
+        config.readonly = true
+        let applied: [String]
+        do {
+            let q = try DatabaseQueue(path: path, configuration: config)
+            applied = try q.read { db in
+                guard try db.tableExists("grdb_migrations") else { return [] }
+                return try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations")
+            }
+            try q.close()
+        } catch {
+            return   // unreadable here: the normal open below reports it
+        }
+        let known = Set(StoreSchema.migrator().migrations)
+        if let unknown = applied.first(where: { !known.contains($0) }) {
+            throw StoreError.newerSchema(path: path, migration: unknown)
+        }
     }
 
     static func describe(_ error: any Error) -> String {

@@ -64,7 +64,8 @@ struct SecurityHeadersMiddleware: RouterMiddleware {
         var r = try await next(request, context)
         r.headers[.xContentTypeOptions] = "nosniff"
         r.headers[HTTPField.Name("X-Frame-Options")!] = "DENY"
-        r.headers[HTTPField.Name("Referrer-Policy")!] = "no-referrer"
+        // same-origin: our own form posts carry a real Origin (no-referrer made browsers send "null"), other sites get nothing.
+        r.headers[HTTPField.Name("Referrer-Policy")!] = "same-origin"
         if r.headers[HTTPField.Name("Content-Security-Policy")!] == nil {
             r.headers[HTTPField.Name("Content-Security-Policy")!] = "default-src 'self'; frame-ancestors 'none'"
         }

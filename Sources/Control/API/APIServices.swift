@@ -14,6 +14,8 @@ public struct APIConfiguration: Sendable {
     /// Logins per 5 minutes, per client IP and per username (spec §10.1: 10).
     public var loginLimit: Int = 10
     public var sseMaxPerUser: Int = 5
+    /// A stream ends after this many seconds (EventSource reconnects; the slot and the session are re-checked).
+    public var sseMaxSeconds: Int = 3600
     /// Concurrent connections one client address may hold (IPv6 by /64).
     public var maxConnectionsPerClient: Int = 128
     /// Seconds a connection may sit without a complete request (header timeout and idle timeout in one).

@@ -90,17 +90,20 @@ enum EventStream {
             }
             try await writer.write(contentsOf: try await summary())
             var tick = 0, quiet = 0.0
-            while !Task.isCancelled {
+            let lifetime = api.config.sseMaxSeconds
+            while !Task.isCancelled && tick < lifetime {
                 try await Task.sleep(nanoseconds: 1_000_000_000)
                 tick += 1
                 quiet += 1
                 // Revocation reaches open streams: logout, password or role change, user deletion, expiry.
+                var probe = false
                 if tick % EventStream.recheckSeconds == 0 {
                     let still = try? await api.revalidate(identity)
                     guard let still, !still.mustChangePassword else {
                         try? await writer.write(ByteBuffer(string: "event: error\ndata: {\"type\":\"error\",\"message\":\"Session ended\"}\n\n"))
                         break
                     }
+                    probe = true
                 }
                 do {
                     let rows = try store.logsAfter(last, filter, limit: 50)
@@ -109,6 +112,9 @@ enum EventStream {
                     if !rows.isEmpty { out.append(frame("logs", .array(rows))) }
                     if !rows.isEmpty || tick % 10 == 0 { out += try await summary() }
                     if out.isEmpty && quiet >= 15 { out.append(ByteBuffer(string: ": keepalive\n\n")) }
+                    // A 3-byte comment at each re-check: a client that went away (reset, crash) fails this write
+                    // within seconds and its slot comes back, instead of at the next 10 s summary.
+                    if out.isEmpty && probe { try await writer.write(ByteBuffer(string: ":\n\n")) }
                     if !out.isEmpty {
                         quiet = 0
                         try await writer.write(contentsOf: out)

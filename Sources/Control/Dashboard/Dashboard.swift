@@ -72,7 +72,10 @@ enum Dashboard {
     /// SameSite=Strict cookies and the CSRF token are the other two locks.
     static func sameOrigin(_ r: Request) -> Bool {
         guard let host = r.head.authority else { return false }
-        guard let origin = r.headers[.origin] ?? r.headers[.referer] else { return true }
+        // "null" is what a browser sends under a no-referrer policy or from a privacy context: no claim either way,
+        // the CSRF token decides.
+        let claimed = [r.headers[.origin], r.headers[.referer]].compactMap { $0 }.filter { $0 != "null" }
+        guard let origin = claimed.first else { return true }
         return origin == "http://\(host)" || origin == "https://\(host)" || origin.hasPrefix("http://\(host)/") || origin.hasPrefix("https://\(host)/")
     }
 

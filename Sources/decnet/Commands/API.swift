@@ -34,13 +34,21 @@ struct APICommand: ParsableCommand {
     // root would start the concurrency runtime's threads first and a TERM could kill them unhandled).
     func run() throws {
         if printOpenapi { print(APIServer.openAPIJSON()); return }
-        ProcessLimits.raiseDescriptorLimit(log: ProcessLog("api"))
+        ProcessLimits.raiseDescriptorLimit()
+        // Before any thread exists (capabilities are per thread): the API needs no privilege at all. The files
+        // it keeps using become the service user's first (the fleet lock is made now, as root).
+        let path = db ?? defaultDatabasePath()
+        makeParentDirectory(path)
+        let lock = path + ".fleet.lock"
+        let lfd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0o660)
+        if lfd >= 0 { close(lfd) }
+        confineOrExit(.api, shared: [path, lock, path + ".jwt-secret"] + (env("DECNET_INGEST_LOG_FILE").map { [$0] } ?? []), "api")
         let command = self
         try runBlocking { try await command.serve() }
     }
 
     func serve() async throws {
-        guard let colon = bind.lastIndex(of: ":"), let port = Int(bind[bind.index(after: colon)...]), (0...65535).contains(port) else {
+        guard let colon = bind.lastIndex(of: ":"), let port = CheckedInt.parse(bind[bind.index(after: colon)...], in: 0...65535) else {
             stderrLine("decnet api: --bind must be HOST:PORT, got \(bind.debugDescription)")
             throw ExitCode(64)
         }
@@ -49,19 +57,22 @@ struct APICommand: ParsableCommand {
         makeParentDirectory(path)
         let store = try openStore(path)
         var config = APIConfiguration(jwtSecret: try jwtSecret(dbPath: path), fleetLockPath: path + ".fleet.lock")
-        if let m = env("DECNET_JWT_EXP_MINUTES") {
-            guard let v = Int(m), v > 0, v <= 7 * 24 * 60 else { stderrLine("decnet api: DECNET_JWT_EXP_MINUTES must be 1..10080"); throw ExitCode(64) }
-            config.tokenMinutes = v
+        // Every number from the environment through the one checked parser (digits, bounds).
+        func number(_ name: String, _ range: ClosedRange<Int>) throws -> Int? {
+            guard let v = env(name) else { return nil }
+            guard let n = CheckedInt.parse(v, in: range) else {
+                stderrLine("decnet api: \(name) must be an integer in \(range.lowerBound)...\(range.upperBound), got \(v.debugDescription)")
+                throw ExitCode(64)
+            }
+            return n
         }
-        if let v = env("DECNET_SSE_MAX_PER_USER") {
-            guard let n = Int(v), n > 0 else { stderrLine("decnet api: DECNET_SSE_MAX_PER_USER must be a positive integer"); throw ExitCode(64) }
-            config.sseMaxPerUser = n
-        }
+        if let v = try number("DECNET_JWT_EXP_MINUTES", 1...(7 * 24 * 60)) { config.tokenMinutes = v }
+        if let v = try number("DECNET_SSE_MAX_PER_USER", 1...1000) { config.sseMaxPerUser = v }
+        if let v = try number("DECNET_SSE_MAX_SECONDS", 1...86_400) { config.sseMaxSeconds = v }
+        if let v = try number("DECNET_MAX_CONNECTIONS_PER_CLIENT", 1...100_000) { config.maxConnectionsPerClient = v }
+        if let v = try number("DECNET_IDLE_TIMEOUT_SECONDS", 1...3600) { config.idleTimeoutSeconds = v }
         config.limiterEnabled = env("DECNET_LIMITER_ENABLED")?.lowercased() != "false"
-        if let v = env("DECNET_LOGIN_LIMIT") {
-            guard let n = Int(v), n > 0 else { stderrLine("decnet api: DECNET_LOGIN_LIMIT must be a positive integer"); throw ExitCode(64) }
-            config.loginLimit = n
-        }
+        if let v = try number("DECNET_LOGIN_LIMIT", 1...1_000_000) { config.loginLimit = v }
         config.developer = env("DECNET_DEVELOPER")?.lowercased() == "true"
         if let p = env("DECNET_NETNS_PREFIX") { config.netnsPrefix = p }
         config.mutationLogPath = env("DECNET_INGEST_LOG_FILE")
@@ -100,6 +111,7 @@ struct APICommand: ParsableCommand {
         stderrLine("decnet api: listening on \(bind) (db \(path))")
         try await APIServer.run(api, host: host, port: port) { bound in
             if let portFile { _ = writeWholeFile(portFile, Array("\(bound)\n".utf8)) }
+            StartupNotes.shared.flush(to: ProcessLog("api"))
         }
     }
 
@@ -137,4 +149,15 @@ func runBlocking(_ body: sending @escaping () async throws -> Void) throws {
     }
     done.withLock { while box.result == nil { done.wait(seconds: 3600) } }
     try box.result!.get()
+}
+
+/// Confines this daemon (Confinement.apply) or ends it: a daemon that cannot drop what it should not keep
+/// does not run.
+func confineOrExit(_ role: DaemonRole, shared: [String] = [], _ name: String) {
+    do {
+        try Confinement.apply(role, shared: shared)
+    } catch {
+        stderrLine("decnet \(name): cannot drop privileges: \(error)")
+        exit(71)
+    }
 }

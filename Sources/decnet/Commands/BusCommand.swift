@@ -21,7 +21,8 @@ struct BusCommand: ParsableCommand {
 
     func run() throws {
         TerminationSignals.block()
-        ProcessLimits.raiseDescriptorLimit(log: ProcessLog("bus"))
+        ProcessLimits.raiseDescriptorLimit()
+        confineOrExit(.bus, "bus")        // before the broker's threads: it needs no privilege
         let server = BusServer(path: socket ?? defaultBusSocketPath(), group: group.isEmpty ? nil : group,
                                heartbeatInterval: heartbeat)
         do {
@@ -30,6 +31,8 @@ struct BusCommand: ParsableCommand {
             stderrLine("decnet bus: \(error)")
             throw ExitCode(2)
         }
+        StartupNotes.shared.flush(to: ProcessLog("bus"))
+
         while true {
             let sig = TerminationSignals.wait()
             if sig == SIGHUP { continue }

@@ -223,11 +223,17 @@ struct Serve: ParsableCommand {
     @Option(name: .long, help: "Where uploads are kept (default $DECNET_ARTIFACTS_DIR or /var/lib/decnet/artifacts).")
     var artifactsDir: String?
     @Option(name: .long, help: "Seconds between fleet checks.") var poll: Double = 1.0
+    @Option(name: .long, help: "Upload bytes kept per attacker address (MiB; the rest is counted, not kept).")
+    var artifactQuotaSourceMb: Int = 256
+    @Option(name: .long, help: "Upload bytes kept per decky (MiB).") var artifactQuotaDeckyMb: Int = 1024
+    @Option(name: .long, help: "Upload bytes kept in total, what the artifacts directory holds included (MiB).")
+    var artifactQuotaTotalMb: Int = 4096
 
     func run() throws {
         try requireRoot("serve")
         signal(SIGPIPE, SIG_IGN)
-        ProcessLimits.raiseDescriptorLimit(log: ProcessLog("decoys"))
+        ProcessLimits.raiseDescriptorLimit()
+        confineOrExit(.decoys, "serve")   // before any thread: what namespaces and low ports take, for its whole life
         let (fleet, prefix) = try fleetOptions.open("serve")
         let log = logFile ?? getenv("DECNET_DECOY_LOG_FILE").map { String(cString: $0) } ?? "/var/log/decnet/decoys.log"
         let artifacts = artifactsDir ?? getenv("DECNET_ARTIFACTS_DIR").map { String(cString: $0) } ?? "/var/lib/decnet/artifacts"
@@ -251,8 +257,20 @@ struct Serve: ParsableCommand {
         cfg.prefix = prefix
         cfg.poll = max(0.1, poll)
         cfg.artifactsDir = artifacts.isEmpty ? nil : artifacts
+        if !artifacts.isEmpty {
+            for (name, v) in [("--artifact-quota-source-mb", artifactQuotaSourceMb), ("--artifact-quota-decky-mb", artifactQuotaDeckyMb),
+                              ("--artifact-quota-total-mb", artifactQuotaTotalMb)] where !(0...(1 << 30)).contains(v) {
+                stderrLine("decnet serve: \(name) must be 0...\(1 << 30)")
+                throw ExitCode(64)
+            }
+            let used = ArtifactQuota.diskUsage(artifacts)
+            ArtifactQuota.shared.configure(.init(perSource: artifactQuotaSourceMb << 20, perDecky: artifactQuotaDeckyMb << 20,
+                                                 total: artifactQuotaTotalMb << 20), used: used)
+            StartupNotes.shared.info("artifacts: \(artifacts), \(used >> 20) MiB kept; quotas per source \(artifactQuotaSourceMb) MiB, per decky \(artifactQuotaDeckyMb) MiB, total \(artifactQuotaTotalMb) MiB")
+        }
         let service = DeckyService(fleet: fleet, configuration: cfg) { pipeline.submit($0) }
         TerminationSignals.handle(reopen: { pipeline.requestReopen() }, stop: { service.stop() })
+        StartupNotes.shared.flush(to: ProcessLog("decoys"))
         service.run()
         pipeline.close()
         writer.close()

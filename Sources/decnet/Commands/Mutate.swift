@@ -27,7 +27,12 @@ struct Mutate: ParsableCommand {
 
     func run() throws {
         if watch { TerminationSignals.block() }      // before any thread (the bus client's) exists
-        if watch { ProcessLimits.raiseDescriptorLimit(log: ProcessLog("mutator")) }
+        if watch {
+            ProcessLimits.raiseDescriptorLimit()
+            let db = fleetOptions.db ?? defaultDatabasePath()
+            let path = logFile ?? getenv("DECNET_INGEST_LOG_FILE").map { String(cString: $0) } ?? "/var/log/decnet/decnet.log"
+            confineOrExit(.mutator, shared: [db, db + ".fleet.lock"] + (path.isEmpty ? [] : [path]), "mutate")
+        }
         let (fleet, _) = try fleetOptions.open("mutate")
         let path = logFile ?? getenv("DECNET_INGEST_LOG_FILE").map { String(cString: $0) } ?? "/var/log/decnet/decnet.log"
         // The loop keeps a client that reconnects; one-shot mutations only use a broker that is listening.
@@ -47,6 +52,7 @@ struct Mutate: ParsableCommand {
                 Task { if await waitForStopIntent(bus: bus, worker: "mutator") != nil { loop.stop() } }
             }
             TerminationSignals.handle(reopen: {}, stop: { loop.stop() })
+            StartupNotes.shared.flush(to: ProcessLog("mutator"))
             stderrLine("decnet mutate: watching (poll \(poll) s)")
             loop.run()
             return

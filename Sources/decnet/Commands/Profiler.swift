@@ -21,7 +21,10 @@ struct ProfilerCommand: ParsableCommand {
         @Flag(name: .long, help: "Catch up once and exit.") var once = false
 
         func run() throws {
-            if !once { ProcessLimits.raiseDescriptorLimit(log: ProcessLog("profiler")) }
+            if !once {
+                ProcessLimits.raiseDescriptorLimit()
+                confineOrExit(.profiler, shared: [db ?? defaultDatabasePath()], "profiler")
+            }
             let store = try openStore(db ?? defaultDatabasePath())
             var bus: (any Bus)? = nil
             if !once, let b = try? makeBus(clientName: "profiler"), !(b is NullBus) { bus = b }
@@ -45,6 +48,7 @@ struct ProfilerCommand: ParsableCommand {
             Task { await runHealthHeartbeat(bus: bus, worker: "profiler") }
             if let bus { Task { if await waitForStopIntent(bus: bus, worker: "profiler") != nil { worker.stop() } } }
             TerminationSignals.handle(reopen: {}, stop: { worker.stop() })
+            StartupNotes.shared.flush(to: ProcessLog("profiler"))
             stderrLine("decnet profiler: following \(store.path) from event \(worker.engine.lastEventID)")
             worker.run()
         }

@@ -54,7 +54,9 @@ struct Sensor: ParsableCommand {
     var statsFile: String?
 
     func run() throws {
-        ProcessLimits.raiseDescriptorLimit(log: ProcessLog("sniffer"))
+        ProcessLimits.raiseDescriptorLimit()
+        // Before any thread: opening a packet socket (promiscuous, TPACKET_V3) takes CAP_NET_RAW, nothing more.
+        confineOrExit(.sensor, "sensor")
         var cfg = SensorConfiguration()
         if let p = getenv("DECNET_INGEST_LOG_FILE"), p.pointee != 0 { cfg.logFile = String(cString: p) } else { cfg.logFile = "/var/log/decnet/decnet.log" }
         cfg.dbPath = defaultDatabasePath()
@@ -116,7 +118,7 @@ struct Sensor: ParsableCommand {
         }
         let stats: SensorStats
         do {
-            stats = try sensor.run(store: writer)
+            stats = try sensor.run(store: writer, ready: { StartupNotes.shared.flush(to: ProcessLog("sniffer")) })
         } catch let e as SensorError {
             stderrLine("decnet sensor: \(e)")
             writer?.close()

@@ -5,13 +5,30 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <stdio.h>
+#include <stdlib.h>
+
+int LLVMFuzzerInitialize(int *argc, char ***argv) {
+    const char *h = getenv("DECNET_FUZZ_HARNESS");
+    if (!h || decnet_fuzz_select(h) != 0) {
+        fprintf(stderr, "decnet-fuzz: set DECNET_FUZZ_HARNESS to a harness name (decnet-fuzz --list in an ordinary build)\n");
+        exit(64);
+    }
+    return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+    decnet_fuzz_one(data, size);
+    return 0;
+}
+
 extern int LLVMFuzzerRunDriver(int *argc, char ***argv, int (*cb)(const uint8_t *, size_t)) __attribute__((weak));
 
 int decnet_fuzz_have_libfuzzer(void) { return LLVMFuzzerRunDriver != 0; }
 
-int decnet_fuzz_run_libfuzzer(int argc, char **argv, decnet_fuzz_callback cb) {
-    if (!LLVMFuzzerRunDriver) return -1;
-    return LLVMFuzzerRunDriver(&argc, &argv, cb);
+int decnet_fuzz_run_libfuzzer(int argc, char **argv) {
+    if (!LLVMFuzzerRunDriver) return 69;
+    return LLVMFuzzerRunDriver(&argc, &argv, LLVMFuzzerTestOneInput);
 }
 
 static char crash_path[4096];

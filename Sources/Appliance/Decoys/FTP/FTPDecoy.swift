@@ -7,7 +7,7 @@ enum FTPEvents {
     static let success = DecoyEvents.spec("ftp", "login.success", credential: true)
     static let failed = DecoyEvents.spec("ftp", "login.failed", credential: true)
     static let command = DecoyEvents.spec("ftp", "command", ["verb", "arg", "reply_code", "anomaly"])
-    static let upload = DecoyEvents.spec("ftp", "file_upload", ["name", "size", "received", "truncated", "sha256", "stored_as"])
+    static let upload = DecoyEvents.spec("ftp", "file_upload", ["name", "size", "received", "truncated", "sha256", "stored_as", "limited_by"])
     static let download = DecoyEvents.spec("ftp", "file_download", ["name", "found"])
     static let all = [DecoyEvents.connect("ftp"), DecoyEvents.closed("ftp"), success, failed, command, upload, download]
 }
@@ -173,7 +173,7 @@ public final class FTPDecoy: DecoySession {
             let p = resolve(arg.isEmpty ? "upload" : arg)
             guard dirs.contains(parent(p)) else { reply(io, "553 Could not create file.\r\n", verb: verb, arg: arg); return }
             transfer(io, verb: verb, arg: arg, start: "150 Ok to send data.\r\n") { conn, done in
-                let writer = ArtifactWriter(root: self.info.artifactsDir, decky: self.info.decky.name, service: "ftp")
+                let writer = ArtifactWriter(root: self.info.artifactsDir, decky: self.info.decky.name, service: "ftp", source: self.info.client.description)
                 var received = 0
                 conn.onData = { b in received += b.count; writer?.write(b) }
                 conn.onClose = {
@@ -181,6 +181,7 @@ public final class FTPDecoy: DecoySession {
                     if let w = writer {
                         let r = w.finish()
                         f += [("size", String(r.size)), ("sha256", r.sha256), ("stored_as", r.path), ("truncated", r.truncated ? "true" : "false")]
+                        if let why = w.limitedBy { f.append(("limited_by", why)) }
                     } else {
                         f += [("size", String(received))]
                     }

@@ -8,7 +8,7 @@ enum SMTPEvents {
     static let auth = DecoyEvents.spec("smtp", "auth.attempt", ["mechanism"], credential: true)
     static let mailFrom = DecoyEvents.spec("smtp", "mail_from", ["address"])
     static let rcptTo = DecoyEvents.spec("smtp", "rcpt_to", ["address", "accepted", "code"])
-    static let message = DecoyEvents.spec("smtp", "message", ["subject", "from", "to", "size", "received", "truncated", "sha256", "stored_as"])
+    static let message = DecoyEvents.spec("smtp", "message", ["subject", "from", "to", "size", "received", "truncated", "sha256", "stored_as", "limited_by"])
     static let command = DecoyEvents.spec("smtp", "command", ["verb", "arg", "reply_code", "anomaly"])
     static let all = [DecoyEvents.connect("smtp"), DecoyEvents.closed("smtp"), ehlo, auth, mailFrom, rcptTo, message, command]
 }
@@ -150,7 +150,7 @@ public final class SMTPDecoy: DecoySession {
             guard from != nil else { reply(io, "503 5.5.1 Error: need RCPT command\r\n", verb: verb, arg: arg); return }
             guard !rcpts.isEmpty else { reply(io, "554 5.5.1 Error: no valid recipients\r\n", verb: verb, arg: arg); return }
             state = .data
-            message = ArtifactWriter(root: info.artifactsDir, decky: info.decky.name, service: "smtp", cap: 10_240_000)
+            message = ArtifactWriter(root: info.artifactsDir, decky: info.decky.name, service: "smtp", source: info.client.description, cap: 10_240_000)
             messageBytes = 0; subject = ""; inHeaders = true
             io.send("354 End data with <CR><LF>.<CR><LF>\r\n")
         case "RSET": from = nil; rcpts = []; io.send("250 2.0.0 Ok\r\n")
@@ -193,6 +193,7 @@ public final class SMTPDecoy: DecoySession {
             if let m = message {
                 let r = m.finish()
                 f += [("size", String(r.size)), ("sha256", r.sha256), ("stored_as", r.path), ("truncated", r.truncated ? "true" : "false")]
+                if let why = m.limitedBy { f.append(("limited_by", why)) }
             } else { f.append(("size", String(messageBytes))) }
             io.emit(info.event(SMTPEvents.message, f))
             message = nil

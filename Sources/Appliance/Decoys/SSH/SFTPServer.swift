@@ -160,7 +160,7 @@ final class SFTPServer {
             let flags = try r.u32()
             if flags & 0x02 != 0 || flags & 0x08 != 0 {        // WRITE or CREAT
                 if shell.isDirectory(p) { status(id, .failure); return }
-                let a = ArtifactWriter(root: channel.info.artifactsDir, decky: channel.info.decky.name, service: "ssh")
+                let a = ArtifactWriter(root: channel.info.artifactsDir, decky: channel.info.decky.name, service: "ssh", source: channel.info.client.description)
                 handleReply(id, newHandle(.upload(path: p, writer: a)))
             } else if let f = shell.files[p] {
                 handleReply(id, newHandle(.file(path: p, bytes: Array(f.utf8))))

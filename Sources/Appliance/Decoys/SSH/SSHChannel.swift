@@ -358,7 +358,7 @@ final class SSHChannel {
         let r = a.finish()
         io.emit(info.event(SSHEvents.upload, [("filename", DecoyEvents.printable(Array(name.utf8), max: 1024)), ("size", String(r.size)),
                                               ("received", String(a.received)), ("truncated", r.truncated ? "true" : "false"),
-                                              ("sha256", r.sha256), ("stored_as", r.path), ("via", via)]))
+                                              ("sha256", r.sha256), ("stored_as", r.path), ("via", via)] + (a.limitedBy.map { [("limited_by", $0)] } ?? [])))
     }
 }
 
@@ -419,7 +419,7 @@ final class SCPSink {
             guard parts.count == 3, let size = CheckedInt.parse(parts[1], in: 0...Int(Int64.max)), !parts[2].contains("/") else { protocolError("bad C line"); return }
             let dest = dirs.isEmpty && !shell.isDirectory(target) ? target : (dirs.last ?? target) + "/" + parts[2]
             name = dest
-            writer = ArtifactWriter(root: channel.info.artifactsDir, decky: channel.info.decky.name, service: "ssh")
+            writer = ArtifactWriter(root: channel.info.artifactsDir, decky: channel.info.decky.name, service: "ssh", source: channel.info.client.description)
             remaining = size
             if size == 0 { awaitingEnd = true }
             channel.write([0])

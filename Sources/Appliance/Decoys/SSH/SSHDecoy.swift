@@ -19,7 +19,7 @@ enum SSHEvents {
     static let failed = DecoyEvents.spec("ssh", "login.failed", ["method", "key_type", "key_fingerprint"], credential: true)
     static let command = DecoyEvents.spec("ssh", "command.input", ["input", "cwd", "channel", "truncated"])
     static let download = DecoyEvents.spec("ssh", "session.file_download", ["url"])
-    static let upload = DecoyEvents.spec("ssh", "session.file_upload", ["filename", "size", "received", "truncated", "sha256", "stored_as", "via"])
+    static let upload = DecoyEvents.spec("ssh", "session.file_upload", ["filename", "size", "received", "truncated", "sha256", "stored_as", "via", "limited_by"])
     static let clientVar = DecoyEvents.spec("ssh", "client.var", ["name", "value"])
     static let size = DecoyEvents.spec("ssh", "client.size", ["width", "height", "term"])
     static let forward = DecoyEvents.spec("ssh", "direct-tcpip.request", ["dst_host", "dst_port", "orig_host", "orig_port"])
