@@ -150,3 +150,7 @@ int cs_seccomp_allow(const char *const *names, int count, int log_only, int *ski
     if (skipped) *skipped = miss;
     return rc;
 }
+
+int cs_parent_death_signal(int sig) {
+    return prctl(PR_SET_PDEATHSIG, (unsigned long)sig, 0, 0, 0) == 0 ? 0 : -errno;
+}

@@ -65,7 +65,8 @@ start_sensor() {
 # in $WORK/art) and waits for "serving N decky"; extra args follow. Sets SERVE (its pid).
 start_serve() {
   local n=$1; shift
-  "$DECNET" serve $DK --log-file "$WORK/decoys.log" --artifacts-dir "$WORK/art" "$@" 2>"$WORK/serve.err" &
+  # --no-supervise: SERVE is the decoy process itself (memory, kill -9); serve_supervisor.sh tests the supervisor.
+  "$DECNET" serve $DK --no-supervise --log-file "$WORK/decoys.log" --artifacts-dir "$WORK/art" "$@" 2>"$WORK/serve.err" &
   SERVE=$!
   PIDS+=("$SERVE")
   wait_for "$WORK/serve.err" "serving $n decky"

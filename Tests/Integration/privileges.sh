@@ -19,13 +19,13 @@ export DECNET_BUS_SOCKET=$STATE/bus.sock DECNET_DB_PATH=$STATE/decnet.db DECNET_
 "$DECNET" bus --socket "$STATE/bus.sock" --group "" > "$WORK/bus.log" 2>&1 & PIDS+=($!); BUS=$!
 for _ in $(seq 50); do [ -S "$STATE/bus.sock" ] && break; sleep 0.1; done
 DECNET_JWT_SECRET=privileges-test-secret-0123456789abcdef DECNET_ADMIN_PASSWORD=initial-admin-pw \
-  "$DECNET" api --db "$STATE/decnet.db" --bind 127.0.0.1:0 --port-file "$WORK/api.port" > "$WORK/api.log" 2>&1 & PIDS+=($!); API=$!
-for _ in $(seq 100); do [ -s "$WORK/api.port" ] && break; sleep 0.1; done
+  "$DECNET" api --db "$STATE/decnet.db" --bind 127.0.0.1:0 --port-file "$STATE/api.port" > "$WORK/api.log" 2>&1 & PIDS+=($!); API=$!
+for _ in $(seq 100); do [ -s "$STATE/api.port" ] && break; sleep 0.1; done
 "$DECNET" profiler --db "$STATE/decnet.db" > "$WORK/profiler.log" 2>&1 & PIDS+=($!); PROF=$!
 "$DECNET" mutate --watch --db "$STATE/decnet.db" --poll 1 > "$WORK/mutator.log" 2>&1 & PIDS+=($!); MUT=$!
 make_pair
 "$DECNET" sensor --interface "${PFX}a" --db "$STATE/decnet.db" --log-file "$WORK/sensor.log" --stats-interval 1 > "$WORK/sensor.out" 2>&1 & PIDS+=($!); SEN=$!
-"$DECNET" serve --db "$STATE/decnet.db" --prefix "${PFX}d" --log-file "$WORK/decoys.log" --artifacts-dir "$WORK/artifacts" > "$WORK/serve.log" 2>&1 & PIDS+=($!); SRV=$!
+"$DECNET" serve --db "$STATE/decnet.db" --netns-prefix "${PFX}d" --log-file "$WORK/decoys.log" --artifacts-dir "$WORK/artifacts" > "$WORK/serve.log" 2>&1 & PIDS+=($!); SRV=$!
 
 wait_log() { for _ in $(seq 100); do grep -q "confined:" "$1" 2>/dev/null && return 0; sleep 0.1; done; echo "privileges: $1 never said 'confined:'"; cat "$1"; exit 1; }
 for f in bus.log api.log profiler.log mutator.log sensor.out serve.log; do wait_log "$WORK/$f"; done
@@ -33,7 +33,7 @@ sleep 1
 DECNET_UID=$(id -u decnet)
 check() { # name pid uid capmask
   local name=$1 pid=$2 uid=$3 mask=$4 t n=0
-  kill -0 "$pid" 2>/dev/null || { echo "privileges: $name is not running"; cat "$WORK/$name"*.log 2>/dev/null | tail; exit 1; }
+  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || { echo "privileges: $name is not running"; cat "$WORK/$name"*.log 2>/dev/null | tail; exit 1; }
   for t in /proc/"$pid"/task/*; do
     local s; s=$(cat "$t/status" 2>/dev/null) || continue
     n=$((n + 1))
@@ -54,10 +54,12 @@ check api "$API" "$DECNET_UID" 0
 check profiler "$PROF" "$DECNET_UID" 0
 check mutator "$MUT" "$DECNET_UID" 0
 check sensor "$SEN" 0 $((1 << 13))
-check serve "$SRV" 0 $(((1 << 21) | (1 << 12) | (1 << 13) | (1 << 10)))
+DECOYS=$(((1 << 21) | (1 << 12) | (1 << 13) | (1 << 10)))
+check serve "$SRV" 0 $DECOYS
+check serve-decoys "$(pgrep -P "$SRV" | head -1 || true)" 0 $DECOYS
 
 # Confined, they still work: a login on the API, the sensor sees traffic on its veth.
-URL=http://127.0.0.1:$(tr -d '\n' < "$WORK/api.port")
+URL=http://127.0.0.1:$(tr -d '\n' < "$STATE/api.port")
 code=$(curl -s -o /dev/null -w '%{http_code}' -X POST "$URL/api/v1/auth/login" -H 'content-type: application/json' -d '{"username":"admin","password":"initial-admin-pw"}')
 [ "$code" = 200 ] || { echo "privileges: confined API login -> $code"; tail "$WORK/api.log"; exit 1; }
 ip netns exec "${PFX}s" ping -c 3 -i 0.2 "$NET.1" > /dev/null

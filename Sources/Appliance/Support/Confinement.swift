@@ -58,6 +58,8 @@ public enum Confinement {
         // libdispatch (signal sources, QoS), Foundation's file attributes.
         "signalfd", "signalfd4", "setpriority", "sched_setparam", "sched_setscheduler", "sched_get_priority_max",
         "sched_get_priority_min", "ioprio_get", "ioprio_set", "listxattr", "llistxattr", "flistxattr", "pause",
+        // Adding a filter can only narrow what is allowed (the supervised decoy process confines itself again).
+        "seccomp",
     ]
 
     static func syscalls(_ role: DaemonRole) -> [String] {
@@ -129,8 +131,13 @@ public enum Confinement {
                 }
             } else if let user {
                 // Root daemons join the service group: the store the API handed to it stays writable (0660).
-                var groups: [gid_t] = [0, user.gid]
-                if setgroups(2, &groups) != 0 { throw Failure(description: "setgroups: \(String(cString: strerror(errno)))") }
+                // (A supervised child inherits the group from its supervisor, which already set it.)
+                var current = [gid_t](repeating: 0, count: 64)
+                let n = getgroups(64, &current)
+                if n < 0 || !current.prefix(Int(n)).contains(user.gid) {
+                    var groups: [gid_t] = [0, user.gid]
+                    if setgroups(2, &groups) != 0 { throw Failure(description: "setgroups: \(String(cString: strerror(errno)))") }
+                }
             }
         }
         var rc = cs_limit_capabilities(keep, keep)

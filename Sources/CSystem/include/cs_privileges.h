@@ -31,3 +31,6 @@ int cs_seccomp_allow(const char *const *names, int count, int log_only, int *ski
 
 /// Effective capability mask of this thread (for the log line and tests).
 uint64_t cs_effective_capabilities(void);
+
+/// prctl(PR_SET_PDEATHSIG, sig): this process gets `sig` when its parent dies.
+int cs_parent_death_signal(int sig);

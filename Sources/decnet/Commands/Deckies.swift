@@ -223,6 +223,7 @@ struct Serve: ParsableCommand {
     @Option(name: .long, help: "Where uploads are kept (default $DECNET_ARTIFACTS_DIR or /var/lib/decnet/artifacts).")
     var artifactsDir: String?
     @Option(name: .long, help: "Seconds between fleet checks.") var poll: Double = 1.0
+    @Flag(name: .long, help: "Serve in this process (no supervisor restarting it after a crash).") var noSupervise = false
     @Option(name: .long, help: "Upload bytes kept per attacker address (MiB; the rest is counted, not kept).")
     var artifactQuotaSourceMb: Int = 256
     @Option(name: .long, help: "Upload bytes kept per decky (MiB).") var artifactQuotaDeckyMb: Int = 1024
@@ -231,6 +232,18 @@ struct Serve: ParsableCommand {
 
     func run() throws {
         try requireRoot("serve")
+        // The decoys run in a supervised child: a trap in attacker-facing code costs one restart, not the fleet.
+        if !noSupervise && !Supervisor.isChild {
+            confineOrExit(.decoys, "serve")
+            StartupNotes.shared.flush(to: ProcessLog("decoys"))
+            throw ExitCode(Supervisor.run(name: "serve", log: ProcessLog("decoys")))
+        }
+        if Supervisor.isChild {
+            Supervisor.bindToParent()
+            if let n = getenv("DECNET_SUPERVISOR_RESTARTS").map({ String(cString: $0) }), n != "0" {
+                StartupNotes.shared.info("decoy process restarted (restart \(n))")
+            }
+        }
         signal(SIGPIPE, SIG_IGN)
         ProcessLimits.raiseDescriptorLimit()
         confineOrExit(.decoys, "serve")   // before any thread: what namespaces and low ports take, for its whole life

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# store_disk_full.sh (issue 16): when the store's disk fills up, events used to be dropped without a log line
+# while /api/v1/health said healthy. Now /api/v1/health says degraded (component "store") within 5 s, `decnet
+# serve` logs why exactly once (not once per batch), and logs again once when writing works again. The store
+# lives on a 24 MiB tmpfs of this test; only our own decky is contacted.
+source "$(dirname "$0")/lib.sh"
+make_bridge
+FULL=$WORK/full
+mkdir -p "$FULL"
+mount -t tmpfs -o size=24m tmpfs "$FULL"
+trap 'umount -l "$FULL" 2>/dev/null || true; cleanup' EXIT
+export DECNET_DB_PATH=$FULL/store.db
+DK="--netns-prefix ${PFX}-"
+D1=$NET.10
+"$DECNET" deploy $DK -n 1 -i "$BR" --ip-start "$D1" --services http >/dev/null
+start_serve 1
+DECNET_JWT_SECRET=disk-full-test-secret-0123456789abcdef DECNET_ADMIN_PASSWORD=initial-admin-pw DECNET_BUS_ENABLED=false \
+  "$DECNET" api --db "$DECNET_DB_PATH" --bind 127.0.0.1:0 --port-file "$WORK/api.port" 2>"$WORK/api.err" &
+PIDS+=($!)
+for _ in $(seq 100); do [ -s "$WORK/api.port" ] && break; sleep 0.1; done
+URL=http://127.0.0.1:$(tr -d '\n' < "$WORK/api.port")/api/v1
+tok() { curl -s -X POST "$URL/auth/login" -H 'content-type: application/json' -d "{\"username\":\"admin\",\"password\":\"$1\"}" | python3 -c 'import sys,json; print(json.load(sys.stdin)["access_token"])'; }
+T=$(tok initial-admin-pw)
+curl -s -X POST "$URL/auth/change-password" -H "Authorization: Bearer $T" -H 'content-type: application/json' \
+  -d '{"old_password":"initial-admin-pw","new_password":"disk-full-admin-pw"}' >/dev/null
+T=$(tok disk-full-admin-pw)
+health() { curl -s "$URL/health" -H "Authorization: Bearer $T"; }
+health | python3 -c 'import sys,json; h=json.load(sys.stdin); assert h["components"]["store"]["status"]=="ok", h'
+for _ in $(seq 5); do curl -s -m 2 "http://$D1/" >/dev/null; done
+
+echo "-- fill the disk"
+dd if=/dev/zero of="$FULL/filler" bs=1M 2>/dev/null || true
+t0=$(date +%s.%N)
+for _ in $(seq 50); do
+  health | grep -q '"status":"degraded"' && break
+  sleep 0.1
+done
+t1=$(date +%s.%N)
+health | python3 -c '
+import sys, json
+h = json.load(sys.stdin)
+assert h["status"] == "degraded" and h["components"]["store"]["status"] == "failing", h
+assert "full" in h["components"]["store"]["detail"], h
+names = list(h["components"])
+assert len(names) == len(set(names)), h
+print("health:", h["status"], "-", h["components"]["store"]["detail"])'
+echo "degraded after $(echo "$t1 - $t0" | bc | cut -c1-4) s"
+[ "$(echo "$t1 - $t0 < 5" | bc)" = 1 ] || { echo "health took 5 s or more to say degraded"; exit 1; }
+for round in 1 2 3; do
+  for _ in $(seq 20); do curl -s -m 2 "http://$D1/x$round" >/dev/null; done
+  sleep 1.5
+done
+n=$(grep -c "store: cannot write" "$WORK/serve.err" || true)
+[ "$n" = 1 ] || { echo "serve said 'cannot write' $n times (want once)"; grep store "$WORK/serve.err" | head; exit 1; }
+grep "store: cannot write" "$WORK/serve.err" | grep -q "$DECNET_DB_PATH" || { echo "the log line does not name the store"; exit 1; }
+grep -q "database or disk is full" "$WORK/serve.err" || { echo "the log line does not say why"; grep "store:" "$WORK/serve.err"; exit 1; }
+kill -0 "$SERVE" || { echo "serve died with a full disk"; exit 1; }
+
+echo "-- free it again"
+rm -f "$FULL/filler"
+for _ in $(seq 20); do curl -s -m 2 "http://$D1/again" >/dev/null; done
+for _ in $(seq 50); do grep -q "store: writing again" "$WORK/serve.err" && break; sleep 0.2; done
+grep -q "store: writing again" "$WORK/serve.err" || { echo "no recovery line"; grep store "$WORK/serve.err"; exit 1; }
+health | python3 -c 'import sys,json; h=json.load(sys.stdin); assert h["components"]["store"]["status"]=="ok", h'
+"$DECNET" teardown $DK --all >/dev/null
+echo "store_disk_full: all passed"
