@@ -195,7 +195,9 @@ final class LockedFlag: @unchecked Sendable {
     for i in 0..<5000 { try await pub.publish("flood.\(i % 7)", .object([("b", blob)])) }
     // a liveness deadline, not a speed limit: 20 MB through a debug broker while other suites run in parallel
     // on two cores took over 5 s once in CI
-    #expect(await waitUntil(30) { server.stats.published == 5000 })
+    // The publisher may drop (and count) a few itself when it outruns its socket: every frame is accounted for.
+    #expect(await waitUntil(30) { server.stats.published + pub.dropped == 5000 })
+    #expect(server.stats.published > 2048)
     #expect(server.stats.dropped > 0)          // far more than 1024 frames + the socket buffer
     await pub.close()
 }
