@@ -114,6 +114,18 @@ def main():
     s, j, _, _ = api.call("GET", V1 + "/deckies/lifecycle?ids=,", admin)
     check(s == 200 and j == {"rows": []}, f"ids=, (schema-valid) -> 200 with no rows (got {s} {j})")
 
+    # /health names each component once (the bus was listed twice: the API's connection and the broker's heartbeat).
+    c = http.client.HTTPConnection(api.host, api.port, timeout=10)
+    c.request("GET", V1 + "/health", headers={"Authorization": "Bearer " + admin})
+    raw = c.getresponse().read()
+    dup = []
+    def pairs(ps):
+        keys = [k for k, _ in ps]
+        dup.extend(k for k in set(keys) if keys.count(k) > 1)
+        return dict(ps)
+    h = json.loads(raw, object_pairs_hook=pairs)
+    check(not dup and "bus" in h.get("components", {}), f"/health components are unique and the bus is there ({dup}, {list(h.get('components', {}))})")
+
     # 2. Revocation reaches live streams and tickets.
     s, j, _, _ = api.call("POST", V1 + "/config/users", admin, {"username": "streamer", "password": "streamer-first-pw", "role": "viewer"})
     uid = (j or {}).get("uuid")

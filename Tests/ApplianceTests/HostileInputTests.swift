@@ -171,3 +171,14 @@ final class Changes: @unchecked Sendable {
         #expect(ArtifactQuota.diskUsage(root) == 1800)
     }
 }
+
+@Suite struct DeckyNameTests {
+    /// Deploy accepted names that `DELETE /deckies/{name}` and mutate then refused (their pattern is
+    /// ^[a-z0-9][a-z0-9._-]{0,63}$); the planner now holds names to the same rule.
+    @Test func deployRefusesNamesTheAPICannotAddress() {
+        for bad in ["Web", "-web", ".x", String(repeating: "a", count: 65), "a b", "ünï", ""] {
+            #expect(!DeckyPlanner.isValidName(bad), "\(bad)")
+        }
+        for good in ["web", "decky-01", "a", "x.y_z-1", String(repeating: "a", count: 64)] { #expect(DeckyPlanner.isValidName(good), "\(good)") }
+    }
+}

@@ -57,3 +57,26 @@ extension APIServices {
         return try APIServices(store: store, config: cfg, registry: WorkerRegistry(), bus: nil)
     }
 }
+
+@Suite struct LoginLimiterTests {
+    /// Anyone could keep `admin` locked out for everyone (10 failures per 5 minutes per username), and the per-IP
+    /// bucket keyed the full IPv6 /128.
+    @Test func theOwnerIsNeverLockedOutByAnotherSource() {
+        let l = LoginLimiter(limit: 3, window: 300)
+        for _ in 0..<3 { #expect(l.allow(source: "203.0.113.9", username: "admin", now: 1000)); l.recordFailure(source: "203.0.113.9", username: "admin", now: 1000) }
+        #expect(!l.allow(source: "203.0.113.9", username: "admin", now: 1001), "the attacking source is limited")
+        #expect(l.allow(source: "198.51.100.1", username: "admin", now: 1001), "a source that has not failed still gets through")
+        l.recordFailure(source: "198.51.100.1", username: "admin", now: 1001)
+        #expect(!l.allow(source: "198.51.100.1", username: "admin", now: 1002), "once it fails while the account is under attack, it waits too")
+        #expect(l.allow(source: "198.51.100.1", username: "admin", now: 1400), "a new window")
+    }
+
+    @Test func ipv6SourcesAreBucketedBySlash64() {
+        #expect(LoginLimiter.sourceKey("2001:db8:1:2::1") == LoginLimiter.sourceKey("2001:db8:1:2:ffff:eeee:dddd:cccc"))
+        #expect(LoginLimiter.sourceKey("2001:db8:1:2::1") != LoginLimiter.sourceKey("2001:db8:1:3::1"))
+        #expect(LoginLimiter.sourceKey("::ffff:192.0.2.7") == "192.0.2.7" && LoginLimiter.sourceKey("192.0.2.7") == "192.0.2.7")
+        let l = LoginLimiter(limit: 2, window: 300)
+        #expect(l.allow(source: "2001:db8::1", username: "a", now: 1) && l.allow(source: "2001:db8::2", username: "b", now: 1))
+        #expect(!l.allow(source: "2001:db8::3", username: "c", now: 1), "one /64 is one source")
+    }
+}

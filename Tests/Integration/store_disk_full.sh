@@ -12,8 +12,8 @@ trap 'umount -l "$FULL" 2>/dev/null || true; cleanup' EXIT
 export DECNET_DB_PATH=$FULL/store.db
 DK="--netns-prefix ${PFX}-"
 D1=$NET.10
-"$DECNET" deploy $DK -n 1 -i "$BR" --ip-start "$D1" --services http >/dev/null
-start_serve 1
+"$DECNET" deploy $DK -n 1 -i "$BR" --ip-start "$D1" --services http,ftp >/dev/null
+start_serve 1 --artifacts-dir "$FULL/art"
 DECNET_JWT_SECRET=disk-full-test-secret-0123456789abcdef DECNET_ADMIN_PASSWORD=initial-admin-pw DECNET_BUS_ENABLED=false \
   "$DECNET" api --db "$DECNET_DB_PATH" --bind 127.0.0.1:0 --port-file "$WORK/api.port" 2>"$WORK/api.err" &
 PIDS+=($!)
@@ -55,6 +55,21 @@ n=$(grep -c "store: cannot write" "$WORK/serve.err" || true)
 grep "store: cannot write" "$WORK/serve.err" | grep -q "$DECNET_DB_PATH" || { echo "the log line does not name the store"; exit 1; }
 grep -q "database or disk is full" "$WORK/serve.err" || { echo "the log line does not say why"; grep "store:" "$WORK/serve.err"; exit 1; }
 kill -0 "$SERVE" || { echo "serve died with a full disk"; exit 1; }
+# An upload while the disk is full: kept as far as it got, named by the hash of exactly what the file holds.
+head -c 300000 /dev/urandom > "$WORK/up.bin"
+timeout 30 lftp -u anonymous,x@y -e "set ftp:passive-mode on; set net:max-retries 1; cd upload; put $WORK/up.bin -o full.bin; bye" "$D1" >/dev/null 2>&1 || true
+for _ in $(seq 30); do grep -q '"event_type":"ftp.file_upload"' "$WORK/decoys.log.json" 2>/dev/null && break; sleep 0.2; done
+python3 - "$WORK/decoys.log.json" <<'PY'
+import hashlib, json, os, sys
+ups = [json.loads(l) for l in open(sys.argv[1]) if '"ftp.file_upload"' in l]
+assert ups, "no upload event"
+f = ups[-1]["fields"]
+path = f["stored_as"]
+data = open(path, "rb").read() if os.path.exists(path) else b""
+assert hashlib.sha256(data).hexdigest() == f["sha256"] == os.path.basename(path), (f, len(data))
+assert int(f["size"]) == len(data) < 300000 and f["truncated"] == "true" and f.get("limited_by", "").startswith("write_error"), f
+print(f"upload on a full disk: kept {len(data)} of {f['received']} bytes, named by their hash ({f['limited_by']})")
+PY
 
 echo "-- free it again"
 rm -f "$FULL/filler"
