@@ -45,6 +45,7 @@ names = list(h["components"])
 assert len(names) == len(set(names)), h
 print("health:", h["status"], "-", h["components"]["store"]["detail"])'
 echo "degraded after $(echo "$t1 - $t0" | bc | cut -c1-4) s"
+curl -s "${URL%/api/v1}/workers" -H "Cookie: decnet_session=$T" | grep -q 'id="store-failing"' || { echo "the dashboard does not show the store failing"; exit 1; }
 [ "$(echo "$t1 - $t0 < 5" | bc)" = 1 ] || { echo "health took 5 s or more to say degraded"; exit 1; }
 for round in 1 2 3; do
   for _ in $(seq 20); do curl -s -m 2 "http://$D1/x$round" >/dev/null; done

@@ -201,7 +201,7 @@ enum Dashboard {
             "<div class=\"counter\"><span id=\"stat-\(key)\" class=\"num\">\(whole(stats[key]))</span><span class=\"label\">\(label)</span></div>"
         }
         let rows = recent.map(logRow).joined()
-        let body = """
+        let body = storeBanner(api) + """
             <section class="counters">\(counter("total_logs", "events"))\(counter("unique_attackers", "attackers"))\(counter("active_deckies", "active deckies"))\(counter("deployed_deckies", "deployed deckies"))</section>
             <h2>Live events <span id="feed-state" class="muted">connecting…</span></h2>
             <table class="feed"><thead><tr><th>time</th><th>decky</th><th>service</th><th>event</th><th>attacker</th></tr></thead>
@@ -285,7 +285,13 @@ enum Dashboard {
         let trs = api.registry.snapshot().map { w in
             "<tr><td>\(h(w.name))</td><td class=\"state-\(w.status.rawValue)\">\(w.status.rawValue)</td><td>\(w.lastHeartbeatTS.map(isoTime) ?? "never")</td><td>\(w.installed ? "yes" : "no")</td></tr>"
         }.joined()
-        return page("Workers", body: "<table><thead><tr><th>worker</th><th>status</th><th>last heartbeat</th><th>installed</th></tr></thead><tbody>\(trs)</tbody></table>")
+        return page("Workers", body: storeBanner(api) + "<table><thead><tr><th>worker</th><th>status</th><th>last heartbeat</th><th>installed</th></tr></thead><tbody>\(trs)</tbody></table>")
+    }
+
+    /// The store's state where an operator looks first: events are being dropped when its disk is full.
+    static func storeBanner(_ api: APIServices) -> String {
+        guard let free = api.store.freeBytes(), free < Health.minFreeBytes else { return "" }
+        return "<p class=\"error banner\" id=\"store-failing\">Store degraded: \(free / 1024) KiB free where the event store lives; decoys and the sensor are dropping events until there is room.</p>"
     }
 
     static func loginForm(error: String?, csrf: String) -> String {

@@ -76,6 +76,7 @@ enum DashboardAssets {
     button { background: var(--accent); color: #04111c; border: none; cursor: pointer; font-weight: 600; }
     form.search { margin-bottom: 8px; display: flex; gap: 8px; }
     .error { color: var(--bad); }
+    .banner { border: 1px solid var(--bad); padding: 8px 12px; background: #2a1618; }
     tr.mutation td { color: #f5c26b; font-style: italic; }
     table.timeline { max-height: 480px; }
     """
