@@ -65,6 +65,27 @@ EOF
 "$BIN" attackers --limit 3 | grep -q "500 attackers"
 "$BIN" logs --json --limit 5 > "$T/logs.json"
 [ "$(wc -l < "$T/logs.json")" = "5" ] || { echo "logs --json: expected 5 lines"; exit 1; }
+# Attacker bytes with terminal escapes (ESC, BEL, NUL, DEL, C1 CSI/NEL) never reach the operator's terminal raw.
+python3 - "$T/api.db" <<'EOF'
+import sqlite3, sys, time
+db = sqlite3.connect(sys.argv[1])
+with db:
+    db.execute("INSERT INTO logs (timestamp, decky, service, event_type, attacker_ip, raw_line) VALUES (?, ?, ?, ?, '203.0.113.66', ?)",
+               (time.time() + 5, "decky-\x1b]0;pwn\x07", "ssh\u009b31m", "login\x00\x7f", "evil \x1b[2J\u0085"))
+EOF
+"$BIN" logs --limit 1 > "$T/esc.txt"
+"$BIN" logs --json --limit 1 > "$T/esc.json"
+python3 - "$T/esc.txt" "$T/esc.json" <<'EOF'
+import sys
+for p in sys.argv[1:]:
+    b = open(p, "rb").read()
+    assert b"203.0.113.66" in b, (p, b)
+    bad = [c for c in b if (c < 0x20 and c != 0x0a) or c == 0x7f]
+    c1 = [i for i in range(len(b) - 1) if b[i] == 0xc2 and 0x80 <= b[i + 1] <= 0x9f]
+    assert not bad and not c1, (p, b)
+    assert b"\\u001b" in b, (p, b)
+print("cli: no raw control characters in `logs` or `logs --json`")
+EOF
 printf 'cli-user-password\n' | "$BIN" users add cli-user --role viewer --password-stdin | grep -q "created cli-user (viewer)"
 "$BIN" users list | grep -q "cli-user"
 "$BIN" users role cli-user admin | grep -q "now admin"
