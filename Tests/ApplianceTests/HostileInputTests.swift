@@ -182,3 +182,20 @@ final class Changes: @unchecked Sendable {
         for good in ["web", "decky-01", "a", "x.y_z-1", String(repeating: "a", count: 64)] { #expect(DeckyPlanner.isValidName(good), "\(good)") }
     }
 }
+
+@Suite struct ConcurrentStoreOpenTests {
+    /// serve's decoy processes, the sensor and the API may open a new store at the same moment: one of them
+    /// failed ("table logs already exists"). Every opener now ends with a migrated store.
+    @Test func manyOpenersOfANewStoreAllSucceed() throws {
+        for round in 0..<10 {
+            let dir = "/tmp/decnet-concurrent-\(getpid())-\(round)-\(UInt32.random(in: 0...UInt32.max))"
+            makeDirectories(dir)
+            defer { try? FileManager.default.removeItem(atPath: dir) }
+            let failures = Changes()
+            DispatchQueue.concurrentPerform(iterations: 4) { _ in
+                do { _ = try SQLiteStore(path: dir + "/s.db") } catch { failures.add(true, "\(error)") }
+            }
+            #expect(failures.all.isEmpty, "\(failures.all)")
+        }
+    }
+}

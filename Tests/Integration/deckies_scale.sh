@@ -14,7 +14,7 @@ export DECNET_DB_PATH=$WORK/store.db
 DK="--netns-prefix ${PFX}-"
 rss() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
 
-"$DECNET" serve $DK --log-file "$WORK/decoys.log" --artifacts-dir "$WORK/art" --poll 0.5 2>"$WORK/serve.err" &
+"$DECNET" serve $DK --no-supervise --log-file "$WORK/decoys.log" --artifacts-dir "$WORK/art" --poll 0.5 2>"$WORK/serve.err" &
 SERVE=$!
 PIDS+=("$SERVE")
 wait_for "$WORK/serve.err" "serving 0 decky"
@@ -47,7 +47,7 @@ ip netns add "${PFX}-ghost"
 ip link add dnfeedbeef type veth peer name dnfeedbee2
 ip link set dnfeedbeef alias "decnet:${PFX}-ghost2"
 : >"$WORK/serve.err"
-"$DECNET" serve $DK --log-file "$WORK/decoys.log" --artifacts-dir "$WORK/art" 2>"$WORK/serve.err" &
+"$DECNET" serve $DK --no-supervise --log-file "$WORK/decoys.log" --artifacts-dir "$WORK/art" 2>"$WORK/serve.err" &
 SERVE=$!
 PIDS+=("$SERVE")
 wait_for "$WORK/serve.err" "serving $COUNT decky" 600

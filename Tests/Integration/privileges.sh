@@ -56,7 +56,9 @@ check mutator "$MUT" "$DECNET_UID" 0
 check sensor "$SEN" 0 $((1 << 13))
 DECOYS=$(((1 << 21) | (1 << 12) | (1 << 13) | (1 << 10)))
 check serve "$SRV" 0 $DECOYS
-check serve-decoys "$(pgrep -P "$SRV" | head -1 || true)" 0 $DECOYS
+KIDS=$(pgrep -P "$SRV" || true)
+[ "$(echo "$KIDS" | wc -w)" = 2 ] || { echo "privileges: want 2 decoy processes under serve, got: $KIDS"; exit 1; }
+for k in $KIDS; do check "serve-decoys($k)" "$k" 0 $DECOYS; done
 
 # Confined, they still work: a login on the API, the sensor sees traffic on its veth.
 URL=http://127.0.0.1:$(tr -d '\n' < "$STATE/api.port")

@@ -15,7 +15,19 @@ public final class DeckyService: @unchecked Sendable {
         public var limits = DecoyServer.Limits()
         /// Distinct closed ports one source must probe within a minute to be reported as a scan.
         public var scanThreshold = 5
+        /// This process serves the deckies whose name hashes to `shard.index` of `shard.count` (the supervisor
+        /// runs one decoy process per shard, so a trap in one takes down only its deckies). Only shard 0
+        /// reconciles the namespaces; the others serve what exists and retry what does not yet.
+        public var shard: (index: Int, count: Int) = (0, 1)
         public init() {}
+    }
+
+    /// The shard a decky belongs to (FNV-1a of its name: stable across processes and restarts).
+    public static func shard(of name: String, count: Int) -> Int {
+        guard count > 1 else { return 0 }
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for b in name.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+        return Int(h % UInt64(count))
     }
 
     let fleet: DeckyFleet
@@ -49,7 +61,9 @@ public final class DeckyService: @unchecked Sendable {
             let intact = serving.allSatisfy { DeckyService.inode("/run/netns/\(config.prefix)\($0.key)") == $0.value.inode }
             if !force && seen == lastSeen && intact { return }
             _ = seen
+            let reconciles = config.shard.index == 0
             let entries: [DeckyFleet.Entry] = try fleet.locked {
+                guard reconciles else { return try fleet.entries().entries }
                 if let out = try fleet.reconcileRecorded(prefix: config.prefix) {
                     if !out.adopted.isEmpty { log.info("adopted \(out.adopted.count) existing decky namespace(s)") }
                     if !out.created.isEmpty { log.info("created \(out.created.count) decky namespace(s): \(out.created.prefix(8).joined(separator: ", "))") }
@@ -58,16 +72,22 @@ public final class DeckyService: @unchecked Sendable {
                 }
                 return try fleet.entries().entries
             }
-            apply(entries)
-            log.info("serving \(serving.count) decky(ies), \(server.listenerCount) listener(s)")
-            lastSeen = Dictionary(entries.map { ($0.spec.name, $0.state + $0.spec.json.serialized) }, uniquingKeysWith: { a, _ in a })
+            let complete = apply(entries)
+            log.info("serving \(serving.count) decky(ies), \(server.listenerCount) listener(s)"
+                     + (config.shard.count > 1 ? " (shard \(config.shard.index + 1) of \(config.shard.count))" : ""))
+            // A decky that could not be served yet (its namespace not made yet by shard 0) is retried next poll.
+            lastSeen = complete || reconciles ? Dictionary(entries.map { ($0.spec.name, $0.state + $0.spec.json.serialized) }, uniquingKeysWith: { a, _ in a }) : [:]
         } catch {
             log.error("fleet sync failed: \(error)")
         }
     }
 
-    func apply(_ entries: [DeckyFleet.Entry]) {
-        let want = Dictionary(entries.filter { $0.state == "running" }.map { ($0.spec.name, $0.spec) }, uniquingKeysWith: { a, _ in a })
+    /// Serves exactly this shard's running deckies; false when one of them could not be served.
+    @discardableResult
+    func apply(_ entries: [DeckyFleet.Entry]) -> Bool {
+        let mine = entries.filter { $0.state == "running" && DeckyService.shard(of: $0.spec.name, count: config.shard.count) == config.shard.index }
+        let want = Dictionary(mine.map { ($0.spec.name, $0.spec) }, uniquingKeysWith: { a, _ in a })
+        var complete = true
         for (name, _) in serving where want[name] == nil {
             server.stop(decky: name)
             scans.unwatch(name)
@@ -86,9 +106,11 @@ public final class DeckyService: @unchecked Sendable {
                 log.info("serving \(name) \(spec.ip) [\(spec.services.joined(separator: ","))]")
             } catch {
                 serving[name] = nil
+                complete = false
                 log.error("cannot serve \(name): \(error)")
             }
         }
+        return complete
     }
 
     static func inode(_ path: String) -> UInt64 {

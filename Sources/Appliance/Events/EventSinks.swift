@@ -17,7 +17,11 @@ public enum SinkError: Error, CustomStringConvertible {
     public var description: String { switch self { case .open(let m): return m } }
 }
 
-/// An append-only file rotated by size: `path` -> `path.1` -> ... -> `path.<keep>`.
+/// An append-only file rotated by size: `path` -> `path.1` -> ... -> `path.<keep>`. Several processes may
+/// append to one file (the supervised decoy processes of `decnet serve`): each batch is one O_APPEND write,
+/// the size that decides rotation is the file's (not this writer's count), rotation happens under an
+/// exclusive flock, and a writer whose file was rotated by another one reopens `path` instead of rotating
+/// again.
 final class RotatingFile {
     let path: String
     let maxBytes: Int
@@ -74,11 +78,26 @@ final class RotatingFile {
         try open()
     }
 
+    /// True when `path` is still the file this writer has open.
+    private func stillCurrent() -> Bool {
+        var a = stat(), b = stat()
+        guard fd >= 0, fstat(fd, &a) == 0, stat(path, &b) == 0 else { return false }
+        size = Int(a.st_size)
+        return a.st_ino == b.st_ino && a.st_dev == b.st_dev
+    }
+
     private func rotate() {
-        if fd >= 0 { Glibc.close(fd); fd = -1 }
-        for k in stride(from: keep - 1, through: 1, by: -1) { _ = rename("\(path).\(k)", "\(path).\(k + 1)") }
-        _ = rename(path, "\(path).1")
-        rotations += 1
+        guard fd >= 0 else { try? open(); return }
+        // Whoever holds the lock on the current file rotates it; the others find `path` replaced and reopen.
+        flock(fd, LOCK_EX)
+        if stillCurrent() && size > 0 && size > maxBytes / 2 {
+            for k in stride(from: keep - 1, through: 1, by: -1) { _ = rename("\(path).\(k)", "\(path).\(k + 1)") }
+            _ = rename(path, "\(path).1")
+            rotations += 1
+        }
+        flock(fd, LOCK_UN)
+        Glibc.close(fd)
+        fd = -1
         try? open()
     }
 
@@ -86,6 +105,7 @@ final class RotatingFile {
     /// into a half line.
     func write(_ bytes: [UInt8]) {
         guard !bytes.isEmpty else { return }
+        if !stillCurrent() { if fd >= 0 { Glibc.close(fd); fd = -1 }; try? open() }      // rotated by another writer
         if size > 0 && size + bytes.count > maxBytes { rotate() }
         guard fd >= 0 else { writeErrors += 1; return }
         bytes.withUnsafeBytes { b in

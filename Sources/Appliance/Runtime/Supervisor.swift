@@ -1,10 +1,11 @@
-// Supervisor.swift: `decnet serve` runs its decoys in a child process and restarts it when it dies (issue 16).
-// Every byte an attacker sends is parsed in the child; a bug that traps there (Swift cannot catch a trap)
-// takes that child down, and the supervisor brings the decoys back within about a second, then backs off
-// (0.5 s doubling to 30 s) while failures repeat. Five failures within 60 s are reported, once, as a crash
-// loop; a child that then runs for 60 s is reported as recovered. SIGTERM/SIGINT/SIGHUP are passed on; a
-// clean stop ends the supervisor with the child's status. Configuration errors (sysexits 64...78) are not
-// retried. The child gets SIGTERM if the supervisor itself dies (PR_SET_PDEATHSIG).
+// Supervisor.swift: `decnet serve` runs its decoys in child processes and restarts each one when it dies
+// (issue 16). Every byte an attacker sends is parsed in a child; a bug that traps there (Swift cannot catch a
+// trap) takes down that child and only the deckies of its shard (`--decoy-processes N` children, deckies
+// split by a hash of their name); the supervisor brings it back within about a second, then backs off
+// (0.5 s doubling to 5 s) while its failures repeat. Five failures of one child within 60 s are reported,
+// once, as a crash loop; a child that then runs for 60 s is reported as recovered. SIGTERM/SIGINT/SIGHUP are
+// passed on; a clean stop ends the supervisor when every child has ended. Configuration errors (sysexits
+// 64...78) are not retried. Children get SIGTERM if the supervisor itself dies (PR_SET_PDEATHSIG).
 import CDecnetSystem
 #if canImport(Glibc)
 import Glibc
@@ -15,17 +16,26 @@ public enum Supervisor {
         public var window = 60.0
         public var loopCount = 5
         public var firstBackoff = 0.5
-        public var maxBackoff = 30.0
+        /// Short on purpose: a request that crashes a child can be repeated; the decoys must stay mostly up.
+        public var maxBackoff = 5.0
         public init() {}
     }
 
-    /// Environment marker of the supervised child.
+    /// Environment marker of a supervised child.
     public static let childMarker = "DECNET_SUPERVISED"
 
-    /// True in the child: it should run the real work (and die with its parent).
+    /// True in a child: it should run the real work (and die with its parent).
     public static var isChild: Bool { getenv(childMarker) != nil }
 
-    /// In the child: ask for SIGTERM when the supervisor goes away (and go now if it already went).
+    /// In a child: its shard ("i/N" in DECNET_SHARD), (0, 1) otherwise.
+    public static var shard: (index: Int, count: Int) {
+        guard let v = getenv("DECNET_SHARD").map({ String(cString: $0) }) else { return (0, 1) }
+        let parts = v.split(separator: "/")
+        guard parts.count == 2, let n = CheckedInt.parse(parts[1], in: 1...256), let i = CheckedInt.parse(parts[0], in: 0...(n - 1)) else { return (0, 1) }
+        return (i, n)
+    }
+
+    /// In a child: ask for SIGTERM when the supervisor goes away (and go now if it already went).
     public static func bindToParent() {
         _ = cs_parent_death_signal(SIGTERM)
         if getppid() == 1 { raise(SIGTERM) }
@@ -37,71 +47,95 @@ public enum Supervisor {
         return "killed by signal \(sig) (\(String(cString: strsignal(sig))))"
     }
 
-    /// Runs this executable again with the same arguments as the supervised child until it stops cleanly.
-    /// Returns the exit status for the supervisor.
-    public static func run(name: String, log: ProcessLog, policy: Policy = Policy()) -> Int32 {
+    struct Slot {
+        var pid: pid_t = 0
+        var started = 0.0
+        var nextStart = 0.0
+        var failures: [Double] = []
+        var inLoop = false
+        var backoff: Double
+        var restarts = 0
+        var done = false
+    }
+
+    /// Runs `children` copies of this executable (same arguments) as the supervised decoy processes until
+    /// they stop cleanly. Returns the exit status for the supervisor.
+    public static func run(name: String, children: Int, log: ProcessLog, policy: Policy = Policy()) -> Int32 {
         var set = sigset_t()
         sigemptyset(&set)
         for s in [SIGTERM, SIGINT, SIGHUP, SIGCHLD] { sigaddset(&set, s) }
         pthread_sigmask(SIG_BLOCK, &set, nil)
-        var failures: [Double] = []
-        var inLoop = false
-        var backoff = policy.firstBackoff
-        var restarts = 0
+        var slots = [Slot](repeating: Slot(backoff: policy.firstBackoff), count: max(1, children))
         var stopping = false
+        var exitCode: Int32 = 0
+        func who(_ i: Int) -> String { slots.count > 1 ? "\(name) decoy process \(i + 1)/\(slots.count)" : name }
         while true {
-            guard let pid = spawnChild(restarts: restarts) else {
-                log.error("\(name): cannot start the decoy process: \(String(cString: strerror(errno)))")
-                return 71
-            }
-            let started = monotonicSeconds()
-            var status: Int32 = 0
-            // Wait for the child, passing signals on.
-            waitLoop: while true {
-                var info = siginfo_t()
-                var ts = timespec(tv_sec: 1, tv_nsec: 0)
-                let sig = sigtimedwait(&set, &info, &ts)
-                if sig == SIGTERM || sig == SIGINT { stopping = true; kill(pid, sig) }
-                else if sig == SIGHUP { kill(pid, SIGHUP) }
-                var st: Int32 = 0
-                if waitpid(pid, &st, WNOHANG) == pid { status = st; break waitLoop }
-                if inLoop && monotonicSeconds() - started >= policy.window {
-                    inLoop = false
-                    backoff = policy.firstBackoff
-                    log.info("\(name): recovered from the crash loop (up \(Int(policy.window)) s)")
+            let now = monotonicSeconds()
+            // Start what is due.
+            if !stopping {
+                for i in slots.indices where slots[i].pid == 0 && !slots[i].done && slots[i].nextStart <= now {
+                    guard let pid = spawnChild(shard: i, of: slots.count, restarts: slots[i].restarts) else {
+                        log.error("\(who(i)): cannot start: \(String(cString: strerror(errno)))")
+                        stopping = true
+                        exitCode = 71
+                        for s in slots where s.pid > 0 { kill(s.pid, SIGTERM) }
+                        break
+                    }
+                    slots[i].pid = pid
+                    slots[i].started = now
                 }
             }
-            let clean = status & 0x7f == 0 && (status >> 8) & 0xff == 0
-            if stopping || (clean && stopping) { return status & 0x7f == 0 ? (status >> 8) & 0xff : 0 }
-            let code = (status >> 8) & 0xff
-            if status & 0x7f == 0, (64...78).contains(code) {
-                log.error("\(name): the decoy process refused its configuration (\(describe(status))); not restarting")
-                return code
+            if slots.allSatisfy({ $0.pid == 0 }) && (stopping || slots.allSatisfy(\.done)) { return exitCode }
+            // Wait for a signal, a child, or the next start.
+            let due = slots.filter { $0.pid == 0 && !$0.done }.map(\.nextStart).min()
+            let wait = max(0.01, min(1.0, (due ?? now + 1) - now))
+            var info = siginfo_t()
+            var ts = timespec(tv_sec: Int(wait), tv_nsec: Int((wait - Double(Int(wait))) * 1e9))
+            let sig = sigtimedwait(&set, &info, &ts)
+            if sig == SIGTERM || sig == SIGINT {
+                stopping = true
+                for s in slots where s.pid > 0 { kill(s.pid, sig) }
+            } else if sig == SIGHUP {
+                for s in slots where s.pid > 0 { kill(s.pid, SIGHUP) }
             }
-            let now = monotonicSeconds()
-            if now - started >= policy.window { backoff = policy.firstBackoff }
-            failures = failures.filter { now - $0 < policy.window } + [now]
-            restarts += 1
-            if failures.count >= policy.loopCount && !inLoop {
-                inLoop = true
-                log.error("\(name): crash loop: \(failures.count) failures in \(Int(policy.window)) s (last: \(describe(status))); restarting with back-off up to \(Int(policy.maxBackoff)) s")
-            } else {
-                log.error("\(name): the decoy process died (\(describe(status))); restart \(restarts) in \(decimalText(backoff, 1)) s")
+            // Reap.
+            while true {
+                var st: Int32 = 0
+                let pid = waitpid(-1, &st, WNOHANG)
+                guard pid > 0, let i = slots.firstIndex(where: { $0.pid == pid }) else { break }
+                slots[i].pid = 0
+                let t = monotonicSeconds()
+                if stopping { slots[i].done = true; continue }
+                let code = (st >> 8) & 0xff
+                if st & 0x7f == 0, (64...78).contains(code) {
+                    log.error("\(who(i)): refused its configuration (\(describe(st))); not restarting")
+                    stopping = true
+                    exitCode = code
+                    for s in slots where s.pid > 0 { kill(s.pid, SIGTERM) }
+                    continue
+                }
+                if t - slots[i].started >= policy.window { slots[i].backoff = policy.firstBackoff }
+                slots[i].failures = slots[i].failures.filter { t - $0 < policy.window } + [t]
+                slots[i].restarts += 1
+                if slots[i].failures.count >= policy.loopCount && !slots[i].inLoop {
+                    slots[i].inLoop = true
+                    log.error("\(who(i)): crash loop: \(slots[i].failures.count) failures in \(Int(policy.window)) s (last: \(describe(st))); restarting with back-off up to \(Int(policy.maxBackoff)) s")
+                } else {
+                    log.error("\(who(i)): died (\(describe(st))); restart \(slots[i].restarts) in \(decimalText(slots[i].backoff, 1)) s")
+                }
+                slots[i].nextStart = t + slots[i].backoff
+                slots[i].backoff = min(policy.maxBackoff, slots[i].backoff * 2)
             }
-            // Back-off, still answering signals.
-            let until = monotonicSeconds() + backoff
-            while monotonicSeconds() < until {
-                var info = siginfo_t()
-                let left = max(0.01, until - monotonicSeconds())
-                var ts = timespec(tv_sec: Int(left), tv_nsec: Int((left - Double(Int(left))) * 1e9))
-                let sig = sigtimedwait(&set, &info, &ts)
-                if sig == SIGTERM || sig == SIGINT { return 0 }
+            // Recovery from a crash loop: up a whole window again.
+            for i in slots.indices where slots[i].inLoop && slots[i].pid > 0 && monotonicSeconds() - slots[i].started >= policy.window {
+                slots[i].inLoop = false
+                slots[i].backoff = policy.firstBackoff
+                log.info("\(who(i)): recovered from the crash loop (up \(Int(policy.window)) s)")
             }
-            backoff = min(policy.maxBackoff, backoff * 2)
         }
     }
 
-    static func spawnChild(restarts: Int) -> pid_t? {
+    static func spawnChild(shard: Int, of count: Int, restarts: Int) -> pid_t? {
         var attr = posix_spawnattr_t()
         posix_spawnattr_init(&attr)
         defer { posix_spawnattr_destroy(&attr) }
@@ -113,17 +147,18 @@ public enum Supervisor {
         for s in [SIGTERM, SIGINT, SIGHUP, SIGCHLD, SIGPIPE] { sigaddset(&deflt, s) }
         posix_spawnattr_setsigdefault(&attr, &deflt)
         posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-        let args = CommandLine.arguments
-        var argv = args.map { strdup($0) } + [nil]
+        var argv = CommandLine.arguments.map { strdup($0) } + [nil]
         defer { for p in argv { free(p) } }
+        let ours = [childMarker, "DECNET_SHARD", "DECNET_SUPERVISOR_RESTARTS"]
         var env: [UnsafeMutablePointer<CChar>?] = []
         var e = environ
         while let p = e.pointee {
             let s = String(cString: p)
-            if !s.hasPrefix(childMarker + "=") && !s.hasPrefix("DECNET_SUPERVISOR_RESTARTS=") { env.append(strdup(p)) }
+            if !ours.contains(where: { s.hasPrefix($0 + "=") }) { env.append(strdup(p)) }
             e += 1
         }
         env.append(strdup("\(childMarker)=1"))
+        env.append(strdup("DECNET_SHARD=\(shard)/\(count)"))
         env.append(strdup("DECNET_SUPERVISOR_RESTARTS=\(restarts)"))
         env.append(nil)
         defer { for p in env { free(p) } }

@@ -70,11 +70,21 @@ public final class SQLiteStore: EventRepository, @unchecked Sendable {
             try db.execute(sql: "PRAGMA mmap_size = 268435456")
             try db.execute(sql: "PRAGMA wal_autocheckpoint = 8192")
         }
-        do {
-            pool = try DatabasePool(path: path, configuration: config)
-        } catch {
-            throw StoreError.unreadable(path: path, reason: SQLiteStore.describe(error))
+        // Opening switches a new file to WAL, which needs the file to itself for a moment: another process
+        // opening the same new store at once answers SQLITE_BUSY. Retry for up to 5 s.
+        var opened: DatabasePool? = nil
+        var attempt = 0
+        while opened == nil {
+            do {
+                opened = try DatabasePool(path: path, configuration: config)
+            } catch let e as DatabaseError where e.resultCode == .SQLITE_BUSY && attempt < 100 {
+                attempt += 1
+                usleep(50_000)
+            } catch {
+                throw StoreError.unreadable(path: path, reason: SQLiteStore.describe(error))
+            }
         }
+        pool = opened!
         do {
             // Fails fast on a damaged file whose header looked right.
             _ = try pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM sqlite_master") }
@@ -90,6 +100,7 @@ public final class SQLiteStore: EventRepository, @unchecked Sendable {
     /// root daemons (sensor, serve) join and the unprivileged ones (api, profiler, mutator) run as.
     static func createFile(_ path: String) throws {
         let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o660)
+        if fd < 0 && errno == EEXIST { return }      // another process is creating it right now: open theirs
         guard fd >= 0 else { throw StoreError.unreadable(path: path, reason: String(cString: strerror(errno))) }
         fchmod(fd, 0o660)   // not narrowed by the umask: SQLite gives the WAL and SHM files this mode too
         close(fd)
@@ -101,6 +112,8 @@ public final class SQLiteStore: EventRepository, @unchecked Sendable {
                 try db.execute(sql: "VACUUM")
             }
             try q.close()
+        } catch let e as DatabaseError where e.resultCode == .SQLITE_BUSY {
+            return      // another process opened the new file first and owns its layout now
         } catch {
             throw StoreError.unreadable(path: path, reason: SQLiteStore.describe(error))
         }
@@ -166,7 +179,15 @@ public final class SQLiteStore: EventRepository, @unchecked Sendable {
             if let unknown = applied.first(where: { !known.contains($0) }) {
                 throw StoreError.newerSchema(path: path, migration: unknown)
             }
-            try migrator.migrate(pool)
+            do {
+                try migrator.migrate(pool)
+            } catch {
+                // Two processes opening a new store at once (serve's decoy processes, the sensor, the API):
+                // one wins each migration's transaction and the other fails on its CREATE TABLE. That is
+                // fine when every migration this build knows is applied now.
+                let now = try pool.read { db in try migrator.appliedIdentifiers(db) }
+                guard Set(migrator.migrations).isSubset(of: Set(now)) else { throw error }
+            }
         } catch let e as StoreError {
             throw e
         } catch {

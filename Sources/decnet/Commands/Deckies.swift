@@ -224,6 +224,8 @@ struct Serve: ParsableCommand {
     var artifactsDir: String?
     @Option(name: .long, help: "Seconds between fleet checks.") var poll: Double = 1.0
     @Flag(name: .long, help: "Serve in this process (no supervisor restarting it after a crash).") var noSupervise = false
+    @Option(name: .long, help: "Supervised decoy processes, deckies split among them by name (a crash in one takes down only its share).")
+    var decoyProcesses: Int = 2
     @Option(name: .long, help: "Upload bytes kept per attacker address (MiB; the rest is counted, not kept).")
     var artifactQuotaSourceMb: Int = 256
     @Option(name: .long, help: "Upload bytes kept per decky (MiB).") var artifactQuotaDeckyMb: Int = 1024
@@ -236,7 +238,8 @@ struct Serve: ParsableCommand {
         if !noSupervise && !Supervisor.isChild {
             confineOrExit(.decoys, "serve")
             StartupNotes.shared.flush(to: ProcessLog("decoys"))
-            throw ExitCode(Supervisor.run(name: "serve", log: ProcessLog("decoys")))
+            guard (1...64).contains(decoyProcesses) else { stderrLine("decnet serve: --decoy-processes must be 1...64"); throw ExitCode(64) }
+            throw ExitCode(Supervisor.run(name: "serve", children: decoyProcesses, log: ProcessLog("decoys")))
         }
         if Supervisor.isChild {
             Supervisor.bindToParent()
@@ -269,6 +272,7 @@ struct Serve: ParsableCommand {
         var cfg = DeckyService.Configuration()
         cfg.prefix = prefix
         cfg.poll = max(0.1, poll)
+        cfg.shard = Supervisor.shard
         cfg.artifactsDir = artifacts.isEmpty ? nil : artifacts
         if !artifacts.isEmpty {
             for (name, v) in [("--artifact-quota-source-mb", artifactQuotaSourceMb), ("--artifact-quota-decky-mb", artifactQuotaDeckyMb),
