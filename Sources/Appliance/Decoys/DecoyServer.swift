@@ -12,9 +12,12 @@ import Glibc
 
 public final class DecoyServer: @unchecked Sendable {
     public struct Limits: Sendable {
-        /// Concurrent connections one source address may hold across every decky and service: one client's
-        /// idle sockets use up its own budget, not the services' (they used to share 256 per decky).
-        public var connectionsPerSource = 64
+        /// Concurrent connections one source address may hold on one decky: one client's idle sockets use up
+        /// its own budget, not the decky's services' (they used to share 256 per decky).
+        public var connectionsPerSourcePerDecky = 64
+        /// Concurrent connections one source address may hold across every decky (a scanner's parallel
+        /// connections to many deckies fit; one source cannot take the process's descriptors).
+        public var connectionsPerSource = 1024
         /// Concurrent connections per decky and service (past either budget, new ones are closed at once and counted).
         public var connectionsPerService = 256
         /// Bytes one connection may send before it is closed.
@@ -33,6 +36,7 @@ public final class DecoyServer: @unchecked Sendable {
     var live: [String: [ObjectIdentifier: Channel]] = [:]
     var perService: [String: Int] = [:]
     var perSource: [String: Int] = [:]
+    var perSourceDecky: [String: Int] = [:]
     var namespaces: [String: NamespaceHandle] = [:]
     public private(set) var refused = 0
     let log = ProcessLog("decoys")
@@ -122,11 +126,13 @@ public final class DecoyServer: @unchecked Sendable {
     func register(_ ch: Channel, decky: String, service: String, source: String) -> Bool {
         lock.withLock {
             guard listeners[decky] != nil else { return false }
-            let svcKey = decky + "/" + service
+            let svcKey = decky + "/" + service, srcKey = source + "/" + decky
             guard perSource[source, default: 0] < limits.connectionsPerSource,
+                  perSourceDecky[srcKey, default: 0] < limits.connectionsPerSourcePerDecky,
                   perService[svcKey, default: 0] < limits.connectionsPerService else { refused += 1; return false }
             live[decky, default: [:]][ObjectIdentifier(ch)] = ch
             perSource[source, default: 0] += 1
+            perSourceDecky[srcKey, default: 0] += 1
             perService[svcKey, default: 0] += 1
             return true
         }
@@ -135,8 +141,9 @@ public final class DecoyServer: @unchecked Sendable {
     func unregister(_ ch: Channel, decky: String, service: String, source: String) {
         lock.withLock {
             _ = live[decky]?.removeValue(forKey: ObjectIdentifier(ch))
-            let svcKey = decky + "/" + service
+            let svcKey = decky + "/" + service, srcKey = source + "/" + decky
             if let n = perSource[source] { perSource[source] = n > 1 ? n - 1 : nil }
+            if let n = perSourceDecky[srcKey] { perSourceDecky[srcKey] = n > 1 ? n - 1 : nil }
             if let n = perService[svcKey] { perService[svcKey] = n > 1 ? n - 1 : nil }
         }
     }
