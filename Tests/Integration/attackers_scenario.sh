@@ -167,16 +167,7 @@ after=$(python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execu
 [ "$before" = "$after" ]
 
 echo "-- the API's attacker detail: the d1 mutation inside the attacker's timeline"
-DECNET_JWT_SECRET=scenario-secret-0123456789abcdefghijkl DECNET_ADMIN_PASSWORD=scenario-admin-pw \
-  "$DECNET" api --db "$WORK/store.db" --bind 127.0.0.1:0 --port-file "$WORK/api.port" 2>"$WORK/api.err" &
-PIDS+=($!)
-for _ in $(seq 100); do [ -s "$WORK/api.port" ] && break; sleep 0.1; done
-API=http://127.0.0.1:$(tr -d '\n' <"$WORK/api.port")/api/v1
-tok() { curl -s -X POST "$API/auth/login" -H 'content-type: application/json' -d "{\"username\":\"admin\",\"password\":\"$1\"}" | python3 -c 'import sys,json; print(json.load(sys.stdin)["access_token"])'; }
-T=$(tok scenario-admin-pw)
-curl -s -o /dev/null -X POST "$API/auth/change-password" -H "authorization: Bearer $T" -H 'content-type: application/json' \
-  -d '{"old_password":"scenario-admin-pw","new_password":"scenario-admin-pw2"}'
-T=$(tok scenario-admin-pw2)
+start_api_admin "$WORK/store.db"
 curl -s "$API/attackers/$(cat "$WORK/store.db.atk-uuid")" -H "authorization: Bearer $T" >"$WORK/detail.json"
 python3 - "$WORK/detail.json" <<'EOF'
 import json, sys

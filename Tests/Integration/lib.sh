@@ -72,6 +72,24 @@ start_serve() {
   wait_for "$WORK/serve.err" "serving $n decky"
 }
 
+# Starts `decnet api` on loopback over DB (stderr in $WORK/api.err) and changes the first admin's password at
+# once; sets API (the /api/v1 base URL) and T (an admin token).
+api_token() {
+  curl -s -X POST "$API/auth/login" -H 'content-type: application/json' -d "{\"username\":\"admin\",\"password\":\"$1\"}" |
+    python3 -c 'import sys,json; print(json.load(sys.stdin)["access_token"])'
+}
+start_api_admin() {
+  DECNET_JWT_SECRET=integration-secret-0123456789abcdefghij DECNET_ADMIN_PASSWORD=initial-admin-pw \
+    "$DECNET" api --db "$1" --bind 127.0.0.1:0 --port-file "$WORK/api.port" 2>"$WORK/api.err" &
+  PIDS+=($!)
+  for _ in $(seq 100); do [ -s "$WORK/api.port" ] && break; sleep 0.1; done
+  API=http://127.0.0.1:$(tr -d '\n' <"$WORK/api.port")/api/v1
+  T=$(api_token initial-admin-pw)
+  curl -s -o /dev/null -X POST "$API/auth/change-password" -H "authorization: Bearer $T" -H 'content-type: application/json' \
+    -d '{"old_password":"initial-admin-pw","new_password":"integration-admin-pw"}'
+  T=$(api_token integration-admin-pw)
+}
+
 stop_sensor() {
   kill -TERM "$SENSOR_PID"
   wait "$SENSOR_PID" || { echo "sensor exited with $?" >&2; cat "$WORK/sensor.err" >&2; return 1; }

@@ -14,16 +14,8 @@ DK="--netns-prefix ${PFX}-"
 D1=$NET.10
 "$DECNET" deploy $DK -n 1 -i "$BR" --ip-start "$D1" --services http,ftp >/dev/null
 start_serve 1 --artifacts-dir "$FULL/art"
-DECNET_JWT_SECRET=disk-full-test-secret-0123456789abcdef DECNET_ADMIN_PASSWORD=initial-admin-pw DECNET_BUS_ENABLED=false \
-  "$DECNET" api --db "$DECNET_DB_PATH" --bind 127.0.0.1:0 --port-file "$WORK/api.port" 2>"$WORK/api.err" &
-PIDS+=($!)
-for _ in $(seq 100); do [ -s "$WORK/api.port" ] && break; sleep 0.1; done
-URL=http://127.0.0.1:$(tr -d '\n' < "$WORK/api.port")/api/v1
-tok() { curl -s -X POST "$URL/auth/login" -H 'content-type: application/json' -d "{\"username\":\"admin\",\"password\":\"$1\"}" | python3 -c 'import sys,json; print(json.load(sys.stdin)["access_token"])'; }
-T=$(tok initial-admin-pw)
-curl -s -X POST "$URL/auth/change-password" -H "Authorization: Bearer $T" -H 'content-type: application/json' \
-  -d '{"old_password":"initial-admin-pw","new_password":"disk-full-admin-pw"}' >/dev/null
-T=$(tok disk-full-admin-pw)
+start_api_admin "$DECNET_DB_PATH"
+URL=$API
 health() { curl -s "$URL/health" -H "Authorization: Bearer $T"; }
 health | python3 -c 'import sys,json; h=json.load(sys.stdin); assert h["components"]["store"]["status"]=="ok", h'
 for _ in $(seq 5); do curl -s -m 2 "http://$D1/" >/dev/null; done
