@@ -47,4 +47,5 @@ for h in "${harnesses[@]}"; do
     fi
   fi
 done
+rm -rf /tmp/decnet-fuzz-artifacts-* 2>/dev/null || true
 exit $status

@@ -3,6 +3,9 @@
 import Appliance
 import Control
 import Fingerprint
+#if canImport(Glibc)
+import Glibc
+#endif
 
 struct FuzzHarness {
     let name: String
@@ -25,11 +28,19 @@ func settle(_ io: DecoyIO) {
     }
 }
 
+/// Uploads (SMTP messages, ...) are written for real, under a small quota so a long run cannot fill the disk.
+nonisolated(unsafe) let fuzzArtifacts: String = {
+    let dir = "/tmp/decnet-fuzz-artifacts-\(getpid())"
+    makeDirectories(dir)
+    ArtifactQuota.shared.configure(.init(perSource: 4 << 20, perDecky: 8 << 20, total: 16 << 20))
+    return dir
+}()
+
 func runDecoy(_ slug: String, _ data: [UInt8]) {
     guard let def = DecoyRegistry.decoy(slug) else { return }
     for drip in [false, true] {
         let info = DecoySessionInfo(decky: fuzzDecky, service: slug, sessionID: "fuzz", client: IPAddress(parsing: "10.9.0.1")!,
-                                    clientPort: 40000, local: IPAddress(parsing: "10.9.0.2")!, localPort: def.ports[0], artifactsDir: nil)
+                                    clientPort: 40000, local: IPAddress(parsing: "10.9.0.2")!, localPort: def.ports[0], artifactsDir: fuzzArtifacts)
         let session = def.make(info)
         let io = DecoyIO()
         session.start(io)
