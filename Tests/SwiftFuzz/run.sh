@@ -19,7 +19,7 @@ work=${FUZZ_WORK:-$root/.build-fuzz/work}
 mkdir -p "$work"
 if [ "$mode" = libfuzzer ]; then
   (cd "$root" && swift build --scratch-path .build-fuzz --product decnet-fuzz \
-     -Xswiftc -sanitize=fuzzer -Xswiftc -sanitize=address -Xswiftc -use-ld=lld -Xcc -fsanitize=fuzzer-no-link -Xcc -fsanitize=address) > "$work/build.log" 2>&1 \
+     -Xswiftc -sanitize=fuzzer -Xswiftc -sanitize=address -Xswiftc -sanitize-coverage=edge,inline-8bit-counters,pc-table,trace-cmp -Xswiftc -use-ld=lld -Xcc -fsanitize=fuzzer-no-link -Xcc -fsanitize=address) > "$work/build.log" 2>&1 \
      || { echo "swift fuzz: build failed"; tail -30 "$work/build.log"; exit 1; }
   bin=$root/.build-fuzz/debug/decnet-fuzz
 else

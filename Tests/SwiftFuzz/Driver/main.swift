@@ -4,6 +4,7 @@
 //
 //   decnet-fuzz --list
 //   decnet-fuzz HARNESS [--seconds S] [--runs N] [--corpus DIR]...     deterministic mutation driver
+//   decnet-fuzz HARNESS --write-seeds DIR                               the built-in seeds as files
 //   DECNET_FUZZ_HARNESS=HARNESS decnet-fuzz [libFuzzer flags] [CORPUS_DIR...]
 //        in a build with -sanitize=fuzzer (Tests/SwiftFuzz/run.sh --libfuzzer): libFuzzer's own main runs,
 //        coverage-guided, through LLVMFuzzerInitialize/TestOneInput in CFuzzDriver/driver.c
@@ -106,6 +107,13 @@ guard let harness = allHarnesses.first(where: { $0.name == name }) else {
     stderrLine("decnet-fuzz: no harness \(name) (--list)")
     exit(64)
 }
+// The built-in seeds as files (how Tests/SwiftFuzz/corpus/<harness>/seed-* were made).
+if args.first == "--write-seeds", args.count == 2 {
+    makeDirectories(args[1])
+    for (i, seed) in harness.seeds.enumerated() { writeWholeFile(args[1] + "/seed-\(i)", seed) }
+    exit(0)
+}
+
 var seconds = 10.0, runs = Int.max
 var corpus: [[UInt8]] = harness.seeds
 while !args.isEmpty {
