@@ -19,6 +19,8 @@ cleanup() {
   if [ -n "${KEEP:-}" ]; then echo "kept $T"; else rm -rf "$T"; fi
 }
 trap cleanup EXIT
+# The API stays uid 0 without capabilities here (no such service user): its store is in a root-only temp dir.
+export DECNET_USER=${DECNET_TEST_USER:-decnet-test-no-such-user}
 
 # schemathesis in a venv of its own (PyPI), reused between runs.
 VENV=$ROOT/.build/venv-api

@@ -7,6 +7,10 @@ DECNET=${DECNET:-$ROOT/.build/debug/decnet}
 PFX=dn$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n' | cut -c1-5)
 WORK=$(mktemp -d /tmp/decnet-it.XXXXXX)
 PIDS=()
+# Daemons started here stay uid 0 without capabilities (the documented fallback when the service user is
+# absent), whether or not this machine has a `decnet` user: their files live in root-only temp directories.
+# privileges.sh sets DECNET_USER=decnet itself.
+export DECNET_USER=${DECNET_TEST_USER:-decnet-test-no-such-user}
 # deploy/teardown/mutate write decky_mutated lines here, not to the host's /var/log/decnet
 export DECNET_INGEST_LOG_FILE=$WORK/decnet.log
 # a /24 picked from the prefix, inside 10.200.0.0/13; only addresses in our own namespaces are used

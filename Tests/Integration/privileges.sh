@@ -5,6 +5,7 @@
 # CAP_SYS_ADMIN CAP_NET_ADMIN CAP_NET_RAW CAP_NET_BIND_SERVICE): NoNewPrivs 1 and Seccomp 2 everywhere.
 # The daemons still do their job confined: the API logs in, the sensor captures a ping.
 source "$(dirname "$0")/lib.sh"
+export DECNET_USER=decnet
 CREATED_USER=0
 if ! id decnet >/dev/null 2>&1; then
   useradd --system --no-create-home --shell /usr/sbin/nologin decnet
