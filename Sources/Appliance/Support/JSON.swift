@@ -122,8 +122,6 @@ public enum JSONError: Error, Equatable, CustomStringConvertible {
 }
 
 public enum JSONWriter {
-    static let hex: [UInt8] = Array("0123456789abcdef".utf8)
-
     /// One JSON string writer for the process (Fingerprint's `JSON.appendString`: controls, DEL and C1
     /// escaped).
     public static func string(_ s: String, into out: inout [UInt8]) {

@@ -53,14 +53,7 @@ enum Dashboard {
 
     // MARK: session
 
-    static func sessionToken(_ r: Request) -> String? {
-        guard let header = r.headers[.cookie] else { return nil }
-        for part in header.split(separator: ";") {
-            let kv = part.trimmingCharacters(in: [" "]).split(separator: "=", maxSplits: 1)
-            if kv.count == 2, kv[0] == cookie { return String(kv[1]) }
-        }
-        return nil
-    }
+    static func sessionToken(_ r: Request) -> String? { cookieValue(r, cookie) }
 
     static func identity(_ r: Request, _ api: APIServices, allowMustChange: Bool = false) async -> Identity? {
         guard let t = sessionToken(r), let id = try? await api.authenticate(token: t) else { return nil }
