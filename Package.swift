@@ -1,6 +1,10 @@
 // swift-tools-version:6.1
 // decnet: deception-network appliance. Layout and dependency direction are fixed:
 // CPacket <- Fingerprint <- Appliance <- Control <- decnet (see DEVELOPERS.md / STYLE.md).
+// C targets are named after what they hold: CPacket (capture, decode, stream, parse, ring, engine),
+// CDecoyCrypto (the decoys' SSH/TLS wire crypto on OpenSSL, used only by Appliance/Decoys) and
+// Sources/CSystem (netns/setns, bcrypt, privileges; module CDecnetSystem because swift-system, which
+// swift-nio resolves, already owns a target named CSystem). Tests/ArchitectureTests checks these rules.
 import PackageDescription
 
 // C core flags: optimise the packet path even in debug builds (the root package may use unsafeFlags).
@@ -34,26 +38,45 @@ let package = Package(
         // REST API + dashboard (Control). Without swift-configuration: decnet reads its own flags/env.
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: ["FullFoundation"]),
+        // Digests, HMAC, random and (later) Ed25519 for Swift code; C code keeps OpenSSL.
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
+        // Long-running parts are Services in one ServiceGroup per daemon; logs go through swift-log.
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.14.0"),
+        // HTTPS for the API (HummingbirdTLS) and the CLI's client (async-http-client).
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.2"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.30.0"),
     ],
     targets: [
         .target(
             name: "CPacket",
             exclude: [],
             cSettings: cFlags,
-            linkerSettings: [.linkedLibrary("pcap"), .linkedLibrary("ssl"), .linkedLibrary("crypto"), .linkedLibrary("crypt"), .linkedLibrary("brotlidec"), .linkedLibrary("z"), .linkedLibrary("pthread")]
+            // OpenSSL for TLS 1.3 / QUIC Initial decryption; brotli and zlib for compressed certificates.
+            linkerSettings: [.linkedLibrary("pcap"), .linkedLibrary("ssl"), .linkedLibrary("crypto"), .linkedLibrary("brotlidec"), .linkedLibrary("z"), .linkedLibrary("pthread")]
         ),
-        // System calls that are not packet work: privileges (capabilities, user switch, seccomp).
-        // (Module CDecnetSystem: swift-system already has a target named CSystem.)
-        .target(name: "CDecnetSystem", path: "Sources/CSystem", cSettings: cFlags, linkerSettings: [.linkedLibrary("seccomp")]),
+        // The decoys' SSH and TLS server crypto on OpenSSL, so JA3S/HASSH-server look like real servers'.
+        .target(
+            name: "CDecoyCrypto",
+            cSettings: cFlags,
+            linkerSettings: [.linkedLibrary("ssl"), .linkedLibrary("crypto"), .linkedLibrary("z")]
+        ),
+        // System calls that are not packet work: netns/setns sockets and sysctls, bcrypt, privileges
+        // (capabilities, user switch, seccomp). pcap only compiles the decoys' port-scan filter.
+        .target(name: "CDecnetSystem", path: "Sources/CSystem", cSettings: cFlags,
+                linkerSettings: [.linkedLibrary("seccomp"), .linkedLibrary("crypt"), .linkedLibrary("pcap")]),
         .target(
             name: "Fingerprint",
-            dependencies: ["CPacket"],
+            dependencies: ["CPacket", .product(name: "Crypto", package: "swift-crypto")],
             exclude: ["JA4Plus/LICENSE", "JA4Plus/NOTICE"]
         ),
         .target(
             name: "Appliance",
             dependencies: [
-                "CPacket", "CDecnetSystem", "Fingerprint",
+                "CPacket", "CDecoyCrypto", "CDecnetSystem", "Fingerprint",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -66,8 +89,14 @@ let package = Package(
         .target(
             name: "Control",
             dependencies: [
-                "Appliance", "CPacket", "Fingerprint",
+                "Appliance", "CDecnetSystem", "Fingerprint",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -79,6 +108,8 @@ let package = Package(
             dependencies: [
                 "Appliance", "Control",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         .testTarget(name: "CPacketTests", dependencies: ["CPacket", "TestSupport"]),
@@ -86,13 +117,18 @@ let package = Package(
         .testTarget(
             name: "ApplianceTests",
             dependencies: [
-                "Appliance", "Fingerprint", "TestSupport",
+                "Appliance", "Fingerprint", "TestSupport", "CDecoyCrypto",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
-        .testTarget(name: "ControlTests", dependencies: ["Control", "Appliance", "TestSupport"]),
+        .testTarget(name: "ControlTests", dependencies: [
+            "Control", "Appliance", "TestSupport",
+            .product(name: "HummingbirdTesting", package: "hummingbird"),
+        ]),
+        // Source-tree rules (which module may import what, where SQL and getenv may appear).
+        .testTarget(name: "ArchitectureTests", dependencies: [], path: "Tests/ArchitectureTests"),
         .target(name: "TestSupport", dependencies: ["CPacket"], path: "Tests/Support"),
         // Swift-side fuzzing (issue 16): one executable, a deterministic mutation driver in ordinary builds and
         // libFuzzer when built with -sanitize=fuzzer (Tests/SwiftFuzz/run.sh).

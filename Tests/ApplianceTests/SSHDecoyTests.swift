@@ -3,7 +3,7 @@
 // (HASSH-server included), and hostile input (drip-fed, oversized, malformed) ends in an anomaly event
 // and a close, never a crash. Real clients: Tests/Integration/ssh_decoy.sh.
 @testable import Appliance
-import CPacket
+import CDecoyCrypto
 import Foundation
 import Fingerprint
 import Testing
@@ -202,7 +202,7 @@ private func fixture(_ name: String) throws -> [String: Any] {
     @Test func groupsAreChosenAsSshdChoosesThem() throws {
         // a synthetic moduli file: two 2048-bit primes (RFC 3526's, generator 2 and 5), one 4096, junk lines
         var p2048 = [UInt8](repeating: 0, count: 256), p4096 = [UInt8](repeating: 0, count: 512)
-        _ = cp_ssh_dh_prime(2048, &p2048, 256); _ = cp_ssh_dh_prime(4096, &p4096, 512)
+        _ = dc_ssh_dh_prime(2048, &p2048, 256); _ = dc_ssh_dh_prime(4096, &p4096, 512)
         let hex = { (b: [UInt8]) in b.map { String($0, radix: 16, uppercase: true).count == 1 ? "0" + String($0, radix: 16, uppercase: true) : String($0, radix: 16, uppercase: true) }.joined() }
         let text = """
         # comment

@@ -339,10 +339,11 @@ private final class BusClientHandler: ChannelInboundHandler, @unchecked Sendable
     }
 }
 
-/// The bus factory (spec §1.7): DECNET_BUS_ENABLED=false → NullBus; DECNET_BUS_TYPE unix (default) or fake.
-public func makeBus(clientName: String, socketPath: String? = nil) throws -> any Bus {
-    if let e = getenv("DECNET_BUS_ENABLED"), String(cString: e).lowercased() == "false" { return NullBus() }
-    let type = getenv("DECNET_BUS_TYPE").map { String(cString: $0) } ?? "unix"
+/// The bus factory (spec §1.7): bus.enabled = false → NullBus; bus.type unix (default) or fake.
+public func makeBus(clientName: String, socketPath: String? = nil,
+                   configuration: DecnetConfiguration = .current) throws -> any Bus {
+    if !configuration.busEnabled { return NullBus() }
+    let type = configuration.busType
     switch type {
     case "unix", "": return UnixSocketBus(socketPath: socketPath ?? defaultBusSocketPath(), clientName: clientName)
     case "fake": return FakeBus()

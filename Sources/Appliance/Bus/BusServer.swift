@@ -4,14 +4,8 @@ import NIOPosix
 import Glibc
 #endif
 
-/// Where the bus socket lives (spec §1.1): $DECNET_BUS_SOCKET verbatim; else /run/decnet/bus.sock when
-/// /run/decnet exists and is writable; else ~/.decnet/bus.sock.
-public func defaultBusSocketPath() -> String {
-    if let p = getenv("DECNET_BUS_SOCKET"), p.pointee != 0 { return String(cString: p) }
-    if access("/run/decnet", W_OK) == 0 { return "/run/decnet/bus.sock" }
-    let home = getenv("HOME").map { String(cString: $0) } ?? "/root"
-    return home + "/.decnet/bus.sock"
-}
+/// Where the bus socket lives (spec §1.1; `bus.socket` in the configuration).
+public func defaultBusSocketPath() -> String { DecnetConfiguration.current.busSocket }
 
 public enum BusServerError: Error, CustomStringConvertible, Equatable {
     case parentMissing(String)
@@ -124,7 +118,7 @@ public final class BusServer: @unchecked Sendable {
         let parent = path.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
         let dir = parent.isEmpty ? "/" : parent
         if access(dir, F_OK) != 0 {
-            let home = getenv("HOME").map { String(cString: $0) } ?? ""
+            let home = ProcessEnvironment.home ?? ""
             if !home.isEmpty && dir == home + "/.decnet" {
                 mkdir(dir, 0o700)
             } else {

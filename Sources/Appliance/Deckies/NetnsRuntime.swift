@@ -6,7 +6,7 @@
 // Links and namespaces are made with iproute2 (`ip -batch`); sysctls and sockets inside a namespace go
 // through setns on one dedicated thread (NetnsThread). Every operation is idempotent; reconcile() makes
 // the host match a desired list, adopting what already matches and removing what nobody wants.
-import CPacket
+import CDecnetSystem
 import Fingerprint
 #if canImport(Glibc)
 import Glibc
@@ -72,7 +72,7 @@ public final class NamespaceHandle: @unchecked Sendable {
     /// A socket created inside this namespace (on the netns thread).
     public func socket(domain: Int32, type: Int32, nonblocking: Bool = true) throws -> Int32 {
         let fd = self.fd
-        let r = NetnsThread.shared.sync { cp_netns_socket(fd, domain, type, 0, nonblocking ? 1 : 0) }
+        let r = NetnsThread.shared.sync { cs_netns_socket(fd, domain, type, 0, nonblocking ? 1 : 0) }
         guard r >= 0 else { throw RuntimeError("socket in \(name): \(String(cString: strerror(-r)))") }
         return r
     }
@@ -82,7 +82,7 @@ public final class NamespaceHandle: @unchecked Sendable {
         return NetnsThread.shared.sync {
             var failed: [String] = []
             for (k, v) in kv {
-                let r = cp_netns_sysctl_write(fd, k, v)
+                let r = cs_netns_sysctl_write(fd, k, v)
                 if r != 0 { failed.append("\(k)=\(v): \(String(cString: strerror(-r)))") }
             }
             return failed
@@ -93,7 +93,7 @@ public final class NamespaceHandle: @unchecked Sendable {
         let fd = self.fd
         return NetnsThread.shared.sync {
             var buf = [CChar](repeating: 0, count: 256)
-            let n = cp_netns_sysctl_read(fd, key, &buf, 256)
+            let n = cs_netns_sysctl_read(fd, key, &buf, 256)
             return n >= 0 ? cString(buf) : nil
         }
     }

@@ -6,7 +6,7 @@
 // event), never a crash. Events use the common envelope of ../shared/spec/decoys.md §4: the endpoints,
 // session_id and transport on every event; principal/username/secret_kind/secret_printable/secret_b64/
 // auth_result on every credential; ids are dotted `<service>.<category>.<action>`.
-import CPacket
+import Crypto
 import Fingerprint
 #if canImport(Glibc)
 import Glibc
@@ -312,7 +312,7 @@ public final class ArtifactWriter {
     private var fd: Int32 = -1
     private var tmpPath = ""
     private var dir = ""
-    private var ctx: UnsafeMutableRawPointer?
+    private var digest = SHA256()
     private let source: String
     private let decky: String
     private let quota: ArtifactQuota
@@ -333,12 +333,10 @@ public final class ArtifactWriter {
         tmpPath = "\(dir)/.upload-\(newSessionID())"
         fd = open(tmpPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard fd >= 0 else { return nil }
-        ctx = cp_sha256_new()
     }
 
     deinit {
         if fd >= 0 { close(fd); unlink(tmpPath) }
-        if let ctx { cp_sha256_free(ctx) }
     }
 
     public func write(_ bytes: [UInt8]) {
@@ -363,17 +361,14 @@ public final class ArtifactWriter {
                 off += n
             }
             // Only what reached the file is hashed.
-            if off > 0 { cp_sha256_update(ctx, b.baseAddress, off) }
+            if off > 0 { digest.update(bufferPointer: UnsafeRawBufferPointer(rebasing: b[0..<off])) }
             size += off
         }
     }
 
     /// (sha256 of what was kept, kept size, stored path, truncated).
     public func finish() -> (sha256: String, size: Int, path: String, truncated: Bool) {
-        var out = [CChar](repeating: 0, count: 65)
-        cp_sha256_final(ctx, &out)
-        ctx = nil
-        let sha = cString(out)
+        let sha = Hex.bytes(digest.finalize())
         if fd >= 0 {
             if fsync(fd) != 0, limitedBy == nil { limitedBy = "write_error: \(String(cString: strerror(errno)))" }
             close(fd)

@@ -25,11 +25,11 @@ public enum Supervisor {
     public static let childMarker = "DECNET_SUPERVISED"
 
     /// True in a child: it should run the real work (and die with its parent).
-    public static var isChild: Bool { getenv(childMarker) != nil }
+    public static var isChild: Bool { ProcessEnvironment.value(childMarker) != nil }
 
     /// In a child: its shard ("i/N" in DECNET_SHARD), (0, 1) otherwise.
     public static var shard: (index: Int, count: Int) {
-        guard let v = getenv("DECNET_SHARD").map({ String(cString: $0) }) else { return (0, 1) }
+        guard let v = ProcessEnvironment.value("DECNET_SHARD") else { return (0, 1) }
         let parts = v.split(separator: "/")
         guard parts.count == 2, let n = CheckedInt.parse(parts[1], in: 1...256), let i = CheckedInt.parse(parts[0], in: 0...(n - 1)) else { return (0, 1) }
         return (i, n)
@@ -151,7 +151,7 @@ public enum Supervisor {
         defer { for p in argv { free(p) } }
         let ours = [childMarker, "DECNET_SHARD", "DECNET_SUPERVISOR_RESTARTS"]
         var env: [UnsafeMutablePointer<CChar>?] = []
-        var e = environ
+        var e = ProcessEnvironment.block
         while let p = e.pointee {
             let s = String(cString: p)
             if !ours.contains(where: { s.hasPrefix($0 + "=") }) { env.append(strdup(p)) }

@@ -88,7 +88,7 @@ public enum Confinement {
 
     /// The unprivileged user's uid/gid (DECNET_USER, default `decnet`), nil when absent.
     public static func serviceUser() -> (name: String, uid: uid_t, gid: gid_t)? {
-        let name = getenv("DECNET_USER").map { String(cString: $0) } ?? "decnet"
+        let name = DecnetConfiguration.current.serviceUser
         guard let pw = getpwnam(name) else { return nil }
         return (name, pw.pointee.pw_uid, pw.pointee.pw_gid)
     }
@@ -98,8 +98,8 @@ public enum Confinement {
     @discardableResult
     public static func apply(_ role: DaemonRole, shared: [String] = []) throws -> Report {
         let log = StartupNotes.shared
-        if let v = getenv("DECNET_UNCONFINED"), String(cString: v) == "1" {
-            log.warning("DECNET_UNCONFINED=1: running with every privilege this process was started with (development only)")
+        if DecnetConfiguration.current.unconfined {
+            log.warning("DECNET_UNCONFINED=1 (privileges.unconfined): running with every privilege this process was started with (development only)")
             return Report(uid: geteuid(), capabilities: cs_effective_capabilities(), syscalls: 0, skipped: 0, userNote: "unconfined")
         }
         let keep = role.capabilities.reduce(UInt64(0)) { $0 | (1 << UInt64($1)) }
@@ -127,7 +127,7 @@ public enum Confinement {
                     rc = cs_switch_user(user.uid, user.gid, keep)
                     if rc != 0 { throw Failure(description: "switching to user \(user.name): \(String(cString: strerror(-rc)))") }
                 } else {
-                    note = "no user \(getenv("DECNET_USER").map { String(cString: $0) } ?? "decnet"): uid 0 without capabilities"
+                    note = "no user \(DecnetConfiguration.current.serviceUser): uid 0 without capabilities"
                 }
             } else if let user {
                 // Root daemons join the service group: the store the API handed to it stays writable (0660).
@@ -148,7 +148,7 @@ public enum Confinement {
         var skipped: Int32 = 0
         // DECNET_SECCOMP_LOG=1 (maintainers): log instead of refusing, to find a syscall the list lacks
         // (the kernel writes "audit: type=1326 ... syscall=N" to the kernel log).
-        let logOnly = getenv("DECNET_SECCOMP_LOG").map { String(cString: $0) == "1" } ?? false
+        let logOnly = DecnetConfiguration.current.seccompLogOnly
         rc = withArrayOfCStrings(names) { ptrs in cs_seccomp_allow(ptrs, Int32(names.count), logOnly ? 1 : 0, &skipped) }
         if rc != 0 { throw Failure(description: "seccomp: \(String(cString: strerror(-rc)))") }
         let report = Report(uid: geteuid(), capabilities: cs_effective_capabilities(), syscalls: names.count, skipped: Int(skipped), userNote: note)

@@ -1,4 +1,5 @@
 import Fingerprint
+import Logging
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -10,10 +11,7 @@ public struct ProcessLog: Sendable {
     public enum Level: Int, Sendable { case error = 3, warning = 4, info = 6, debug = 7 }
 
     public let component: String
-    public static let debugEnabled: Bool = {
-        guard let v = getenv("DECNET_DEVELOPER") else { return false }
-        return String(cString: v).lowercased() == "true"
-    }()
+    public static var debugEnabled: Bool { DecnetConfiguration.current.developer }
 
     public init(_ component: String) { self.component = component }
 
@@ -41,4 +39,43 @@ public func iso8601Micro(_ epoch: Double) -> String {
     var out: [UInt8] = []
     appendUTCTime(ns: UInt64((max(epoch, 0) * 1e6).rounded()) * 1000, iso: true, into: &out)
     return String(decoding: out, as: UTF8.self)
+}
+
+/// swift-log's backend for the whole process: the same RFC 5424 line as `ProcessLog`, so NIO, Hummingbird,
+/// ServiceLifecycle and our own code log one way. `LoggingSystem.bootstrap(ProcessLogHandler.init)` once at start.
+public struct ProcessLogHandler: LogHandler {
+    public var metadata: Logger.Metadata = [:]
+    public var logLevel: Logger.Level
+    private let label: String
+
+    public init(label: String) {
+        self.label = label.hasPrefix("decnet.") ? String(label.dropFirst(7)) : label
+        logLevel = ProcessLog.debugEnabled ? .debug : .info
+    }
+
+    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    public func log(event: LogEvent) {
+        let level: ProcessLog.Level
+        switch event.level {
+        case .trace, .debug: level = .debug
+        case .info, .notice: level = .info
+        case .warning: level = .warning
+        case .error, .critical: level = .error
+        }
+        var text = "\(event.message)"
+        let all = metadata.merging(event.metadata ?? [:]) { $1 }
+        if !all.isEmpty {
+            text += " " + all.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+        }
+        ProcessLog(label).emit(level, text)
+    }
+}
+
+extension Logger {
+    /// A logger for one decnet component (`decnet.<component>` in the RFC 5424 line).
+    public static func decnet(_ component: String) -> Logger { Logger(label: "decnet.\(component)") }
 }

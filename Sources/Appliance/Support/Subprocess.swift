@@ -30,7 +30,7 @@ public func runProgram(_ argv: [String], input: String? = nil, captureStderr: Bo
     var cargs = argv.map { strdup($0) } + [nil]
     defer { for p in cargs { free(p) } }
     var pid: pid_t = 0
-    let rc = posix_spawnp(&pid, argv[0], &actions, nil, &cargs, environ)
+    let rc = posix_spawnp(&pid, argv[0], &actions, nil, &cargs, ProcessEnvironment.block)
     close(fds[1])
     if let input {
         close(ins[0])

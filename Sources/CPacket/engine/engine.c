@@ -1,6 +1,5 @@
 /* engine.c: engine lifecycle, the per-packet entry point, the reader thread and counters. */
 #include "engine_int.h"
-#include <openssl/evp.h>
 #include <sys/resource.h>
 #include <time.h>
 #include <stdio.h>
@@ -235,54 +234,3 @@ uint64_t cp_thread_cpu_ns(void) {
 
 int cp_engine_running(const cp_engine *e) { return atomic_load(&((cp_engine *)e)->running); }
 
-/* Digests for the Swift side, fetched once (OpenSSL 3 implicit fetches are slow per call). */
-static EVP_MD *md_md5, *md_sha256;
-static pthread_once_t md_once = PTHREAD_ONCE_INIT;
-static void md_init(void) {
-    md_md5 = EVP_MD_fetch(NULL, "MD5", NULL);
-    md_sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
-}
-
-static void hexify(const uint8_t *d, unsigned n, char *out) {
-    static const char hx[] = "0123456789abcdef";
-    for (unsigned i = 0; i < n; i++) { out[2 * i] = hx[d[i] >> 4]; out[2 * i + 1] = hx[d[i] & 15]; }
-    out[2 * n] = 0;
-}
-
-void cp_md5_hex(const void *data, size_t n, char out[33]) {
-    pthread_once(&md_once, md_init);
-    uint8_t d[16];
-    unsigned l = 0;
-    if (!md_md5 || EVP_Digest(data, n, d, &l, md_md5, NULL) != 1 || l != 16) { memset(out, '0', 32); out[32] = 0; return; }
-    hexify(d, 16, out);
-}
-
-void cp_sha256_hex(const void *data, size_t n, char out[65]) {
-    pthread_once(&md_once, md_init);
-    uint8_t d[32];
-    unsigned l = 0;
-    if (!md_sha256 || EVP_Digest(data, n, d, &l, md_sha256, NULL) != 1 || l != 32) { memset(out, '0', 64); out[64] = 0; return; }
-    hexify(d, 32, out);
-}
-
-void *cp_sha256_new(void) {
-    pthread_once(&md_once, md_init);
-    if (!md_sha256) return NULL;
-    EVP_MD_CTX *c = EVP_MD_CTX_new();
-    if (c && EVP_DigestInit_ex(c, md_sha256, NULL) != 1) { EVP_MD_CTX_free(c); return NULL; }
-    return c;
-}
-
-void cp_sha256_update(void *ctx, const void *data, size_t n) {
-    if (ctx && n) EVP_DigestUpdate((EVP_MD_CTX *)ctx, data, n);
-}
-
-void cp_sha256_final(void *ctx, char out[65]) {
-    uint8_t d[32];
-    unsigned l = 0;
-    if (!ctx || EVP_DigestFinal_ex((EVP_MD_CTX *)ctx, d, &l) != 1 || l != 32) memset(out, '0', 64), out[64] = 0;
-    else hexify(d, 32, out);
-    if (ctx) EVP_MD_CTX_free((EVP_MD_CTX *)ctx);
-}
-
-void cp_sha256_free(void *ctx) { if (ctx) EVP_MD_CTX_free((EVP_MD_CTX *)ctx); }

@@ -8,8 +8,4 @@
 #include "cp_decode.h"
 #include "cp_parse.h"
 #include "cp_engine.h"
-#include "cp_netns.h"
-#include "cp_tls_server.h"
-#include "cp_auth.h"
-#include "cp_ssh.h"
 #endif

@@ -55,15 +55,5 @@ void cp_engine_get_stats(cp_engine *e, cp_engine_stats *out);
 /* CPU time (user + system) of the calling thread, ns (RUSAGE_THREAD is _GNU_SOURCE-only). */
 uint64_t cp_thread_cpu_ns(void);
 
-/* Hash helpers for the Swift side (OpenSSL): lowercase hex into out (33 / 65 bytes incl. NUL). */
-void cp_md5_hex(const void *data, size_t n, char out[33]);
-void cp_sha256_hex(const void *data, size_t n, char out[65]);
-
-/* Streaming SHA-256 (uploads hashed as they are written). new() returns NULL when OpenSSL cannot;
- * final() writes hex and frees the context. */
-void *cp_sha256_new(void);
-void cp_sha256_update(void *ctx, const void *data, size_t n);
-void cp_sha256_final(void *ctx, char out[65]);
-void cp_sha256_free(void *ctx);
 
 #endif

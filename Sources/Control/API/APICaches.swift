@@ -2,7 +2,6 @@
 // collapse onto one load), single-use SSE tickets, and the login rate limiter.
 import Appliance
 import Fingerprint
-import CPacket
 import NIOConcurrencyHelpers
 
 /// A TTL cache whose misses coalesce: while one caller loads a key, every other caller of that key awaits
@@ -46,10 +45,9 @@ final class CoalescingCache<Value: Sendable>: Sendable {
 }
 
 func randomBytes(_ n: Int) -> [UInt8] {
-    var b = [UInt8](repeating: 0, count: n)
-    let rc = b.withUnsafeMutableBytes { cp_random_bytes($0.baseAddress, n) }
-    precondition(rc == 0, "the system random source failed")
-    return b
+    // SystemRandomNumberGenerator is getrandom(2) on Linux: cryptographically secure, never short.
+    var rng = SystemRandomNumberGenerator()
+    return (0..<n).map { _ in UInt8.random(in: .min ... .max, using: &rng) }
 }
 
 /// Single-use SSE tickets (spec §10.2): 32 random bytes, url-safe, 60 s, bound to the session (token) that

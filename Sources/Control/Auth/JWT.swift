@@ -4,7 +4,7 @@
 // reading any claim, then every required claim, issuer, audience, type and expiry. Users, revocation
 // (jti denylist) and tokens_valid_from are the caller's checks on the returned claims.
 import Appliance
-import CPacket
+import Crypto
 
 public struct AccessClaims: Sendable, Equatable {
     public var uuid: String
@@ -54,10 +54,7 @@ public struct TokenSigner: Sendable {
     }
 
     func mac(_ data: some Collection<UInt8>) -> [UInt8] {
-        var out = [UInt8](repeating: 0, count: 32)
-        let d = Array(data)
-        _ = key.withUnsafeBytes { k in d.withUnsafeBytes { cp_hmac_sha256(k.baseAddress, k.count, $0.baseAddress, $0.count, &out) } }
-        return out
+        Array(HMAC<SHA256>.authenticationCode(for: Array(data), using: SymmetricKey(data: key)))
     }
 
     public func sign(_ c: AccessClaims) -> String {

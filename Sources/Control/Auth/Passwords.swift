@@ -1,7 +1,7 @@
 // Passwords.swift: bcrypt (cost 12, spec §10.2) through the system's libxcrypt. Passwords longer than 72
 // UTF-8 bytes are refused rather than silently truncated (bcrypt ignores the rest), and NUL bytes are
 // refused (C strings would cut there). Hashing takes ~0.25 s at cost 12: run it off any event loop.
-import CPacket
+import CDecnetSystem
 
 public enum PasswordError: Error, Equatable, CustomStringConvertible {
     case tooLong, containsNUL, tooShort(Int), notPrintableASCII, hashingFailed
@@ -40,13 +40,13 @@ public enum Passwords {
     public static func hash(_ p: String, cost: Int = Passwords.cost) throws(PasswordError) -> String {
         try checkBytes(p)
         var out = [CChar](repeating: 0, count: 128)
-        guard cp_bcrypt_hash(p, Int32(cost), &out, out.count) == 0 else { throw .hashingFailed }
+        guard cs_bcrypt_hash(p, Int32(cost), &out, out.count) == 0 else { throw .hashingFailed }
         return String(decoding: out.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     /// False for a wrong password, an over-long one, or a hash that is not bcrypt.
     public static func verify(_ p: String, hash: String) -> Bool {
         guard p.utf8.count <= maxBytes, !p.utf8.contains(0) else { return false }
-        return cp_bcrypt_verify(p, hash) == 1
+        return cs_bcrypt_verify(p, hash) == 1
     }
 }

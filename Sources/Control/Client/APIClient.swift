@@ -237,9 +237,7 @@ struct SSELines {
 /// (directory 0700, file 0600).
 public enum ClientSession {
     public static var path: String {
-        if let p = getenv("DECNET_CLIENT_CONFIG"), p.pointee != 0 { return String(cString: p) }
-        let home = getenv("HOME").map { String(cString: $0) } ?? "/root"
-        return home + "/.config/decnet/client.json"
+        DecnetConfiguration.current.clientConfigFile
     }
 
     public static func load() -> (url: String, token: String)? {

@@ -42,7 +42,7 @@ struct APICommand: ParsableCommand {
         let lock = path + ".fleet.lock"
         let lfd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0o660)
         if lfd >= 0 { close(lfd) }
-        confineOrExit(.api, shared: [path, lock, path + ".jwt-secret"] + (env("DECNET_INGEST_LOG_FILE").map { [$0] } ?? []), "api")
+        confineOrExit(.api, shared: [path, lock, path + ".jwt-secret"] + (DecnetConfiguration.current.explicitIngestLogFile.map { [$0] } ?? []), "api")
         let command = self
         try runBlocking { try await command.serve() }
     }
@@ -57,25 +57,18 @@ struct APICommand: ParsableCommand {
         makeParentDirectory(path)
         let store = try openStore(path)
         var config = APIConfiguration(jwtSecret: try jwtSecret(dbPath: path), fleetLockPath: path + ".fleet.lock")
-        // Every number from the environment through the one checked parser (digits, bounds).
-        func number(_ name: String, _ range: ClosedRange<Int>) throws -> Int? {
-            guard let v = env(name) else { return nil }
-            guard let n = CheckedInt.parse(v, in: range) else {
-                stderrLine("decnet api: \(name) must be an integer in \(range.lowerBound)...\(range.upperBound), got \(v.debugDescription)")
-                throw ExitCode(64)
-            }
-            return n
-        }
-        if let v = try number("DECNET_JWT_EXP_MINUTES", 1...(7 * 24 * 60)) { config.tokenMinutes = v }
-        if let v = try number("DECNET_SSE_MAX_PER_USER", 1...1000) { config.sseMaxPerUser = v }
-        if let v = try number("DECNET_SSE_MAX_SECONDS", 1...86_400) { config.sseMaxSeconds = v }
-        if let v = try number("DECNET_MAX_CONNECTIONS_PER_CLIENT", 1...100_000) { config.maxConnectionsPerClient = v }
-        if let v = try number("DECNET_IDLE_TIMEOUT_SECONDS", 1...3600) { config.idleTimeoutSeconds = v }
-        config.limiterEnabled = env("DECNET_LIMITER_ENABLED")?.lowercased() != "false"
-        if let v = try number("DECNET_LOGIN_LIMIT", 1...1_000_000) { config.loginLimit = v }
-        config.developer = env("DECNET_DEVELOPER")?.lowercased() == "true"
-        if let p = env("DECNET_NETNS_PREFIX") { config.netnsPrefix = p }
-        config.mutationLogPath = env("DECNET_INGEST_LOG_FILE")
+        // Numbers were checked (digits, bounds) when the configuration loaded.
+        let settings = DecnetConfiguration.current
+        if let v = settings.int("api.jwt_exp_minutes") { config.tokenMinutes = v }
+        if let v = settings.int("api.sse_max_per_user") { config.sseMaxPerUser = v }
+        if let v = settings.int("api.sse_max_seconds") { config.sseMaxSeconds = v }
+        if let v = settings.int("api.max_connections_per_client") { config.maxConnectionsPerClient = v }
+        if let v = settings.int("api.idle_timeout_seconds") { config.idleTimeoutSeconds = v }
+        config.limiterEnabled = settings.bool("api.limiter_enabled") ?? true
+        if let v = settings.int("api.login_limit") { config.loginLimit = v }
+        config.developer = settings.developer
+        if let p = settings.netnsPrefix { config.netnsPrefix = p }
+        config.mutationLogPath = settings.explicitIngestLogFile
         if !config.limiterEnabled { stderrLine("decnet api: WARNING: rate limiting is disabled (DECNET_LIMITER_ENABLED=false)") }
 
         var bus: (any Bus)? = nil
@@ -90,14 +83,14 @@ struct APICommand: ParsableCommand {
             stderrLine("decnet api: DECNET_JWT_SECRET must be at least 32 characters and not a known default")
             throw ExitCode(64)
         }
-        let adminPassword = env("DECNET_ADMIN_PASSWORD")
+        let adminPassword = env("api.admin_password")
         if let p = adminPassword {
             do { try Passwords.checkNew(p) } catch {
                 stderrLine("decnet api: DECNET_ADMIN_PASSWORD: \(error) (12 to 72 printable ASCII characters)")
                 throw ExitCode(64)
             }
         }
-        let adminUser = env("DECNET_ADMIN_USER") ?? "admin"
+        let adminUser = env("api.admin_user") ?? "admin"
         do {
             if let generated = try api.bootstrapAdmin(username: adminUser, password: adminPassword) {
                 stderrLine("decnet api: created user '\(adminUser)' (admin) with one-time password: \(generated)")
@@ -115,14 +108,11 @@ struct APICommand: ParsableCommand {
         }
     }
 
-    func env(_ name: String) -> String? {
-        guard let p = getenv(name), p.pointee != 0 else { return nil }
-        return String(cString: p)
-    }
+    func env(_ key: String) -> String? { DecnetConfiguration.current.string(key) }
 
     /// DECNET_JWT_SECRET, else the secret in `<db>.jwt-secret` (created once, 0600, 48 random bytes).
     func jwtSecret(dbPath: String) throws -> String {
-        if let s = env("DECNET_JWT_SECRET") { return s }
+        if let s = env("api.jwt_secret") { return s }
         let file = dbPath + ".jwt-secret"
         if let b = readFile(file, limit: 4096) {
             let s = String(decoding: b, as: UTF8.self).trimmingCharacters(in: [" ", "\n"])

@@ -14,7 +14,7 @@ struct BusCommand: ParsableCommand {
     var socket: String?
 
     @Option(name: .long, help: "Group that may connect (socket mode 0660); empty to keep the process group.")
-    var group: String = String(cString: getenv("DECNET_BUS_GROUP") ?? strdup("decnet"))
+    var group: String = DecnetConfiguration.current.busGroup
 
     @Option(name: .long, help: "Seconds between system.bus.health heartbeats.")
     var heartbeat: Double = 10

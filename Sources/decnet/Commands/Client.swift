@@ -14,9 +14,9 @@ struct ClientOptions: ParsableArguments {
 
     func client(needToken: Bool = true) throws -> APIClient {
         let saved = ClientSession.load()
-        let env = getenv("DECNET_API_URL").map { String(cString: $0) }
+        let env = DecnetConfiguration.current.clientURL
         let base = url ?? env ?? saved?.url ?? "http://127.0.0.1:8000"
-        let token = getenv("DECNET_API_TOKEN").map { String(cString: $0) } ?? saved?.token
+        let token = DecnetConfiguration.current.clientToken ?? saved?.token
         if needToken && token == nil {
             stderrLine("decnet: not logged in; run `decnet login` first")
             throw ExitCode(77)

@@ -24,7 +24,7 @@ struct FleetOptions: ParsableArguments {
             throw ExitCode(73)
         }
         let fleet = DeckyFleet(store: store, lockPath: path + ".fleet.lock")
-        let env = getenv("DECNET_NETNS_PREFIX").map { String(cString: $0) }
+        let env = DecnetConfiguration.current.netnsPrefix
         let prefix = netnsPrefix ?? env ?? (try? fleet.prefix()) ?? nil ?? "decnet-"
         guard !prefix.isEmpty, prefix.count <= 32, prefix.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }) else {
             stderrLine("decnet \(cmd): --netns-prefix must be 1-32 of letters, digits, - and _")
@@ -243,7 +243,7 @@ struct Serve: ParsableCommand {
         }
         if Supervisor.isChild {
             Supervisor.bindToParent()
-            if let n = getenv("DECNET_SUPERVISOR_RESTARTS").map({ String(cString: $0) }), n != "0" {
+            if let n = DecnetConfiguration.current.supervisorRestartLimit.map(String.init), n != "0" {
                 StartupNotes.shared.info("decoy process restarted (restart \(n))")
             }
         }
@@ -251,8 +251,8 @@ struct Serve: ParsableCommand {
         ProcessLimits.raiseDescriptorLimit()
         confineOrExit(.decoys, "serve")   // before any thread: what namespaces and low ports take, for its whole life
         let (fleet, prefix) = try fleetOptions.open("serve")
-        let log = logFile ?? getenv("DECNET_DECOY_LOG_FILE").map { String(cString: $0) } ?? "/var/log/decnet/decoys.log"
-        let artifacts = artifactsDir ?? getenv("DECNET_ARTIFACTS_DIR").map { String(cString: $0) } ?? "/var/lib/decnet/artifacts"
+        let log = logFile ?? DecnetConfiguration.current.decoyLogFile
+        let artifacts = artifactsDir ?? DecnetConfiguration.current.artifactsDirectory
         TerminationSignals.block()
         var pcfg = EventPipeline.Configuration()
         if !log.isEmpty {
@@ -309,7 +309,7 @@ extension String {
 /// the bus when a broker is listening.
 func announceFleetChange(_ fleet: DeckyFleet, _ specs: [DeckySpec], _ trigger: MutationTrigger) {
     guard !specs.isEmpty else { return }
-    let path = getenv("DECNET_INGEST_LOG_FILE").map { String(cString: $0) } ?? "/var/log/decnet/decnet.log"
+    let path = DecnetConfiguration.current.ingestLogFile
     let bus = connectedBusIfListening(clientName: "deploy")
     Mutator(fleet: fleet, logPath: path.isEmpty ? nil : path, publish: publishFunction(bus)).announce(specs, trigger)
     if bus != nil { usleep(200_000) }          // let the queued publishes leave before the process exits

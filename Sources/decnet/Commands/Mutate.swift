@@ -30,11 +30,11 @@ struct Mutate: ParsableCommand {
         if watch {
             ProcessLimits.raiseDescriptorLimit()
             let db = fleetOptions.db ?? defaultDatabasePath()
-            let path = logFile ?? getenv("DECNET_INGEST_LOG_FILE").map { String(cString: $0) } ?? "/var/log/decnet/decnet.log"
+            let path = logFile ?? DecnetConfiguration.current.ingestLogFile
             confineOrExit(.mutator, shared: [db, db + ".fleet.lock"] + (path.isEmpty ? [] : [path]), "mutate")
         }
         let (fleet, _) = try fleetOptions.open("mutate")
-        let path = logFile ?? getenv("DECNET_INGEST_LOG_FILE").map { String(cString: $0) } ?? "/var/log/decnet/decnet.log"
+        let path = logFile ?? DecnetConfiguration.current.ingestLogFile
         // The loop keeps a client that reconnects; one-shot mutations only use a broker that is listening.
         var bus: (any Bus)? = nil
         if watch {
@@ -62,7 +62,7 @@ struct Mutate: ParsableCommand {
         var failed = false
         for n in names {
             do {
-                let m = try mutator.mutate(n, trigger: MutationTrigger.`operator`, actor: getenv("USER").map { String(cString: $0) })
+                let m = try mutator.mutate(n, trigger: MutationTrigger.`operator`, actor: ProcessEnvironment.user)
                 print("\(n): \(m.oldServices.joined(separator: ",")) -> \(m.newServices.joined(separator: ","))")
             } catch {
                 stderrLine("decnet mutate: \(error)")

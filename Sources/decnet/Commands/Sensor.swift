@@ -58,7 +58,7 @@ struct Sensor: ParsableCommand {
         // Before any thread: opening a packet socket (promiscuous, TPACKET_V3) takes CAP_NET_RAW, nothing more.
         confineOrExit(.sensor, "sensor")
         var cfg = SensorConfiguration()
-        if let p = getenv("DECNET_INGEST_LOG_FILE"), p.pointee != 0 { cfg.logFile = String(cString: p) } else { cfg.logFile = "/var/log/decnet/decnet.log" }
+        cfg.logFile = DecnetConfiguration.current.ingestLogFile
         cfg.dbPath = defaultDatabasePath()
         if let config {
             guard let bytes = readFile(config, limit: 1 << 20) else {

@@ -5,11 +5,8 @@ import ArgumentParser
 import Glibc
 #endif
 
-/// Default database: $DECNET_DB_PATH, else /var/lib/decnet/decnet.db.
-func defaultDatabasePath() -> String {
-    if let p = getenv("DECNET_DB_PATH"), p.pointee != 0 { return String(cString: p) }
-    return "/var/lib/decnet/decnet.db"
-}
+/// Default database: `store.path` (DECNET_DB_PATH), else <state.directory>/decnet.db.
+func defaultDatabasePath() -> String { DecnetConfiguration.current.databasePath }
 
 func openStore(_ path: String) throws -> SQLiteStore {
     do {

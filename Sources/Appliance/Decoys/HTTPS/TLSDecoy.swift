@@ -1,10 +1,10 @@
 // TLSDecoy.swift: TLS in front of a plaintext decoy session, on OpenSSL (the library the claimed servers
 // link on Debian/Ubuntu, so cipher order, extensions and JA3S look like theirs, not like BoringSSL's).
-// Records go through memory buffers (cp_tls_server.h): the wrapped session never knows it is encrypted,
+// Records go through memory buffers (dc_tls_server.h): the wrapped session never knows it is encrypted,
 // and delays, timers and closes keep their order. The `https` decoy is the HTTP decoy behind it. Each
 // decky has its own snakeoil-style certificate (CN = hostname), made once and kept under
 // <artifacts>/.tls/<decky>.pem so a restart does not change it.
-import CPacket
+import CDecoyCrypto
 import Fingerprint
 #if canImport(Glibc)
 import Glibc
@@ -24,11 +24,11 @@ final class TLSContext: @unchecked Sendable {
         let dir = (artifactsDir ?? TLSContext.scratch) + "/.tls"
         makeDirectories(dir)
         var err = [CChar](repeating: 0, count: 256)
-        ctx = cp_tls_ctx_open("\(dir)/\(decky.name).pem", decky.hostname.lowercased(), &err, 256)
+        ctx = dc_tls_ctx_open("\(dir)/\(decky.name).pem", decky.hostname.lowercased(), &err, 256)
         error = cString(err)
     }
 
-    deinit { cp_tls_ctx_free(ctx) }
+    deinit { dc_tls_ctx_free(ctx) }
 
     /// Without an artifacts directory (tests) keys go to a private per-process directory.
     static let scratch: String = {
@@ -67,11 +67,11 @@ public final class TLSDecoy: DecoySession {
     init(_ info: DecoySessionInfo, inner: DecoySession) {
         self.info = info
         context = TLSContext.shared(info)
-        tls = context.ctx.flatMap { cp_tls_new($0) }
+        tls = context.ctx.flatMap { dc_tls_new($0) }
         self.inner = inner
     }
 
-    deinit { cp_tls_free(tls) }
+    deinit { dc_tls_free(tls) }
 
     public func start(_ io: DecoyIO) {
         if tls == nil {
@@ -88,15 +88,15 @@ public final class TLSDecoy: DecoySession {
     public func receive(_ bytes: [UInt8], _ io: DecoyIO) {
         guard let tls, !failed else { return }
         if !started && hello.count < 16_384 { hello += bytes.prefix(16_384 - hello.count) }
-        _ = bytes.withUnsafeBytes { cp_tls_feed(tls, $0.baseAddress, $0.count) }
+        _ = bytes.withUnsafeBytes { dc_tls_feed(tls, $0.baseAddress, $0.count) }
         while true {
-            let n = scratch.withUnsafeMutableBytes { cp_tls_read(tls, $0.baseAddress, $0.count) }
-            if !started && cp_tls_handshake_done(tls) != 0 {
+            let n = scratch.withUnsafeMutableBytes { dc_tls_read(tls, $0.baseAddress, $0.count) }
+            if !started && dc_tls_handshake_done(tls) != 0 {
                 started = true
                 io.emit(info.event(TLSEvents.handshake(info.service), [
-                    ("tls_version", String(cString: cp_tls_version(tls))), ("cipher", String(cString: cp_tls_cipher(tls))),
-                    ("sni", DecoyEvents.printable(Array(String(cString: cp_tls_sni(tls)).utf8), max: 255)),
-                    ("alpn", String(cString: cp_tls_alpn(tls)))] + clientFingerprints()))
+                    ("tls_version", String(cString: dc_tls_version(tls))), ("cipher", String(cString: dc_tls_cipher(tls))),
+                    ("sni", DecoyEvents.printable(Array(String(cString: dc_tls_sni(tls)).utf8), max: 255)),
+                    ("alpn", String(cString: dc_tls_alpn(tls)))] + clientFingerprints()))
                 hello = []
                 innerIO.wake = { [weak self, weak io] in
                     guard let self, let io else { return }
@@ -111,7 +111,7 @@ public final class TLSDecoy: DecoySession {
             }
             if n == -1 {
                 failed = true
-                io.emit(info.event(TLSEvents.error(info.service), [("reason", String(cString: cp_tls_error(tls))), ("bytes", String(bytes.count))]))
+                io.emit(info.event(TLSEvents.error(info.service), [("reason", String(cString: dc_tls_error(tls))), ("bytes", String(bytes.count))]))
                 sendPending(io)                      // the alert
                 io.close()
                 return
@@ -146,10 +146,10 @@ public final class TLSDecoy: DecoySession {
         for o in outs {
             switch o {
             case .bytes(let b, let d):
-                _ = b.withUnsafeBytes { cp_tls_write(tls, $0.baseAddress, $0.count) }
+                _ = b.withUnsafeBytes { dc_tls_write(tls, $0.baseAddress, $0.count) }
                 io.send(takeOutput(), after: d)
             case .close(let d):
-                cp_tls_close_notify(tls)
+                dc_tls_close_notify(tls)
                 io.send(takeOutput(), after: d)
                 io.close()
             case .call(let d, let body):
@@ -167,7 +167,7 @@ public final class TLSDecoy: DecoySession {
         guard let tls else { return [] }
         var out: [UInt8] = []
         while true {
-            let n = scratch.withUnsafeMutableBytes { cp_tls_drain(tls, $0.baseAddress, $0.count) }
+            let n = scratch.withUnsafeMutableBytes { dc_tls_drain(tls, $0.baseAddress, $0.count) }
             if n <= 0 { break }
             out += scratch[0..<Int(n)]
         }

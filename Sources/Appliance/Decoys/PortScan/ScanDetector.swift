@@ -3,6 +3,7 @@
 // one thread reads them all. ScanTracker, the pure part, counts distinct *closed* ports per source per
 // window and emits one `scan.portscan.detected` per source, decky and window once a threshold is
 // crossed (OpenCanary's SYN/NULL/FIN/Xmas scan types become the `kind` field).
+import CDecnetSystem
 import CPacket
 import Fingerprint
 #if canImport(Glibc)
@@ -120,7 +121,7 @@ public final class ScanDetector: @unchecked Sendable {
         var err = [CChar](repeating: 0, count: 256)
         let nsfd = ns.fd
         let filter = "inbound and ip and tcp and dst host \(decky.ip) and tcp[tcpflags] & tcp-ack == 0"
-        let fd = NetnsThread.shared.sync { cp_netns_packet_socket(nsfd, "eth0", filter, &err, 256) }
+        let fd = NetnsThread.shared.sync { cs_netns_packet_socket(nsfd, "eth0", filter, &err, 256) }
         guard fd >= 0 else { log.error("\(decky.name): no scan detection: \(cString(err))"); return }
         var open = Set<UInt16>()
         for s in decky.services { for p in DecoyRegistry.decoy(s)?.ports ?? [] { open.insert(p) } }

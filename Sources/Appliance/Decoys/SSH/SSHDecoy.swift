@@ -7,7 +7,7 @@
 // admin:admin), a failed password answered after pam_unix's 2 s delay, MaxAuthTries 6 then
 // "Too many authentication failures". Public keys are never accepted (the attacker's key is not ours).
 // Sessions: pty-req, env, window-change, shell, exec, subsystem sftp, scp -t / -f (SSHChannel.swift).
-import CPacket
+import CDecoyCrypto
 import Fingerprint
 
 enum SSHEvents {
@@ -249,8 +249,8 @@ public final class SSHDecoy: DecoySession {
         guard let c = channels[id] else { transport.fail("unexpected_message", "message \(type) for unknown channel \(id)"); return }
         switch type {
         case SSHMsg.channelWindowAdjust: c.windowAdjust(try r.u32())
-        case SSHMsg.channelData: c.data(Array(try r.string(max: Int(CP_SSH_MAX_PACKET))))
-        case SSHMsg.channelExtendedData: _ = try r.u32(); _ = try r.string(max: Int(CP_SSH_MAX_PACKET))
+        case SSHMsg.channelData: c.data(Array(try r.string(max: Int(DC_SSH_MAX_PACKET))))
+        case SSHMsg.channelExtendedData: _ = try r.u32(); _ = try r.string(max: Int(DC_SSH_MAX_PACKET))
         case SSHMsg.channelEOF: c.eof()
         case SSHMsg.channelClose:
             c.closeReceived()

@@ -1,7 +1,7 @@
 // SSHHostKeys.swift: a decky's SSH host keys (RSA 3072, ECDSA P-256, Ed25519, as `ssh-keygen -A` makes
 // them), created once under <artifacts>/.ssh/<decky>/ (mode 0600) and shared by the decky's connections,
 // so a restart or a second connection shows the same fingerprints.
-import CPacket
+import CDecoyCrypto
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -24,17 +24,17 @@ final class SSHHostKeys: @unchecked Sendable {
         var errs: [String] = []
         for (type, file) in [("ssh-rsa", "ssh_host_rsa_key"), ("ecdsa-sha2-nistp256", "ssh_host_ecdsa_key"), ("ssh-ed25519", "ssh_host_ed25519_key")] {
             var err = [CChar](repeating: 0, count: 256)
-            guard let k = cp_ssh_hostkey_open("\(dir)/\(file)", type, &err, 256) else { errs.append(cString(err)); continue }
+            guard let k = dc_ssh_hostkey_open("\(dir)/\(file)", type, &err, 256) else { errs.append(cString(err)); continue }
             var blob = [UInt8](repeating: 0, count: 1024)
-            let n = cp_ssh_hostkey_blob(k, &blob, blob.count)
-            guard n > 0 else { cp_ssh_hostkey_free(k); errs.append("\(type): no public key blob"); continue }
+            let n = dc_ssh_hostkey_blob(k, &blob, blob.count)
+            guard n > 0 else { dc_ssh_hostkey_free(k); errs.append("\(type): no public key blob"); continue }
             keys[type] = k
             blobs[type] = Array(blob.prefix(Int(n)))
         }
         error = errs.joined(separator: "; ")
     }
 
-    deinit { for k in keys.values { cp_ssh_hostkey_free(k) } }
+    deinit { for k in keys.values { dc_ssh_hostkey_free(k) } }
 
     /// The key type behind a host-key algorithm name.
     static func keyType(_ alg: String) -> String {
@@ -48,7 +48,7 @@ final class SSHHostKeys: @unchecked Sendable {
     func sign(_ alg: String, _ data: [UInt8]) -> [UInt8]? {
         guard let k = keys[SSHHostKeys.keyType(alg)] else { return nil }
         var out = [UInt8](repeating: 0, count: 1024)
-        let n = cp_ssh_hostkey_sign(k, alg, data, data.count, &out, out.count)
+        let n = dc_ssh_hostkey_sign(k, alg, data, data.count, &out, out.count)
         return n > 0 ? Array(out.prefix(Int(n))) : nil
     }
 
@@ -63,7 +63,7 @@ final class SSHHostKeys: @unchecked Sendable {
 func sshFingerprint(_ blob: some Collection<UInt8>) -> String {
     var d = [UInt8](repeating: 0, count: 64)
     let b = Array(blob)
-    _ = cp_ssh_digest(256, b, b.count, &d)
+    _ = dc_ssh_digest(256, b, b.count, &d)
     var s = Base64.encode(Array(d.prefix(32)))
     while s.hasSuffix("=") { s.removeLast() }
     return "SHA256:" + s

@@ -3,7 +3,7 @@
 // among the moduli whose size lies in the client's [min, max], those of the smallest size above n (else the
 // largest), one of them at random. A fixed group on every connection would set the decoy apart from a real
 // sshd; without a moduli file the RFC 3526 MODP groups stand in (sshd's own fallback is RFC 3526 too).
-import CPacket
+import CDecoyCrypto
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -31,7 +31,7 @@ struct SSHModuli: Sendable {
         var fallback: [Group] = []
         for bits in [2048, 3072, 4096, 6144, 8192] {
             var p = [UInt8](repeating: 0, count: bits / 8)
-            if cp_ssh_dh_prime(Int32(bits), &p, p.count) == bits / 8 { fallback.append(Group(bits: bits, generator: 2, prime: p)) }
+            if dc_ssh_dh_prime(Int32(bits), &p, p.count) == bits / 8 { fallback.append(Group(bits: bits, generator: 2, prime: p)) }
         }
         return SSHModuli(groups: fallback, source: "RFC 3526")
     }
@@ -45,7 +45,7 @@ struct SSHModuli: Sendable {
         let pool = groups.filter { $0.bits == best }
         guard !pool.isEmpty else { return nil }
         var r: UInt32 = 0
-        _ = cp_random_bytes(&r, 4)
+        _ = dc_random_bytes(&r, 4)
         return pool[Int(r % UInt32(pool.count))]
     }
 }

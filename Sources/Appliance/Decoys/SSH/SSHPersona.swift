@@ -1,6 +1,6 @@
 // SSHPersona.swift: what an OpenSSH build shows before encryption starts: its identification string and
 // its KEXINIT name-lists, in the order that build sends them. Every algorithm listed here is implemented
-// by SSHTransport (and CPacket's cp_ssh.h), so whatever a client picks completes.
+// by SSHTransport (and CPacket's dc_ssh.h), so whatever a client picks completes.
 //
 // References:
 //  - debian12: recorded from Debian 12's own sshd (1:9.2p1-2+deb12u10) with ssh-audit -j and a raw KEXINIT

@@ -4,12 +4,12 @@
 // (sntrup761x25519-sha512, curve25519-sha256, ecdh-sha2-nistp256/384/521, diffie-hellman-group14/16/18 and
 // group-exchange-sha256), NEWKEYS, strict KEX (kex-strict-*-v00@openssh.com: sequence numbers reset at
 // NEWKEYS, nothing but KEX messages during the first exchange), EXT_INFO (RFC 8308), delayed zlib
-// compression, and client-initiated re-keying. Packet protection is CPacket's (cp_ssh.h).
+// compression, and client-initiated re-keying. Packet protection is CPacket's (dc_ssh.h).
 //
 // Everything the client sends is hostile: a malformed message, a bad MAC, an oversized length, a protocol
 // violation all end in `fail(kind, detail)`: an `ssh.protocol.anomaly` event, a DISCONNECT when keys allow,
 // and the connection closes. Service-layer payloads (auth, channels) go to `onPayload` once keys are in use.
-import CPacket
+import CDecoyCrypto
 import Fingerprint
 
 final class SSHTransport {
@@ -70,8 +70,8 @@ final class SSHTransport {
     }
 
     deinit {
-        cp_ssh_cipher_free(sendCipher); cp_ssh_cipher_free(recvCipher); cp_ssh_cipher_free(nextRecvCipher)
-        cp_ssh_z_free(sendZ); cp_ssh_z_free(recvZ)
+        dc_ssh_cipher_free(sendCipher); dc_ssh_cipher_free(recvCipher); dc_ssh_cipher_free(nextRecvCipher)
+        dc_ssh_z_free(sendZ); dc_ssh_z_free(recvZ)
     }
 
     /// The server's identification line, sent on connect.
@@ -134,27 +134,27 @@ final class SSHTransport {
         repeat {
             r = inbuf.withUnsafeBufferPointer { inb in
                 scratch.withUnsafeMutableBufferPointer { out in
-                    cp_ssh_open(recvCipher, recvSeq, inb.baseAddress! + inStart, avail, out.baseAddress, out.count, &consumed, &plen)
+                    dc_ssh_open(recvCipher, recvSeq, inb.baseAddress! + inStart, avail, out.baseAddress, out.count, &consumed, &plen)
                 }
             }
-            if r == Int32(CP_SSH_TOO_BIG) && plen > scratch.count { scratch = [UInt8](repeating: 0, count: plen + 64) } else { break }
+            if r == Int32(DC_SSH_TOO_BIG) && plen > scratch.count { scratch = [UInt8](repeating: 0, count: plen + 64) } else { break }
         } while true
         switch r {
-        case Int32(CP_SSH_NEED_MORE): return false
-        case Int32(CP_SSH_OK): break
-        case Int32(CP_SSH_BAD_LENGTH): fail("bad_packet_length", "packet length out of range or misaligned"); return false
-        case Int32(CP_SSH_BAD_MAC): fail("bad_mac", "corrupted MAC on input", disconnectCode: SSHDisconnect.macError); return false
-        case Int32(CP_SSH_BAD_PADDING): fail("bad_padding", "padding length out of range"); return false
+        case Int32(DC_SSH_NEED_MORE): return false
+        case Int32(DC_SSH_OK): break
+        case Int32(DC_SSH_BAD_LENGTH): fail("bad_packet_length", "packet length out of range or misaligned"); return false
+        case Int32(DC_SSH_BAD_MAC): fail("bad_mac", "corrupted MAC on input", disconnectCode: SSHDisconnect.macError); return false
+        case Int32(DC_SSH_BAD_PADDING): fail("bad_padding", "padding length out of range"); return false
         default: fail("crypto_error", "packet could not be opened (\(r))"); return false
         }
         inStart += consumed
         var payload = Array(scratch.prefix(plen))
         if let z = recvZ {
-            if inflated.isEmpty { inflated = [UInt8](repeating: 0, count: Int(CP_SSH_MAX_PACKET)) }
+            if inflated.isEmpty { inflated = [UInt8](repeating: 0, count: Int(DC_SSH_MAX_PACKET)) }
             let n = payload.withUnsafeBufferPointer { p in
-                inflated.withUnsafeMutableBufferPointer { out in cp_ssh_z_run(z, p.baseAddress, p.count, out.baseAddress, out.count) }
+                inflated.withUnsafeMutableBufferPointer { out in dc_ssh_z_run(z, p.baseAddress, p.count, out.baseAddress, out.count) }
             }
-            guard n >= 0 else { fail("bad_compression", n == Int(CP_SSH_TOO_BIG) ? "decompressed packet over 256 KiB" : "corrupt zlib stream"); return false }
+            guard n >= 0 else { fail("bad_compression", n == Int(DC_SSH_TOO_BIG) ? "decompressed packet over 256 KiB" : "corrupt zlib stream"); return false }
             payload = Array(inflated.prefix(Int(n)))
         }
         let seq = recvSeq
@@ -188,7 +188,7 @@ final class SSHTransport {
                 try clientKexInit(p, seq: seq)
             case SSHMsg.newkeys:
                 guard expect == .newkeys else { fail("unexpected_message", "NEWKEYS out of order"); return }
-                cp_ssh_cipher_free(recvCipher)
+                dc_ssh_cipher_free(recvCipher)
                 recvCipher = nextRecvCipher
                 nextRecvCipher = nil
                 if strict { recvSeq = 0 }
@@ -224,7 +224,7 @@ final class SSHTransport {
     private func sendKexInit() {
         var w = SSHWriter(SSHMsg.kexinit)
         var cookie = [UInt8](repeating: 0, count: 16)
-        _ = cp_random_bytes(&cookie, 16)
+        _ = dc_random_bytes(&cookie, 16)
         w.raw(cookie)
         for l in persona.lists { w.nameList(l) }
         w.bool(false)
@@ -339,7 +339,7 @@ final class SSHTransport {
             let qc = try r.string(max: 64)
             guard qc.count == 32 else { fail("bad_key_exchange_value", "curve25519 public key of \(qc.count) bytes"); return }
             var pub = [UInt8](repeating: 0, count: 32), shared = [UInt8](repeating: 0, count: 32)
-            guard cp_ssh_x25519(Array(qc), &pub, &shared) == 0 else { fail("bad_key_exchange_value", "curve25519 public key rejected"); return }
+            guard dc_ssh_x25519(Array(qc), &pub, &shared) == 0 else { fail("bad_key_exchange_value", "curve25519 public key rejected"); return }
             h.string(qc); h.string(pub)
             kEnc.mpint(shared)
             replyBody.string(pub)
@@ -347,7 +347,7 @@ final class SSHTransport {
             let qc = try r.string(max: 200)
             var pub = [UInt8](repeating: 0, count: 140), shared = [UInt8](repeating: 0, count: 70)
             var pl = 0, sl = 0
-            guard cp_ssh_ecdh(Int32(bits), Array(qc), qc.count, &pub, &pl, &shared, &sl) == 0 else {
+            guard dc_ssh_ecdh(Int32(bits), Array(qc), qc.count, &pub, &pl, &shared, &sl) == 0 else {
                 fail("bad_key_exchange_value", "ECDH nistp\(bits) point rejected"); return
             }
             h.string(qc); h.string(pub.prefix(pl))
@@ -359,9 +359,9 @@ final class SSHTransport {
             var fl = 0, kl = 0
             let rc: Int32
             if case .dh(let bits) = n.kind {
-                rc = cp_ssh_dh(Int32(bits), e, e.count, &f, &fl, &k, &kl)
+                rc = dc_ssh_dh(Int32(bits), e, e.count, &f, &fl, &k, &kl)
             } else if let g = gexRequest {
-                rc = cp_ssh_dh_group(g.group.prime, g.group.prime.count, g.group.generator, e, e.count, &f, &fl, &k, &kl)
+                rc = dc_ssh_dh_group(g.group.prime, g.group.prime.count, g.group.generator, e, e.count, &f, &fl, &k, &kl)
                 h.u32(g.min); h.u32(g.n); h.u32(g.max); h.mpint(g.group.prime); h.mpint(SSHTransport.bigEndian(g.group.generator))
             } else {
                 rc = -1
@@ -375,10 +375,10 @@ final class SSHTransport {
             guard qc.count == 1158 + 32 else { fail("bad_key_exchange_value", "sntrup761x25519 client value of \(qc.count) bytes"); return }
             var ct = [UInt8](repeating: 0, count: 1039), ss = [UInt8](repeating: 0, count: 32)
             var pub = [UInt8](repeating: 0, count: 32), shared = [UInt8](repeating: 0, count: 32)
-            guard cp_sntrup761_enc(Array(qc.prefix(1158)), &ct, &ss) == 0,
-                  cp_ssh_x25519(Array(qc.suffix(32)), &pub, &shared) == 0 else { fail("bad_key_exchange_value", "sntrup761x25519 client value rejected"); return }
+            guard dc_sntrup761_enc(Array(qc.prefix(1158)), &ct, &ss) == 0,
+                  dc_ssh_x25519(Array(qc.suffix(32)), &pub, &shared) == 0 else { fail("bad_key_exchange_value", "sntrup761x25519 client value rejected"); return }
             var digest = [UInt8](repeating: 0, count: 64)
-            _ = cp_ssh_digest(512, ss + shared, 64, &digest)
+            _ = dc_ssh_digest(512, ss + shared, 64, &digest)
             let qs = ct + pub
             h.string(qc); h.string(qs)
             kEnc.string(digest)
@@ -415,7 +415,7 @@ final class SSHTransport {
 
     private func digest(_ alg: Int32, _ data: [UInt8]) -> [UInt8] {
         var out = [UInt8](repeating: 0, count: 64)
-        let n = cp_ssh_digest(alg, data, data.count, &out)
+        let n = dc_ssh_digest(alg, data, data.count, &out)
         return Array(out.prefix(Int(max(n, 0))))
     }
 
@@ -430,15 +430,15 @@ final class SSHTransport {
     private func installKeys(_ n: Negotiated, k: [UInt8], h: [UInt8]) -> Bool {
         func make(_ enc: String, _ mac: String, encrypt: Bool, iv: UInt8, key: UInt8, macKey: UInt8) -> OpaquePointer? {
             var kl: Int32 = 0, il: Int32 = 0, ml: Int32 = 0, aead: Int32 = 0
-            guard cp_ssh_cipher_info(enc, mac, &kl, &il, &ml, &aead) == 0 else { return nil }
+            guard dc_ssh_cipher_info(enc, mac, &kl, &il, &ml, &aead) == 0 else { return nil }
             let ivb = derive(k, h, iv, Int(il), n.hashAlg), kb = derive(k, h, key, Int(kl), n.hashAlg), mb = derive(k, h, macKey, Int(ml), n.hashAlg)
-            return cp_ssh_cipher_new(enc, mac, encrypt ? 1 : 0, kb, ivb.isEmpty ? [0] : ivb, mb.isEmpty ? [0] : mb)
+            return dc_ssh_cipher_new(enc, mac, encrypt ? 1 : 0, kb, ivb.isEmpty ? [0] : ivb, mb.isEmpty ? [0] : mb)
         }
         guard let s = make(n.encS2C, n.macS2C, encrypt: true, iv: 0x42, key: 0x44, macKey: 0x46),
               let r = make(n.encC2S, n.macC2S, encrypt: false, iv: 0x41, key: 0x43, macKey: 0x45) else { return false }
-        cp_ssh_cipher_free(sendCipher)
+        dc_ssh_cipher_free(sendCipher)
         sendCipher = s
-        cp_ssh_cipher_free(nextRecvCipher)
+        dc_ssh_cipher_free(nextRecvCipher)
         nextRecvCipher = r
         return true
     }
@@ -446,8 +446,8 @@ final class SSHTransport {
     /// zlib@openssh.com starts after authentication (both directions), once per connection.
     func authenticated() {
         guard let n = negotiated else { return }
-        if n.compS2C == "zlib@openssh.com", sendZ == nil { sendZ = cp_ssh_z_new(1) }
-        if n.compC2S == "zlib@openssh.com", recvZ == nil { recvZ = cp_ssh_z_new(0) }
+        if n.compS2C == "zlib@openssh.com", sendZ == nil { sendZ = dc_ssh_z_new(1) }
+        if n.compC2S == "zlib@openssh.com", recvZ == nil { recvZ = dc_ssh_z_new(0) }
     }
 
     // MARK: output
@@ -463,12 +463,12 @@ final class SSHTransport {
         var body = payload
         if let z = sendZ {
             var out = [UInt8](repeating: 0, count: payload.count + payload.count / 8 + 1024)
-            let n = payload.withUnsafeBufferPointer { p in cp_ssh_z_run(z, p.baseAddress, p.count, &out, out.count) }
+            let n = payload.withUnsafeBufferPointer { p in dc_ssh_z_run(z, p.baseAddress, p.count, &out, out.count) }
             guard n >= 0 else { phase = .closed; io.close(); return }
             body = Array(out.prefix(Int(n)))
         }
-        var wire = [UInt8](repeating: 0, count: cp_ssh_seal_bound(body.count))
-        let n = cp_ssh_seal(sendCipher, sendSeq, body, body.count, &wire, wire.count)
+        var wire = [UInt8](repeating: 0, count: dc_ssh_seal_bound(body.count))
+        let n = dc_ssh_seal(sendCipher, sendSeq, body, body.count, &wire, wire.count)
         guard n > 0 else { phase = .closed; io.close(); return }
         sendSeq &+= 1
         io.send(Array(wire.prefix(n)), after: delay)

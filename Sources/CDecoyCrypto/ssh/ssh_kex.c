@@ -1,7 +1,7 @@
-/* ssh_kex.c: key-exchange primitives for the SSH decoy (see cp_ssh.h): X25519 (RFC 8731), ECDH on the
+/* ssh_kex.c: key-exchange primitives for the SSH decoy (see dc_ssh.h): X25519 (RFC 8731), ECDH on the
  * NIST curves (RFC 5656), finite-field DH over the RFC 3526 MODP groups (RFC 4253 §8, RFC 8268, RFC 4419
  * group exchange), all through OpenSSL. Peer values are checked before use; bad ones return -1. */
-#include "cp_ssh.h"
+#include "dc_ssh.h"
 
 #include <string.h>
 
@@ -12,7 +12,7 @@
 #include <openssl/evp.h>
 #include <openssl/params.h>
 
-int cp_ssh_x25519(const unsigned char peer[32], unsigned char pub[32], unsigned char shared[32]) {
+int dc_ssh_x25519(const unsigned char peer[32], unsigned char pub[32], unsigned char shared[32]) {
     int rc = -1;
     EVP_PKEY *mine = NULL, *theirs = NULL;
     EVP_PKEY_CTX *g = EVP_PKEY_CTX_new_id(EVP_PKEY_X25519, NULL), *d = NULL;
@@ -39,7 +39,7 @@ static const char *curve_name(int bits) {
     return bits == 256 ? "P-256" : bits == 384 ? "P-384" : bits == 521 ? "P-521" : NULL;
 }
 
-int cp_ssh_ecdh(int bits, const unsigned char *peer, size_t peer_len, unsigned char *pub, size_t *pub_len,
+int dc_ssh_ecdh(int bits, const unsigned char *peer, size_t peer_len, unsigned char *pub, size_t *pub_len,
                 unsigned char *shared, size_t *shared_len) {
     const char *curve = curve_name(bits);
     if (!curve) return -1;
@@ -84,7 +84,7 @@ static BIGNUM *modp(int pbits) {
     }
 }
 
-int cp_ssh_dh_prime(int pbits, unsigned char *p, size_t cap) {
+int dc_ssh_dh_prime(int pbits, unsigned char *p, size_t cap) {
     BIGNUM *bp = modp(pbits);
     if (!bp || (size_t)BN_num_bytes(bp) > cap) { BN_free(bp); return -1; }
     int n = BN_bn2bin(bp, p);
@@ -95,12 +95,12 @@ int cp_ssh_dh_prime(int pbits, unsigned char *p, size_t cap) {
 static int dh_with(BIGNUM *p, unsigned long gen, const unsigned char *e, size_t e_len, unsigned char *f, size_t *f_len,
                    unsigned char *k, size_t *k_len);
 
-int cp_ssh_dh(int pbits, const unsigned char *e, size_t e_len, unsigned char *f, size_t *f_len,
+int dc_ssh_dh(int pbits, const unsigned char *e, size_t e_len, unsigned char *f, size_t *f_len,
               unsigned char *k, size_t *k_len) {
     return dh_with(modp(pbits), 2, e, e_len, f, f_len, k, k_len);
 }
 
-int cp_ssh_dh_group(const unsigned char *p, size_t p_len, unsigned g, const unsigned char *e, size_t e_len,
+int dc_ssh_dh_group(const unsigned char *p, size_t p_len, unsigned g, const unsigned char *e, size_t e_len,
                     unsigned char *f, size_t *f_len, unsigned char *k, size_t *k_len) {
     if (p_len < 128 || p_len > 1024 || g < 2) return -1;
     return dh_with(BN_bin2bn(p, (int)p_len, NULL), g, e, e_len, f, f_len, k, k_len);
@@ -136,10 +136,10 @@ out:
 #include <zlib.h>
 #include <stdlib.h>
 
-struct cp_ssh_z { z_stream s; int compress; };
+struct dc_ssh_z { z_stream s; int compress; };
 
-cp_ssh_z *cp_ssh_z_new(int compress) {
-    cp_ssh_z *z = calloc(1, sizeof *z);
+dc_ssh_z *dc_ssh_z_new(int compress) {
+    dc_ssh_z *z = calloc(1, sizeof *z);
     if (!z) return NULL;
     z->compress = compress;
     int r = compress ? deflateInit(&z->s, 6) : inflateInit(&z->s);
@@ -147,13 +147,13 @@ cp_ssh_z *cp_ssh_z_new(int compress) {
     return z;
 }
 
-void cp_ssh_z_free(cp_ssh_z *z) {
+void dc_ssh_z_free(dc_ssh_z *z) {
     if (!z) return;
     if (z->compress) deflateEnd(&z->s); else inflateEnd(&z->s);
     free(z);
 }
 
-long cp_ssh_z_run(cp_ssh_z *z, const unsigned char *in, size_t n, unsigned char *out, size_t cap) {
+long dc_ssh_z_run(dc_ssh_z *z, const unsigned char *in, size_t n, unsigned char *out, size_t cap) {
     z->s.next_in = (Bytef *)in;
     z->s.avail_in = (uInt)n;
     z->s.next_out = out;
@@ -161,8 +161,8 @@ long cp_ssh_z_run(cp_ssh_z *z, const unsigned char *in, size_t n, unsigned char 
     for (;;) {
         int r = z->compress ? deflate(&z->s, Z_PARTIAL_FLUSH) : inflate(&z->s, Z_PARTIAL_FLUSH);
         if (r == Z_BUF_ERROR && z->s.avail_in == 0 && z->s.avail_out > 0) break;   /* all consumed, all flushed */
-        if (r != Z_OK) return r == Z_BUF_ERROR ? CP_SSH_TOO_BIG : CP_SSH_CRYPTO;
-        if (z->s.avail_out == 0) return CP_SSH_TOO_BIG;
+        if (r != Z_OK) return r == Z_BUF_ERROR ? DC_SSH_TOO_BIG : DC_SSH_CRYPTO;
+        if (z->s.avail_out == 0) return DC_SSH_TOO_BIG;
         if (z->s.avail_in == 0 && z->compress) break;
     }
     return (long)(cap - z->s.avail_out);

@@ -1,16 +1,12 @@
-/* auth.c: bcrypt through libxcrypt, HMAC-SHA256 through OpenSSL (see cp_auth.h). */
-#include "cp_auth.h"
+/* bcrypt.c: bcrypt through libxcrypt (see cs_bcrypt.h). */
+#include "cs_bcrypt.h"
 
 #include <crypt.h>
+#include <errno.h>
 #include <string.h>
 #include <sys/random.h>
-#include <errno.h>
 
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-
-int cp_random_bytes(void *buf, size_t n) {
+static int random_bytes(void *buf, size_t n) {
     unsigned char *p = buf;
     while (n > 0) {
         ssize_t r = getrandom(p, n, 0);
@@ -21,11 +17,18 @@ int cp_random_bytes(void *buf, size_t n) {
     return 0;
 }
 
-int cp_bcrypt_hash(const char *password, int cost, char *out, size_t cap) {
+/* Constant-time equality of two equal-length strings. */
+static int same(const char *a, const char *b, size_t n) {
+    unsigned char d = 0;
+    for (size_t i = 0; i < n; i++) d |= (unsigned char)(a[i] ^ b[i]);
+    return d == 0;
+}
+
+int cs_bcrypt_hash(const char *password, int cost, char *out, size_t cap) {
     if (cost < 4 || cost > 31 || cap < 61) return -1;
     char salt[CRYPT_GENSALT_OUTPUT_SIZE];
     unsigned char rnd[16];
-    if (cp_random_bytes(rnd, sizeof rnd) != 0) return -1;
+    if (random_bytes(rnd, sizeof rnd) != 0) return -1;
     if (!crypt_gensalt_rn("$2b$", (unsigned long)cost, (const char *)rnd, sizeof rnd, salt, sizeof salt)) return -1;
     struct crypt_data data;
     memset(&data, 0, sizeof data);
@@ -35,7 +38,7 @@ int cp_bcrypt_hash(const char *password, int cost, char *out, size_t cap) {
     return 0;
 }
 
-int cp_bcrypt_verify(const char *password, const char *hash) {
+int cs_bcrypt_verify(const char *password, const char *hash) {
     if (!hash || strncmp(hash, "$2", 2) != 0) return 0;
     struct crypt_data data;
     memset(&data, 0, sizeof data);
@@ -43,11 +46,5 @@ int cp_bcrypt_verify(const char *password, const char *hash) {
     if (!h || h[0] != '$') return 0;
     size_t a = strlen(h), b = strlen(hash);
     if (a != b) return 0;
-    return CRYPTO_memcmp(h, hash, a) == 0;
-}
-
-int cp_hmac_sha256(const void *key, size_t key_len, const void *data, size_t n, unsigned char out[32]) {
-    unsigned int len = 0;
-    if (!HMAC(EVP_sha256(), key, (int)key_len, data, n, out, &len) || len != 32) return -1;
-    return 0;
+    return same(h, hash, a);
 }

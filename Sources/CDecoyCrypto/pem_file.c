@@ -10,7 +10,7 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 
-void cp_pem_error(char *err, int errcap, const char *what, const char *path) {
+void dc_pem_error(char *err, int errcap, const char *what, const char *path) {
     unsigned long e = ERR_get_error();
     char buf[160] = "";
     if (e) ERR_error_string_n(e, buf, sizeof buf);
@@ -19,7 +19,7 @@ void cp_pem_error(char *err, int errcap, const char *what, const char *path) {
     ERR_clear_error();
 }
 
-int cp_pem_write(const char *path, EVP_PKEY *key, X509 *cert, char *err, int errcap) {
+int dc_pem_write(const char *path, EVP_PKEY *key, X509 *cert, char *err, int errcap) {
     char tmp[4200];
     if (snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid()) >= (int)sizeof tmp) {
         if (errcap > 0) snprintf(err, (size_t)errcap, "path too long: %.64s...", path);
@@ -44,7 +44,7 @@ int cp_pem_write(const char *path, EVP_PKEY *key, X509 *cert, char *err, int err
         int saved = errno;
         unlink(tmp);
         if (ok) { if (errcap > 0) snprintf(err, (size_t)errcap, "cannot write %s: %s", path, strerror(saved)); }
-        else cp_pem_error(err, errcap, "cannot write", path);
+        else dc_pem_error(err, errcap, "cannot write", path);
         return 0;
     }
     return 1;

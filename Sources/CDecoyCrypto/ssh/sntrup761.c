@@ -9,8 +9,7 @@
  *   ss     = HashSession(1, Small_encode(r), ct)                          (32 bytes)
  *   Hash_prefix(b, x) = SHA-512(b || x)[0..32)
  * Encode/Decode are the specification's mixed-radix encodings. Written from the specification. */
-#include "cp_ssh.h"
-#include "cp_auth.h"
+#include "dc_ssh.h"
 
 #include <string.h>
 
@@ -119,19 +118,19 @@ static int hash_prefix(unsigned char out[HASH_BYTES], int b, const unsigned char
 /* A uniformly random fixed-weight ternary polynomial (Fisher-Yates over the positions). */
 static int short_random(int8_t r[P]) {
     uint32_t rnd[P];
-    if (cp_random_bytes(rnd, sizeof rnd) != 0) return -1;
+    if (dc_random_bytes(rnd, sizeof rnd) != 0) return -1;
     for (int i = 0; i < P; i++) r[i] = i < W ? (int8_t)((rnd[i] & 1) ? 1 : -1) : 0;
     for (int i = P - 1; i > 0; i--) {
         uint32_t x;
         uint32_t bound = (uint32_t)(i + 1), limit = UINT32_MAX - UINT32_MAX % bound;
-        do { if (cp_random_bytes(&x, sizeof x) != 0) return -1; } while (x >= limit);
+        do { if (dc_random_bytes(&x, sizeof x) != 0) return -1; } while (x >= limit);
         int j = (int)(x % bound);
         int8_t t = r[i]; r[i] = r[j]; r[j] = t;
     }
     return 0;
 }
 
-int cp_sntrup761_enc(const unsigned char pk[RQ_BYTES], unsigned char ct[1039], unsigned char ss[32]) {
+int dc_sntrup761_enc(const unsigned char pk[RQ_BYTES], unsigned char ct[1039], unsigned char ss[32]) {
     uint16_t R[P], M[P];
     int16_t h[P], c[P];
     int8_t r[P];

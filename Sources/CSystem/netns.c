@@ -1,5 +1,5 @@
-/* netns.c: setns-based helpers for the decky runtime (see cp_netns.h). */
-#include "cp_netns.h"
+/* netns.c: setns-based helpers for the decky runtime (see cs_netns.h). */
+#include "cs_netns.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -38,7 +38,7 @@ static void leave(int home) {
     close(home);
 }
 
-int cp_netns_socket(int nsfd, int domain, int type, int protocol, int nonblock) {
+int cs_netns_socket(int nsfd, int domain, int type, int protocol, int nonblock) {
     int home, rc = enter(nsfd, &home);
     if (rc != 0) return rc;
     int fd = socket(domain, type | SOCK_CLOEXEC | (nonblock ? SOCK_NONBLOCK : 0), protocol);
@@ -57,7 +57,7 @@ static int sysctl_path(const char *key, char *path, size_t cap) {
     return 0;
 }
 
-int cp_netns_sysctl_write(int nsfd, const char *key, const char *value) {
+int cs_netns_sysctl_write(int nsfd, const char *key, const char *value) {
     char path[256];
     int rc = sysctl_path(key, path, sizeof path);
     if (rc != 0) return rc;
@@ -75,7 +75,7 @@ int cp_netns_sysctl_write(int nsfd, const char *key, const char *value) {
     return (size_t)w == len ? 0 : -EIO;
 }
 
-int cp_netns_sysctl_read(int nsfd, const char *key, char *out, int cap) {
+int cs_netns_sysctl_read(int nsfd, const char *key, char *out, int cap) {
     if (cap <= 0) return -EINVAL;
     char path[256];
     int rc = sysctl_path(key, path, sizeof path);
@@ -95,7 +95,7 @@ int cp_netns_sysctl_read(int nsfd, const char *key, char *out, int cap) {
     return (int)n;
 }
 
-int cp_netns_packet_socket(int nsfd, const char *ifname, const char *filter, char *err, int errcap) {
+int cs_netns_packet_socket(int nsfd, const char *ifname, const char *filter, char *err, int errcap) {
     if (errcap > 0) err[0] = 0;
     struct bpf_program prog;
     pcap_t *dead = pcap_open_dead(DLT_EN10MB, 262144);

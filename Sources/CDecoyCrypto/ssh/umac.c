@@ -9,7 +9,7 @@
  *     L3 = inner product mod 2^36-5, xor a 4-byte key
  *   Keys come from KDF(K, index, n) = AES_K(uint64(index) || uint64(1..)) (index 0 PDF, 1 L1, 2 L2, 3/4 L3).
  * Written from the RFC; not constant-time in the message (lengths are public in SSH anyway). */
-#include "cp_ssh.h"
+#include "dc_ssh.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -21,7 +21,7 @@
 #define P36 ((uint64_t)0xFFFFFFFFBull) /* 2^36 - 5 */
 #define P64 ((uint64_t)0xFFFFFFFFFFFFFFC5ull) /* 2^64 - 59 */
 
-struct cp_umac {
+struct dc_umac {
     int taglen, streams;
     EVP_CIPHER_CTX *prf;       /* AES under K' = KDF(K, 0, 16), for the PDF */
     uint32_t l1[L1_BYTES / 4 + 4 * 3];   /* NH key words (stream i uses l1[4i ..]) */
@@ -61,16 +61,16 @@ static EVP_CIPHER_CTX *aes_ctx(const unsigned char key[16]) {
     return c;
 }
 
-void cp_umac_free(cp_umac *u) {
+void dc_umac_free(dc_umac *u) {
     if (!u) return;
     EVP_CIPHER_CTX_free(u->prf);
     OPENSSL_cleanse(u, sizeof *u);
     free(u);
 }
 
-cp_umac *cp_umac_new(const unsigned char key[16], int taglen) {
+dc_umac *dc_umac_new(const unsigned char key[16], int taglen) {
     if (taglen != 8 && taglen != 16) return NULL;
-    cp_umac *u = calloc(1, sizeof *u);
+    dc_umac *u = calloc(1, sizeof *u);
     if (!u) return NULL;
     u->taglen = taglen;
     u->streams = taglen / 4;
@@ -93,12 +93,12 @@ cp_umac *cp_umac_new(const unsigned char key[16], int taglen) {
     if (ok) for (int i = 0; i < u->streams; i++) u->l3x[i] = be32(buf + 4 * i);
     OPENSSL_cleanse(buf, sizeof buf);
     EVP_CIPHER_CTX_free(k);
-    if (!ok) { cp_umac_free(u); return NULL; }
+    if (!ok) { dc_umac_free(u); return NULL; }
     return u;
 }
 
 /* NH of one chunk (len <= 1024) for stream s, plus the chunk's bit length. */
-static uint64_t nh(const cp_umac *u, int s, const unsigned char *m, size_t len) {
+static uint64_t nh(const dc_umac *u, int s, const unsigned char *m, size_t len) {
     const uint32_t *k = u->l1 + 4 * s;
     size_t padded = len == 0 ? 32 : (len + 31) & ~(size_t)31;     /* zeropad: at least one 32-byte block */
     unsigned char tail[32];
@@ -119,7 +119,7 @@ static uint64_t poly64_step(uint64_t y, uint64_t k, uint64_t m) {
     return (uint64_t)(t % P64);
 }
 
-int cp_umac_tag(cp_umac *u, const unsigned char *m, size_t n, const unsigned char nonce[8], unsigned char *tag) {
+int dc_umac_tag(dc_umac *u, const unsigned char *m, size_t n, const unsigned char nonce[8], unsigned char *tag) {
     unsigned char out[16];
     for (int s = 0; s < u->streams; s++) {
         uint64_t a;

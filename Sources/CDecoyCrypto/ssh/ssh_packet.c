@@ -1,4 +1,4 @@
-/* ssh_packet.c: SSH binary packet protection (RFC 4253 §6), one direction per cp_ssh_cipher.
+/* ssh_packet.c: SSH binary packet protection (RFC 4253 §6), one direction per dc_ssh_cipher.
  *
  *   uint32 packet_length; byte padding_length; byte payload[n1]; byte padding[n2]; byte mac[m]
  *
@@ -12,8 +12,7 @@
  *   - chacha20-poly1305@openssh.com (PROTOCOL.chacha20poly1305): K_2 = key[0..32) encrypts the payload
  *     (block counter 1), K_1 = key[32..64) the length, nonce = seq (64-bit BE), Poly1305 key = K_2 block 0.
  * Padding: at least 4 bytes, total a multiple of max(8, block), the length field excluded for etm/AEAD. */
-#include "cp_ssh.h"
-#include "cp_auth.h"
+#include "dc_ssh.h"
 
 #include <string.h>
 #include <stdlib.h>
@@ -26,7 +25,7 @@
 enum mode { M_CTR, M_GCM, M_CHACHA };
 enum mac_kind { MAC_NONE, MAC_HMAC, MAC_UMAC };
 
-struct cp_ssh_cipher {
+struct dc_ssh_cipher {
     enum mode mode;
     int encrypt;
     int block;
@@ -41,7 +40,7 @@ struct cp_ssh_cipher {
     int etm;
     int mac_len;
     EVP_MAC_CTX *hmac;
-    cp_umac *umac;
+    dc_umac *umac;
     /* open() state between NEED_MORE calls (CTR without etm: the first block is already decrypted). */
     int have_first;
     unsigned char first[16];
@@ -81,7 +80,7 @@ static const struct mac_info *find_mac(const char *n) {
     return NULL;
 }
 
-int cp_ssh_digest(int alg, const void *data, size_t n, unsigned char *out) {
+int dc_ssh_digest(int alg, const void *data, size_t n, unsigned char *out) {
     const EVP_MD *md = alg == 1 ? EVP_sha1() : alg == 256 ? EVP_sha256() : alg == 384 ? EVP_sha384()
                      : alg == 512 ? EVP_sha512() : NULL;
     unsigned int len = 0;
@@ -89,7 +88,7 @@ int cp_ssh_digest(int alg, const void *data, size_t n, unsigned char *out) {
     return (int)len;
 }
 
-int cp_ssh_cipher_info(const char *enc, const char *mac, int *key_len, int *iv_len, int *mac_key_len, int *aead) {
+int dc_ssh_cipher_info(const char *enc, const char *mac, int *key_len, int *iv_len, int *mac_key_len, int *aead) {
     const struct enc_info *e = find_enc(enc);
     if (!e) return -1;
     *key_len = e->key_len;
@@ -104,21 +103,21 @@ int cp_ssh_cipher_info(const char *enc, const char *mac, int *key_len, int *iv_l
     return 0;
 }
 
-void cp_ssh_cipher_free(cp_ssh_cipher *c) {
+void dc_ssh_cipher_free(dc_ssh_cipher *c) {
     if (!c) return;
     EVP_CIPHER_CTX_free(c->ctx);
     EVP_CIPHER_CTX_free(c->hdr);
     EVP_MAC_CTX_free(c->hmac);
-    cp_umac_free(c->umac);
+    dc_umac_free(c->umac);
     OPENSSL_cleanse(c, sizeof *c);
     free(c);
 }
 
-cp_ssh_cipher *cp_ssh_cipher_new(const char *enc, const char *mac, int encrypt,
+dc_ssh_cipher *dc_ssh_cipher_new(const char *enc, const char *mac, int encrypt,
                                  const unsigned char *key, const unsigned char *iv, const unsigned char *mac_key) {
     const struct enc_info *e = find_enc(enc);
     if (!e) return NULL;
-    cp_ssh_cipher *c = calloc(1, sizeof *c);
+    dc_ssh_cipher *c = calloc(1, sizeof *c);
     if (!c) return NULL;
     c->mode = e->mode;
     c->encrypt = encrypt;
@@ -144,7 +143,7 @@ cp_ssh_cipher *cp_ssh_cipher_new(const char *enc, const char *mac, int encrypt,
             OSSL_PARAM p[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)m->digest, 0), OSSL_PARAM_construct_end()};
             if (!c->hmac || EVP_MAC_init(c->hmac, mac_key, (size_t)m->key_len, p) != 1) goto fail;
         } else {
-            c->umac = cp_umac_new(mac_key, m->mac_len);
+            c->umac = dc_umac_new(mac_key, m->mac_len);
             if (!c->umac) goto fail;
         }
         break;
@@ -166,21 +165,21 @@ cp_ssh_cipher *cp_ssh_cipher_new(const char *enc, const char *mac, int encrypt,
     }
     return c;
 fail:
-    cp_ssh_cipher_free(c);
+    dc_ssh_cipher_free(c);
     return NULL;
 }
 
-size_t cp_ssh_seal_bound(size_t n) { return n + 4 + 1 + 255 + 64; }
+size_t dc_ssh_seal_bound(size_t n) { return n + 4 + 1 + 255 + 64; }
 
 static void put32(unsigned char *p, uint32_t v) { p[0] = (unsigned char)(v >> 24); p[1] = (unsigned char)(v >> 16); p[2] = (unsigned char)(v >> 8); p[3] = (unsigned char)v; }
 static uint32_t get32(const unsigned char *p) { return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3]; }
 
 /* MAC of one packet (CTR modes): HMAC(seq || data), or UMAC(data, nonce = seq as 64-bit BE). */
-static int mac_compute(cp_ssh_cipher *c, uint32_t seq, const unsigned char *data, size_t n, unsigned char *out) {
+static int mac_compute(dc_ssh_cipher *c, uint32_t seq, const unsigned char *data, size_t n, unsigned char *out) {
     if (c->mac == MAC_UMAC) {
         unsigned char nonce[8] = {0, 0, 0, 0};
         put32(nonce + 4, seq);
-        return cp_umac_tag(c->umac, data, n, nonce, out);
+        return dc_umac_tag(c->umac, data, n, nonce, out);
     }
     unsigned char s[4];
     put32(s, seq);
@@ -217,12 +216,12 @@ static int poly1305(const unsigned char key[32], const unsigned char *data, size
     return ok ? 0 : -1;
 }
 
-static void gcm_next_iv(cp_ssh_cipher *c) {
+static void gcm_next_iv(dc_ssh_cipher *c) {
     for (int i = 11; i >= 4; i--) if (++c->iv[i] != 0) break;
 }
 
-long cp_ssh_seal(cp_ssh_cipher *c, uint32_t seq, const unsigned char *payload, size_t n, unsigned char *out, size_t cap) {
-    if (n > CP_SSH_MAX_PACKET - 300) return CP_SSH_TOO_BIG;
+long dc_ssh_seal(dc_ssh_cipher *c, uint32_t seq, const unsigned char *payload, size_t n, unsigned char *out, size_t cap) {
+    if (n > DC_SSH_MAX_PACKET - 300) return DC_SSH_TOO_BIG;
     int block = c ? c->block : 8;
     int excl = c && (c->mode != M_CTR || c->etm);          /* length field outside the padded span */
     size_t base = (excl ? 0 : 4) + 1 + n;
@@ -231,11 +230,11 @@ long cp_ssh_seal(cp_ssh_cipher *c, uint32_t seq, const unsigned char *payload, s
     size_t plen = 1 + n + pad;
     size_t tag = c ? (size_t)c->mac_len : 0;
     size_t total = 4 + plen + tag;
-    if (total > cap) return CP_SSH_TOO_BIG;
+    if (total > cap) return DC_SSH_TOO_BIG;
     put32(out, (uint32_t)plen);
     out[4] = (unsigned char)pad;
     memcpy(out + 5, payload, n);
-    if (c) { if (cp_random_bytes(out + 5 + n, pad) != 0) return CP_SSH_CRYPTO; }
+    if (c) { if (dc_random_bytes(out + 5 + n, pad) != 0) return DC_SSH_CRYPTO; }
     else memset(out + 5 + n, 0, pad);
     if (!c) return (long)total;
 
@@ -243,11 +242,11 @@ long cp_ssh_seal(cp_ssh_cipher *c, uint32_t seq, const unsigned char *payload, s
     switch (c->mode) {
     case M_CTR:
         if (c->etm) {
-            if (EVP_CipherUpdate(c->ctx, out + 4, &outl, out + 4, (int)plen) != 1) return CP_SSH_CRYPTO;
-            if (mac_compute(c, seq, out, 4 + plen, out + 4 + plen) != 0) return CP_SSH_CRYPTO;
+            if (EVP_CipherUpdate(c->ctx, out + 4, &outl, out + 4, (int)plen) != 1) return DC_SSH_CRYPTO;
+            if (mac_compute(c, seq, out, 4 + plen, out + 4 + plen) != 0) return DC_SSH_CRYPTO;
         } else {
-            if (mac_compute(c, seq, out, 4 + plen, out + 4 + plen) != 0) return CP_SSH_CRYPTO;
-            if (EVP_CipherUpdate(c->ctx, out, &outl, out, (int)(4 + plen)) != 1) return CP_SSH_CRYPTO;
+            if (mac_compute(c, seq, out, 4 + plen, out + 4 + plen) != 0) return DC_SSH_CRYPTO;
+            if (EVP_CipherUpdate(c->ctx, out, &outl, out, (int)(4 + plen)) != 1) return DC_SSH_CRYPTO;
         }
         break;
     case M_GCM:
@@ -255,15 +254,15 @@ long cp_ssh_seal(cp_ssh_cipher *c, uint32_t seq, const unsigned char *payload, s
             EVP_CipherUpdate(c->ctx, NULL, &outl, out, 4) != 1 ||
             EVP_CipherUpdate(c->ctx, out + 4, &outl, out + 4, (int)plen) != 1 ||
             EVP_CipherFinal_ex(c->ctx, out + 4 + plen, &outl) != 1 ||
-            EVP_CIPHER_CTX_ctrl(c->ctx, EVP_CTRL_GCM_GET_TAG, 16, out + 4 + plen) != 1) return CP_SSH_CRYPTO;
+            EVP_CIPHER_CTX_ctrl(c->ctx, EVP_CTRL_GCM_GET_TAG, 16, out + 4 + plen) != 1) return DC_SSH_CRYPTO;
         gcm_next_iv(c);
         break;
     case M_CHACHA: {
         unsigned char polykey[32] = {0};
-        if (chacha(c->ctx, c->key, seq, 0, polykey, polykey, 32) != 0) return CP_SSH_CRYPTO;
-        if (chacha(c->hdr, c->key + 32, seq, 0, out, out, 4) != 0) return CP_SSH_CRYPTO;
-        if (chacha(c->ctx, c->key, seq, 1, out + 4, out + 4, plen) != 0) return CP_SSH_CRYPTO;
-        if (poly1305(polykey, out, 4 + plen, out + 4 + plen) != 0) return CP_SSH_CRYPTO;
+        if (chacha(c->ctx, c->key, seq, 0, polykey, polykey, 32) != 0) return DC_SSH_CRYPTO;
+        if (chacha(c->hdr, c->key + 32, seq, 0, out, out, 4) != 0) return DC_SSH_CRYPTO;
+        if (chacha(c->ctx, c->key, seq, 1, out + 4, out + 4, plen) != 0) return DC_SSH_CRYPTO;
+        if (poly1305(polykey, out, 4 + plen, out + 4 + plen) != 0) return DC_SSH_CRYPTO;
         OPENSSL_cleanse(polykey, sizeof polykey);
         break;
     }
@@ -273,122 +272,122 @@ long cp_ssh_seal(cp_ssh_cipher *c, uint32_t seq, const unsigned char *payload, s
 
 /* Checks packet_length against the mode's rules. */
 static int check_len(uint32_t plen, int block, int excl) {
-    if (plen < 5 || plen > CP_SSH_MAX_PACKET) return CP_SSH_BAD_LENGTH;
-    if (((excl ? 0 : 4) + plen) % (uint32_t)block != 0) return CP_SSH_BAD_LENGTH;
-    return CP_SSH_OK;
+    if (plen < 5 || plen > DC_SSH_MAX_PACKET) return DC_SSH_BAD_LENGTH;
+    if (((excl ? 0 : 4) + plen) % (uint32_t)block != 0) return DC_SSH_BAD_LENGTH;
+    return DC_SSH_OK;
 }
 
 /* padding_length byte at p[0] of a plen-byte body: the payload length, or an error. */
 static int payload_of(const unsigned char *body, uint32_t plen, size_t *payload_len) {
     unsigned pad = body[0];
-    if (pad < 4 || pad + 1 > plen) return CP_SSH_BAD_PADDING;
+    if (pad < 4 || pad + 1 > plen) return DC_SSH_BAD_PADDING;
     *payload_len = plen - 1 - pad;
-    return CP_SSH_OK;
+    return DC_SSH_OK;
 }
 
-int cp_ssh_open(cp_ssh_cipher *c, uint32_t seq, const unsigned char *in, size_t avail,
+int dc_ssh_open(dc_ssh_cipher *c, uint32_t seq, const unsigned char *in, size_t avail,
                 unsigned char *out, size_t cap, size_t *consumed, size_t *payload_len) {
 /* out too small for this packet: say how much it needs (state is kept, so the call can be repeated). */
-#define NEED_ROOM(n) do { if ((size_t)(n) > cap) { *payload_len = (size_t)(n); return CP_SSH_TOO_BIG; } } while (0)
+#define NEED_ROOM(n) do { if ((size_t)(n) > cap) { *payload_len = (size_t)(n); return DC_SSH_TOO_BIG; } } while (0)
     if (!c) {
-        if (avail < 4) return CP_SSH_NEED_MORE;
+        if (avail < 4) return DC_SSH_NEED_MORE;
         uint32_t plen = get32(in);
         int r = check_len(plen, 8, 0);
         if (r) return r;
-        if (avail < 4 + (size_t)plen) return CP_SSH_NEED_MORE;
+        if (avail < 4 + (size_t)plen) return DC_SSH_NEED_MORE;
         NEED_ROOM(plen);
         if ((r = payload_of(in + 4, plen, payload_len))) return r;
         memcpy(out, in + 5, *payload_len);
         *consumed = 4 + plen;
-        return CP_SSH_OK;
+        return DC_SSH_OK;
     }
     int outl = 0;
     switch (c->mode) {
     case M_CTR: {
         uint32_t plen;
         if (c->etm) {
-            if (avail < 4) return CP_SSH_NEED_MORE;
+            if (avail < 4) return DC_SSH_NEED_MORE;
             plen = get32(in);
             int r = check_len(plen, c->block, 1);
             if (r) return r;
             size_t total = 4 + (size_t)plen + (size_t)c->mac_len;
-            if (avail < total) return CP_SSH_NEED_MORE;
+            if (avail < total) return DC_SSH_NEED_MORE;
             NEED_ROOM(plen);
             unsigned char tag[64];
-            if (mac_compute(c, seq, in, 4 + plen, tag) != 0) return CP_SSH_CRYPTO;
-            if (CRYPTO_memcmp(tag, in + 4 + plen, (size_t)c->mac_len) != 0) return CP_SSH_BAD_MAC;
+            if (mac_compute(c, seq, in, 4 + plen, tag) != 0) return DC_SSH_CRYPTO;
+            if (CRYPTO_memcmp(tag, in + 4 + plen, (size_t)c->mac_len) != 0) return DC_SSH_BAD_MAC;
             /* out holds the plaintext body [pad][payload][padding] */
-            if (EVP_CipherUpdate(c->ctx, out, &outl, in + 4, (int)plen) != 1) return CP_SSH_CRYPTO;
+            if (EVP_CipherUpdate(c->ctx, out, &outl, in + 4, (int)plen) != 1) return DC_SSH_CRYPTO;
             if ((r = payload_of(out, plen, payload_len))) return r;
             memmove(out, out + 1, *payload_len);
             *consumed = total;
-            return CP_SSH_OK;
+            return DC_SSH_OK;
         }
         if (!c->have_first) {
-            if (avail < 16) return CP_SSH_NEED_MORE;
-            if (EVP_CipherUpdate(c->ctx, c->first, &outl, in, 16) != 1) return CP_SSH_CRYPTO;
+            if (avail < 16) return DC_SSH_NEED_MORE;
+            if (EVP_CipherUpdate(c->ctx, c->first, &outl, in, 16) != 1) return DC_SSH_CRYPTO;
             c->have_first = 1;
         }
         plen = get32(c->first);
         int r = check_len(plen, c->block, 0);
         if (r) return r;
         size_t total = 4 + (size_t)plen + (size_t)c->mac_len;
-        if (avail < total) return CP_SSH_NEED_MORE;
+        if (avail < total) return DC_SSH_NEED_MORE;
         NEED_ROOM(4 + (size_t)plen);
         /* out = whole plaintext packet (length included) for the MAC, then the payload is moved down. */
         memcpy(out, c->first, 16);
-        if (plen + 4 > 16 && EVP_CipherUpdate(c->ctx, out + 16, &outl, in + 16, (int)(plen + 4 - 16)) != 1) return CP_SSH_CRYPTO;
+        if (plen + 4 > 16 && EVP_CipherUpdate(c->ctx, out + 16, &outl, in + 16, (int)(plen + 4 - 16)) != 1) return DC_SSH_CRYPTO;
         c->have_first = 0;
         unsigned char tag[64];
-        if (mac_compute(c, seq, out, 4 + plen, tag) != 0) return CP_SSH_CRYPTO;
-        if (CRYPTO_memcmp(tag, in + 4 + plen, (size_t)c->mac_len) != 0) return CP_SSH_BAD_MAC;
+        if (mac_compute(c, seq, out, 4 + plen, tag) != 0) return DC_SSH_CRYPTO;
+        if (CRYPTO_memcmp(tag, in + 4 + plen, (size_t)c->mac_len) != 0) return DC_SSH_BAD_MAC;
         if ((r = payload_of(out + 4, plen, payload_len))) return r;
         memmove(out, out + 5, *payload_len);
         *consumed = total;
-        return CP_SSH_OK;
+        return DC_SSH_OK;
     }
     case M_GCM: {
-        if (avail < 4) return CP_SSH_NEED_MORE;
+        if (avail < 4) return DC_SSH_NEED_MORE;
         uint32_t plen = get32(in);
         int r = check_len(plen, c->block, 1);
         if (r) return r;
         size_t total = 4 + (size_t)plen + 16;
-        if (avail < total) return CP_SSH_NEED_MORE;
+        if (avail < total) return DC_SSH_NEED_MORE;
         NEED_ROOM(plen + 16);
         unsigned char tag[16];
         memcpy(tag, in + 4 + plen, 16);
         if (EVP_CipherInit_ex(c->ctx, NULL, NULL, NULL, c->iv, 0) != 1 ||
             EVP_CipherUpdate(c->ctx, NULL, &outl, in, 4) != 1 ||
             EVP_CipherUpdate(c->ctx, out, &outl, in + 4, (int)plen) != 1 ||
-            EVP_CIPHER_CTX_ctrl(c->ctx, EVP_CTRL_GCM_SET_TAG, 16, tag) != 1) return CP_SSH_CRYPTO;
-        if (EVP_CipherFinal_ex(c->ctx, out + plen, &outl) != 1) return CP_SSH_BAD_MAC;
+            EVP_CIPHER_CTX_ctrl(c->ctx, EVP_CTRL_GCM_SET_TAG, 16, tag) != 1) return DC_SSH_CRYPTO;
+        if (EVP_CipherFinal_ex(c->ctx, out + plen, &outl) != 1) return DC_SSH_BAD_MAC;
         gcm_next_iv(c);
         if ((r = payload_of(out, plen, payload_len))) return r;
         memmove(out, out + 1, *payload_len);
         *consumed = total;
-        return CP_SSH_OK;
+        return DC_SSH_OK;
     }
     case M_CHACHA: {
-        if (avail < 4) return CP_SSH_NEED_MORE;
+        if (avail < 4) return DC_SSH_NEED_MORE;
         unsigned char lenb[4];
-        if (chacha(c->hdr, c->key + 32, seq, 0, in, lenb, 4) != 0) return CP_SSH_CRYPTO;
+        if (chacha(c->hdr, c->key + 32, seq, 0, in, lenb, 4) != 0) return DC_SSH_CRYPTO;
         uint32_t plen = get32(lenb);
         int r = check_len(plen, c->block, 1);
         if (r) return r;
         size_t total = 4 + (size_t)plen + 16;
-        if (avail < total) return CP_SSH_NEED_MORE;
+        if (avail < total) return DC_SSH_NEED_MORE;
         NEED_ROOM(plen);
         unsigned char polykey[32] = {0}, tag[16];
-        if (chacha(c->ctx, c->key, seq, 0, polykey, polykey, 32) != 0) return CP_SSH_CRYPTO;
-        if (poly1305(polykey, in, 4 + plen, tag) != 0) return CP_SSH_CRYPTO;
+        if (chacha(c->ctx, c->key, seq, 0, polykey, polykey, 32) != 0) return DC_SSH_CRYPTO;
+        if (poly1305(polykey, in, 4 + plen, tag) != 0) return DC_SSH_CRYPTO;
         OPENSSL_cleanse(polykey, sizeof polykey);
-        if (CRYPTO_memcmp(tag, in + 4 + plen, 16) != 0) return CP_SSH_BAD_MAC;
-        if (chacha(c->ctx, c->key, seq, 1, in + 4, out, plen) != 0) return CP_SSH_CRYPTO;
+        if (CRYPTO_memcmp(tag, in + 4 + plen, 16) != 0) return DC_SSH_BAD_MAC;
+        if (chacha(c->ctx, c->key, seq, 1, in + 4, out, plen) != 0) return DC_SSH_CRYPTO;
         if ((r = payload_of(out, plen, payload_len))) return r;
         memmove(out, out + 1, *payload_len);
         *consumed = total;
-        return CP_SSH_OK;
+        return DC_SSH_OK;
     }
     }
-    return CP_SSH_CRYPTO;
+    return DC_SSH_CRYPTO;
 }

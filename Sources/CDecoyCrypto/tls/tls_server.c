@@ -1,6 +1,6 @@
-/* tls_server.c: OpenSSL server over memory BIOs (see cp_tls_server.h). */
-#include "cp_tls_server.h"
-#include "../util/pem_file.h"
+/* tls_server.c: OpenSSL server over memory BIOs (see dc_tls_server.h). */
+#include "dc_tls_server.h"
+#include "../pem_file.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -19,18 +19,18 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
-struct cp_tls_ctx { SSL_CTX *ssl; };
-struct cp_tls { SSL *ssl; BIO *in, *out; char alpn[64]; char err[160]; };
+struct dc_tls_ctx { SSL_CTX *ssl; };
+struct dc_tls { SSL *ssl; BIO *in, *out; char alpn[64]; char err[160]; };
 
 /* Generates key + self-signed certificate and writes them to path (temp file, then rename). */
 static int generate(const char *path, const char *cn, char *err, int errcap) {
     EVP_PKEY *key = EVP_RSA_gen(2048);
     X509 *x = X509_new();
     int ok = 0;
-    if (!key || !x) { cp_pem_error(err, errcap, "key generation failed", NULL); goto done; }
+    if (!key || !x) { dc_pem_error(err, errcap, "key generation failed", NULL); goto done; }
     X509_set_version(x, 2);
     unsigned char serial[16];
-    if (RAND_bytes(serial, sizeof serial) != 1) { cp_pem_error(err, errcap, "RAND_bytes", NULL); goto done; }
+    if (RAND_bytes(serial, sizeof serial) != 1) { dc_pem_error(err, errcap, "RAND_bytes", NULL); goto done; }
     serial[0] &= 0x7f;
     BIGNUM *bn = BN_bin2bn(serial, sizeof serial, NULL);
     BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x));
@@ -49,8 +49,8 @@ static int generate(const char *path, const char *cn, char *err, int errcap) {
     X509V3_set_ctx(&v3, x, x, NULL, NULL, 0);
     X509_EXTENSION *ext = X509V3_EXT_conf_nid(NULL, &v3, NID_subject_alt_name, san);
     if (ext) { X509_add_ext(x, ext, -1); X509_EXTENSION_free(ext); }
-    if (X509_sign(x, key, EVP_sha256()) == 0) { cp_pem_error(err, errcap, "X509_sign", NULL); goto done; }
-    if (!cp_pem_write(path, key, x, err, errcap)) goto done;
+    if (X509_sign(x, key, EVP_sha256()) == 0) { dc_pem_error(err, errcap, "X509_sign", NULL); goto done; }
+    if (!dc_pem_write(path, key, x, err, errcap)) goto done;
     ok = 1;
 done:
     X509_free(x);
@@ -70,15 +70,15 @@ static int alpn_select(SSL *s, const unsigned char **out, unsigned char *outlen,
     return SSL_TLSEXT_ERR_NOACK;
 }
 
-cp_tls_ctx *cp_tls_ctx_open(const char *pem_path, const char *cn, char *err, int errcap) {
+dc_tls_ctx *dc_tls_ctx_open(const char *pem_path, const char *cn, char *err, int errcap) {
     if (errcap > 0) err[0] = 0;
     if (access(pem_path, R_OK) != 0 && !generate(pem_path, cn, err, errcap)) return NULL;
     SSL_CTX *c = SSL_CTX_new(TLS_server_method());
-    if (!c) { cp_pem_error(err, errcap, "SSL_CTX_new", NULL); return NULL; }
+    if (!c) { dc_pem_error(err, errcap, "SSL_CTX_new", NULL); return NULL; }
     SSL_CTX_set_min_proto_version(c, TLS1_2_VERSION);
     if (SSL_CTX_use_certificate_chain_file(c, pem_path) != 1 || SSL_CTX_use_PrivateKey_file(c, pem_path, SSL_FILETYPE_PEM) != 1 ||
         SSL_CTX_check_private_key(c) != 1) {
-        cp_pem_error(err, errcap, "cannot load the decoy certificate", NULL);
+        dc_pem_error(err, errcap, "cannot load the decoy certificate", NULL);
         SSL_CTX_free(c);
         return NULL;
     }
@@ -86,20 +86,20 @@ cp_tls_ctx *cp_tls_ctx_open(const char *pem_path, const char *cn, char *err, int
     SSL_CTX_set_options(c, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
     SSL_CTX_set_session_cache_mode(c, SSL_SESS_CACHE_SERVER);
     SSL_CTX_set_alpn_select_cb(c, alpn_select, NULL);
-    cp_tls_ctx *ctx = calloc(1, sizeof *ctx);
+    dc_tls_ctx *ctx = calloc(1, sizeof *ctx);
     if (!ctx) { SSL_CTX_free(c); snprintf(err, (size_t)errcap, "out of memory"); return NULL; }
     ctx->ssl = c;
     return ctx;
 }
 
-void cp_tls_ctx_free(cp_tls_ctx *ctx) {
+void dc_tls_ctx_free(dc_tls_ctx *ctx) {
     if (!ctx) return;
     SSL_CTX_free(ctx->ssl);
     free(ctx);
 }
 
-cp_tls *cp_tls_new(cp_tls_ctx *ctx) {
-    cp_tls *t = calloc(1, sizeof *t);
+dc_tls *dc_tls_new(dc_tls_ctx *ctx) {
+    dc_tls *t = calloc(1, sizeof *t);
     if (!t) return NULL;
     t->ssl = SSL_new(ctx->ssl);
     t->in = BIO_new(BIO_s_mem());
@@ -114,13 +114,13 @@ cp_tls *cp_tls_new(cp_tls_ctx *ctx) {
     return t;
 }
 
-void cp_tls_free(cp_tls *t) {
+void dc_tls_free(dc_tls *t) {
     if (!t) return;
     SSL_free(t->ssl);
     free(t);
 }
 
-int cp_tls_feed(cp_tls *t, const void *data, size_t n) {
+int dc_tls_feed(dc_tls *t, const void *data, size_t n) {
     while (n > 0) {
         int chunk = n > 1 << 30 ? 1 << 30 : (int)n;
         int w = BIO_write(t->in, data, chunk);
@@ -131,7 +131,7 @@ int cp_tls_feed(cp_tls *t, const void *data, size_t n) {
     return 0;
 }
 
-static int fatal(cp_tls *t, int code) {
+static int fatal(dc_tls *t, int code) {
     unsigned long e = ERR_get_error();
     if (e) ERR_error_string_n(e, t->err, sizeof t->err);
     else snprintf(t->err, sizeof t->err, "ssl error %d", code);
@@ -139,7 +139,7 @@ static int fatal(cp_tls *t, int code) {
     return -1;
 }
 
-int cp_tls_read(cp_tls *t, void *out, size_t cap) {
+int dc_tls_read(dc_tls *t, void *out, size_t cap) {
     if (!SSL_is_init_finished(t->ssl)) {
         int r = SSL_do_handshake(t->ssl);
         if (r != 1) {
@@ -156,7 +156,7 @@ int cp_tls_read(cp_tls *t, void *out, size_t cap) {
     return fatal(t, e);
 }
 
-int cp_tls_write(cp_tls *t, const void *data, size_t n) {
+int dc_tls_write(dc_tls *t, const void *data, size_t n) {
     while (n > 0) {
         int chunk = n > 1 << 20 ? 1 << 20 : (int)n;
         int w = SSL_write(t->ssl, data, chunk);
@@ -167,22 +167,22 @@ int cp_tls_write(cp_tls *t, const void *data, size_t n) {
     return 0;
 }
 
-int cp_tls_drain(cp_tls *t, void *out, size_t cap) {
+int dc_tls_drain(dc_tls *t, void *out, size_t cap) {
     if (BIO_ctrl_pending(t->out) == 0) return 0;
     int r = BIO_read(t->out, out, cap > 1 << 30 ? 1 << 30 : (int)cap);
     return r > 0 ? r : 0;
 }
 
-void cp_tls_close_notify(cp_tls *t) {
+void dc_tls_close_notify(dc_tls *t) {
     if (SSL_is_init_finished(t->ssl)) (void)SSL_shutdown(t->ssl);
     ERR_clear_error();
 }
 
-int cp_tls_handshake_done(const cp_tls *t) { return SSL_is_init_finished(t->ssl); }
-const char *cp_tls_version(const cp_tls *t) { return SSL_get_version(t->ssl); }
-const char *cp_tls_cipher(const cp_tls *t) { const char *c = SSL_get_cipher_name(t->ssl); return c ? c : ""; }
-const char *cp_tls_sni(const cp_tls *t) { const char *s = SSL_get_servername(t->ssl, TLSEXT_NAMETYPE_host_name); return s ? s : ""; }
-const char *cp_tls_alpn(cp_tls *t) {
+int dc_tls_handshake_done(const dc_tls *t) { return SSL_is_init_finished(t->ssl); }
+const char *dc_tls_version(const dc_tls *t) { return SSL_get_version(t->ssl); }
+const char *dc_tls_cipher(const dc_tls *t) { const char *c = SSL_get_cipher_name(t->ssl); return c ? c : ""; }
+const char *dc_tls_sni(const dc_tls *t) { const char *s = SSL_get_servername(t->ssl, TLSEXT_NAMETYPE_host_name); return s ? s : ""; }
+const char *dc_tls_alpn(dc_tls *t) {
     const unsigned char *p = NULL;
     unsigned int n = 0;
     SSL_get0_alpn_selected(t->ssl, &p, &n);
@@ -191,4 +191,4 @@ const char *cp_tls_alpn(cp_tls *t) {
     t->alpn[n] = 0;
     return t->alpn;
 }
-const char *cp_tls_error(const cp_tls *t) { return t->err; }
+const char *dc_tls_error(const dc_tls *t) { return t->err; }

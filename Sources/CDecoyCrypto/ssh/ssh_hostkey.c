@@ -2,8 +2,8 @@
  * signatures) in the RFC 4253 §6.6 / RFC 5656 §3 / RFC 8709 / RFC 8332 wire formats, kept as PEM
  * private keys (mode 0600, created on first use like ssh-keygen -A). Client public keys are only
  * fingerprinted (the decoy never accepts one), so nothing here verifies a client's signature. */
-#include "cp_ssh.h"
-#include "../util/pem_file.h"
+#include "dc_ssh.h"
+#include "../pem_file.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -21,7 +21,7 @@
 #include <openssl/pem.h>
 
 enum kt { KT_ED25519, KT_ECDSA256, KT_RSA };
-struct cp_ssh_hostkey { enum kt type; EVP_PKEY *pkey; };
+struct dc_ssh_hostkey { enum kt type; EVP_PKEY *pkey; };
 
 /* ---- a bounded SSH wire writer/reader ---- */
 typedef struct { unsigned char *p; size_t len, cap; int bad; } wbuf;
@@ -49,7 +49,7 @@ static void w_bn(wbuf *w, const BIGNUM *bn) {
     w_mpint(w, tmp, (size_t)n);
 }
 
-cp_ssh_hostkey *cp_ssh_hostkey_open(const char *path, const char *type, char *err, int errcap) {
+dc_ssh_hostkey *dc_ssh_hostkey_open(const char *path, const char *type, char *err, int errcap) {
     enum kt t;
     if (strcmp(type, "ssh-ed25519") == 0) t = KT_ED25519;
     else if (strcmp(type, "ecdsa-sha2-nistp256") == 0) t = KT_ECDSA256;
@@ -60,7 +60,7 @@ cp_ssh_hostkey *cp_ssh_hostkey_open(const char *path, const char *type, char *er
     if (f) {
         k = PEM_read_PrivateKey(f, NULL, NULL, NULL);
         fclose(f);
-        if (!k) { cp_pem_error(err, errcap, "cannot read host key", path); return NULL; }
+        if (!k) { dc_pem_error(err, errcap, "cannot read host key", path); return NULL; }
         int id = EVP_PKEY_get_base_id(k);
         if ((t == KT_ED25519 && id != EVP_PKEY_ED25519) || (t == KT_ECDSA256 && id != EVP_PKEY_EC) || (t == KT_RSA && id != EVP_PKEY_RSA)) {
             EVP_PKEY_free(k);
@@ -70,26 +70,26 @@ cp_ssh_hostkey *cp_ssh_hostkey_open(const char *path, const char *type, char *er
     } else if (errno == ENOENT) {
         k = t == KT_ED25519 ? EVP_PKEY_Q_keygen(NULL, NULL, "ED25519")
           : t == KT_ECDSA256 ? EVP_EC_gen("P-256") : EVP_RSA_gen(3072);
-        if (!k) { cp_pem_error(err, errcap, "cannot generate host key", path); return NULL; }
-        if (!cp_pem_write(path, k, NULL, err, errcap)) { EVP_PKEY_free(k); return NULL; }
+        if (!k) { dc_pem_error(err, errcap, "cannot generate host key", path); return NULL; }
+        if (!dc_pem_write(path, k, NULL, err, errcap)) { EVP_PKEY_free(k); return NULL; }
     } else {
         snprintf(err, (size_t)errcap, "cannot open host key %s: %s", path, strerror(errno));
         return NULL;
     }
-    cp_ssh_hostkey *h = calloc(1, sizeof *h);
+    dc_ssh_hostkey *h = calloc(1, sizeof *h);
     if (!h) { EVP_PKEY_free(k); return NULL; }
     h->type = t;
     h->pkey = k;
     return h;
 }
 
-void cp_ssh_hostkey_free(cp_ssh_hostkey *k) {
+void dc_ssh_hostkey_free(dc_ssh_hostkey *k) {
     if (!k) return;
     EVP_PKEY_free(k->pkey);
     free(k);
 }
 
-int cp_ssh_hostkey_blob(const cp_ssh_hostkey *k, unsigned char *out, size_t cap) {
+int dc_ssh_hostkey_blob(const dc_ssh_hostkey *k, unsigned char *out, size_t cap) {
     wbuf w = {out, 0, cap, 0};
     switch (k->type) {
     case KT_ED25519: {
@@ -131,7 +131,7 @@ static int digest_sign(EVP_PKEY *k, const EVP_MD *md, const unsigned char *d, si
     return ok ? 0 : -1;
 }
 
-int cp_ssh_hostkey_sign(const cp_ssh_hostkey *k, const char *alg, const unsigned char *data, size_t n,
+int dc_ssh_hostkey_sign(const dc_ssh_hostkey *k, const char *alg, const unsigned char *data, size_t n,
                         unsigned char *out, size_t cap) {
     wbuf w = {out, 0, cap, 0};
     unsigned char sig[1024];

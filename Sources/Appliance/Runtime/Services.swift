@@ -1,0 +1,158 @@
+// Services.swift: every long-running part as a swift-service-lifecycle `Service`, so each daemon command (and
+// `decnet up`, which runs them all) is one `ServiceGroup`: SIGTERM/SIGINT start a graceful shutdown that every
+// service sees, SIGHUP reopens log files, a bus stop intent triggers the same graceful shutdown, and the group
+// returns only after every service has flushed what it queued.
+// The C decode thread and the decoys' accept loops stay threads: `ThreadService` runs such a blocking body on
+// its own thread and turns graceful shutdown into the body's own stop call.
+import Logging
+import ServiceLifecycle
+import UnixSignals
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A blocking `run()` with a `stop()` that makes it return, run on a dedicated thread.
+public struct ThreadService: Service, CustomStringConvertible {
+    public let name: String
+    private let body: @Sendable () throws -> Void
+    private let stop: @Sendable () -> Void
+
+    public init(name: String, run body: @escaping @Sendable () throws -> Void, stop: @escaping @Sendable () -> Void) {
+        self.name = name
+        self.body = body
+        self.stop = stop
+    }
+
+    public var description: String { name }
+
+    public func run() async throws {
+        let body = self.body
+        let name = self.name
+        // Shutdown may come before the thread starts: stop() must then make the body return at once, which
+        // every body here honours (their stop flags are checked before the first wait).
+        try await withGracefulShutdownHandler {
+            try await withCheckedThrowingContinuation { (c: CheckedContinuation<Void, any Error>) in
+                _ = spawnThread(name: String("decnet-\(name)".prefix(15))) {
+                    do { try body(); c.resume() } catch { c.resume(throwing: error) }
+                }
+            }
+        } onGracefulShutdown: {
+            stop()
+        }
+    }
+}
+
+/// SIGHUP → `reopen` for every registered part (logrotate's postrotate), for as long as the group runs.
+public struct ReopenOnHangupService: Service {
+    private let reopen: @Sendable () -> Void
+    public init(reopen: @escaping @Sendable () -> Void) { self.reopen = reopen }
+
+    public func run() async throws {
+        let signals = await UnixSignalsSequence(trapping: .sighup)
+        await withTaskCancellationHandler {
+            for await _ in signals.cancelOnGracefulShutdown() { reopen() }
+        } onCancel: {}
+    }
+}
+
+/// Waits for `{"action":"stop"}` on `system.<worker>.control` and then shuts the whole group down gracefully
+/// (the same path as SIGTERM). Ends quietly on shutdown.
+public struct StopIntentService: Service {
+    let bus: any Bus
+    let worker: String
+    let shutdown: @Sendable () async -> Void
+
+    public init(bus: any Bus, worker: String, shutdown: @escaping @Sendable () async -> Void) {
+        self.bus = bus
+        self.worker = worker
+        self.shutdown = shutdown
+    }
+
+    public func run() async throws {
+        let bus = self.bus, worker = self.worker
+        let asked = await cancelWhenGracefulShutdown { await waitForStopIntent(bus: bus, worker: worker) }
+        if asked != nil { await shutdown() }
+    }
+}
+
+/// The bus health heartbeat of one worker (`system.health.<worker>`), until shutdown.
+public struct HeartbeatService: Service {
+    let bus: (any Bus)?
+    let worker: String
+    let extra: (@Sendable () throws -> [(String, JSONValue)])?
+
+    public init(bus: (any Bus)?, worker: String, extra: (@Sendable () throws -> [(String, JSONValue)])? = nil) {
+        self.bus = bus
+        self.worker = worker
+        self.extra = extra
+    }
+
+    public func run() async throws {
+        let bus = self.bus, worker = self.worker, extra = self.extra
+        await cancelWhenGracefulShutdown { await runHealthHeartbeat(bus: bus, worker: worker, extra: extra) }
+    }
+}
+
+/// The local broker (`decnet bus`): listening while the group runs, closed on shutdown.
+public struct BusBrokerService: Service {
+    public let server: BusServer
+    public init(server: BusServer) { self.server = server }
+
+    public func run() async throws {
+        try server.start()
+        try? await gracefulShutdown()
+        let s = server.stats
+        server.close()
+        ProcessLog("bus").info("stopped; published=\(s.published) delivered=\(s.delivered) dropped=\(s.dropped) protocol_errors=\(s.protocolErrors)")
+    }
+}
+
+/// A bus client that closes (flushing what it queued) when the group shuts down: every other service that
+/// publishes on it has stopped by then, because this one is registered first and the group stops in reverse.
+public struct BusClientService: Service {
+    public let bus: any Bus
+    public init(bus: any Bus) { self.bus = bus }
+
+    public func run() async throws {
+        if let u = bus as? UnixSocketBus { try? await u.connect() }
+        try? await gracefulShutdown()
+        await bus.close()
+    }
+}
+
+/// One daemon's group: the services in start order (they stop in reverse), SIGTERM/SIGINT graceful, a second
+/// signal cancels. `decnet up` and every daemon command use this.
+public enum DaemonGroup {
+    public static func run(_ services: [any Service], logger: Logger) async throws {
+        var config = ServiceGroupConfiguration(
+            services: services.map { .init(service: $0, successTerminationBehavior: .gracefullyShutdownGroup,
+                                             failureTerminationBehavior: .gracefullyShutdownGroup) },
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger)
+        config.cancellationSignals = []
+        config.maximumGracefulShutdownDuration = .seconds(30)
+        let group = ServiceGroup(configuration: config)
+        try await group.run()
+    }
+
+    /// Like `run`, with the group handed to `build` so services (a stop intent) can shut it down.
+    public static func run(logger: Logger, _ build: (_ shutdown: @escaping @Sendable () async -> Void) -> [any Service]) async throws {
+        let holder = GroupHolder()
+        let services = build { await holder.shutdown() }
+        var config = ServiceGroupConfiguration(
+            services: services.map { .init(service: $0, successTerminationBehavior: .gracefullyShutdownGroup,
+                                             failureTerminationBehavior: .gracefullyShutdownGroup) },
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger)
+        config.maximumGracefulShutdownDuration = .seconds(30)
+        let group = ServiceGroup(configuration: config)
+        await holder.set(group)
+        try await group.run()
+    }
+}
+
+private actor GroupHolder {
+    var group: ServiceGroup?
+    func set(_ g: ServiceGroup) { group = g }
+    func shutdown() async { await group?.triggerGracefulShutdown() }
+}
