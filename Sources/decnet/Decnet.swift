@@ -3,6 +3,7 @@
 // `decnet --config FILE <command>` or DECNET_CONFIG names the file (default /etc/decnet/decnet.ini).
 import Appliance
 import ArgumentParser
+import Logging
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -37,6 +38,7 @@ struct Decnet: ParsableCommand {
                 args.remove(at: i)
             }
         }
+        LoggingSystem.bootstrap(ProcessLogHandler.init)
         do {
             DecnetConfiguration.install(try DecnetConfiguration.load(file: file))
         } catch {

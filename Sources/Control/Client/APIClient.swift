@@ -1,8 +1,9 @@
-// APIClient.swift: the CLI's client of the REST API. A small blocking HTTP/1.1 client over a TCP socket
-// (the CLI runs one request at a time; no event loop needed): Content-Length and chunked bodies, and a
-// line reader for SSE. Plain HTTP only: the API listens on loopback by default; a remote API belongs
-// behind a TLS-terminating proxy, and `--url https://…` is refused rather than sent in clear.
+// APIClient.swift: the CLI's client of the REST API (async-http-client; http and https with a pinned CA).
+import AsyncHTTPClient
 import Appliance
+import NIOCore
+import NIOHTTP1
+import NIOSSL
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -25,59 +26,119 @@ public struct HTTPReply: Sendable {
     public var text: String { String(decoding: body, as: UTF8.self) }
 }
 
+/// The CLI's client of the REST API on async-http-client: http:// and https:// (system trust store, or one PEM
+/// CA / self-signed certificate given with --ca-file), one request at a time from synchronous commands.
+/// TLS verification is never turned off; a URL with another scheme or an unreadable CA file is an error.
 public final class APIClient {
+    public let url: String          // scheme://host:port, no path
     public let host: String
     public let port: Int
+    public let secure: Bool
     public var token: String?
+    public let caFile: String?
+    private let http: HTTPClient
 
-    /// `url`: `http://HOST:PORT` (path ignored).
-    public init(url: String, token: String?) throws {
-        guard url.hasPrefix("http://") else {
-            throw ClientError(url.hasPrefix("https://") ? "https is not supported by the CLI client yet; reach the API over loopback or an SSH tunnel" : "API url must start with http://")
+    public init(url: String, token: String?, caFile: String? = nil) throws {
+        let scheme: String
+        if url.hasPrefix("http://") { scheme = "http" } else if url.hasPrefix("https://") { scheme = "https" } else {
+            let given = url.split(separator: ":", maxSplits: 1).first.map(String.init) ?? url
+            throw ClientError("API url \(url.debugDescription): unknown scheme \(given.debugDescription) (use http:// or https://)")
         }
-        var rest = url.dropFirst("http://".count)
+        secure = scheme == "https"
+        var rest = url.dropFirst(scheme.count + 3)
         if let slash = rest.firstIndex(of: "/") { rest = rest[..<slash] }
-        if let colon = rest.lastIndex(of: ":"), let p = Int(rest[rest.index(after: colon)...]) {
+        if let colon = rest.lastIndex(of: ":"), !rest.hasSuffix("]"), let p = CheckedInt.parse(rest[rest.index(after: colon)...], in: 1...65535) {
             host = String(rest[..<colon]).trimmingCharacters(in: ["[", "]"])
             port = p
         } else {
-            host = String(rest)
-            port = 80
+            host = String(rest).trimmingCharacters(in: ["[", "]"])
+            port = secure ? 443 : 80
         }
+        guard !host.isEmpty else { throw ClientError("API url \(url.debugDescription) has no host") }
+        self.url = "\(scheme)://\(host.contains(":") ? "[\(host)]" : host):\(port)"
         self.token = token
+        self.caFile = caFile
+        var tls = TLSConfiguration.makeClientConfiguration()
+        if let caFile {
+            guard secure else { throw ClientError("--ca-file is for https:// URLs; \(url) is plain http") }
+            do {
+                let roots = try NIOSSLCertificate.fromPEMFile(caFile)
+                guard !roots.isEmpty else { throw ClientError("no certificate in \(caFile)") }
+                tls.trustRoots = .certificates(roots)
+            } catch let e as ClientError { throw e } catch {
+                throw ClientError("cannot read the CA file \(caFile): \(error)")
+            }
+        }
+        var config = HTTPClient.Configuration(tlsConfiguration: tls, redirectConfiguration: .disallow,
+                                              timeout: .init(connect: .seconds(10), read: .seconds(120)))
+        config.httpVersion = .http1Only
+        http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: config)
     }
+
+    deinit { try? http.syncShutdown() }
 
     // MARK: requests
 
     public func request(_ method: String, _ path: String, json: JSONValue? = nil) throws -> HTTPReply {
-        let conn = try Connection(host: host, port: port)
-        defer { conn.close() }
-        try conn.send(head(method, path, body: json.map { Array($0.serialized.utf8) }))
-        return try conn.readReply()
+        var req = try HTTPClient.Request(url: url + path, method: HTTPMethod(rawValue: method))
+        headers(&req.headers, accept: "application/json")
+        if let json {
+            req.headers.add(name: "Content-Type", value: "application/json")
+            req.body = .bytes(Array(json.serialized.utf8))
+        }
+        let reply: HTTPClient.Response
+        do { reply = try http.execute(request: req, deadline: .now() + .seconds(120)).wait() } catch { throw explain(error) }
+        var body: [UInt8] = []
+        if var b = reply.body { body = b.readBytes(length: b.readableBytes) ?? [] }
+        guard body.count <= 64 << 20 else { throw ClientError("reply too large") }
+        return HTTPReply(status: Int(reply.status.code), headers: reply.headers.map { ($0.name.lowercased(), $0.value) }, body: body)
     }
 
     /// GET an SSE stream and hand each `data:` payload to `onData` until the server closes or it returns false.
-    public func stream(_ path: String, onData: (String) -> Bool) throws {
-        let conn = try Connection(host: host, port: port)
-        defer { conn.close() }
-        try conn.send(head("GET", path, body: nil, accept: "text/event-stream"))
-        let (status, headers) = try conn.readHead()
-        guard status == 200 else {
-            let body = try conn.readBody(headers)
-            throw ClientError(Self.detail(status, body), status: status)
-        }
-        let chunked = headers.contains { $0.0 == "transfer-encoding" && $0.1.lowercased().contains("chunked") }
-        var lines = SSELines(conn: conn, chunked: chunked)
-        while let line = try lines.next() {
-            if line.hasPrefix("data: ") && !onData(String(line.dropFirst(6))) { return }
+    public func stream(_ path: String, onData: @escaping (String) -> Bool) throws {
+        var req = try HTTPClient.Request(url: url + path, method: .GET)
+        headers(&req.headers, accept: "text/event-stream")
+        let delegate = SSEDelegate(onData: onData)
+        let task = http.execute(request: req, delegate: delegate)
+        delegate.task = task
+        do { try task.wait() } catch is HTTPClientError where delegate.stoppedByCaller {
+            return
+        } catch let e as ClientError {
+            throw e
+        } catch {
+            if delegate.stoppedByCaller { return }
+            throw explain(error)
         }
     }
 
-    func head(_ method: String, _ path: String, body: [UInt8]?, accept: String = "application/json") -> [UInt8] {
-        var h = "\(method) \(path) HTTP/1.1\r\nHost: \(host):\(port)\r\nUser-Agent: decnet-cli\r\nAccept: \(accept)\r\nConnection: close\r\n"
-        if let token { h += "Authorization: Bearer \(token)\r\n" }
-        if let body { h += "Content-Type: application/json\r\nContent-Length: \(body.count)\r\n" } else if method != "GET" { h += "Content-Length: 0\r\n" }
-        return Array((h + "\r\n").utf8) + (body ?? [])
+    private func headers(_ h: inout HTTPHeaders, accept: String) {
+        h.add(name: "User-Agent", value: "decnet-cli")
+        h.add(name: "Accept", value: accept)
+        if let token { h.add(name: "Authorization", value: "Bearer \(token)") }
+    }
+
+    /// One line for what went wrong, naming the likely cause (an untrusted certificate, a refused connection).
+    func explain(_ error: any Error) -> ClientError {
+        let text = "\(error)"
+        if let e = error as? NIOSSLError {
+            return ClientError("TLS to \(url) failed: \(tlsWhy(e))")
+        }
+        if text.contains("certificate verify failed") || text.contains("CERTIFICATE_VERIFY_FAILED") || text.contains("unable to get local issuer") {
+            return ClientError("TLS to \(url) failed: the server's certificate is not trusted" +
+                               (caFile.map { " by \($0)" } ?? " by the system's CA store (pin it with --ca-file)"))
+        }
+        if text.contains("connectTimeout") || text.contains("connectionRefused") || text.contains("Connection refused") {
+            return ClientError("cannot connect to \(url) (is `decnet api` running?)")
+        }
+        return ClientError("request to \(url) failed: \(text)")
+    }
+
+    private func tlsWhy(_ e: NIOSSLError) -> String {
+        let t = "\(e)"
+        if t.contains("CERTIFICATE_VERIFY_FAILED") || t.contains("certificate verify failed") {
+            return "the server's certificate is not trusted" + (caFile.map { " by \($0)" } ?? " by the system's CA store (pin it with --ca-file)") + " (\(t))"
+        }
+        return t
     }
 
     /// `{"detail": …}` of an error reply, or its status.
@@ -94,142 +155,47 @@ public final class APIClient {
     }
 }
 
-/// One TCP connection with a read buffer.
-final class Connection {
-    let fd: Int32
-    var buffer: [UInt8] = []
-    var eof = false
-
-    init(host: String, port: Int) throws {
-        var hints = addrinfo()
-        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
-        var res: UnsafeMutablePointer<addrinfo>?
-        guard getaddrinfo(host, String(port), &hints, &res) == 0, let first = res else {
-            throw ClientError("cannot resolve \(host)")
-        }
-        defer { freeaddrinfo(res) }
-        var ai: UnsafeMutablePointer<addrinfo>? = first
-        var lastError = "no address"
-        while let a = ai {
-            let s = socket(a.pointee.ai_family, a.pointee.ai_socktype | Int32(SOCK_CLOEXEC.rawValue), a.pointee.ai_protocol)
-            if s >= 0 {
-                if connect(s, a.pointee.ai_addr, a.pointee.ai_addrlen) == 0 { fd = s; return }
-                lastError = String(cString: strerror(errno))
-                Glibc.close(s)
-            }
-            ai = a.pointee.ai_next
-        }
-        throw ClientError("cannot connect to \(host):\(port): \(lastError) (is `decnet api` running?)")
-    }
-
-    func close() { Glibc.close(fd) }
-
-    func send(_ bytes: [UInt8]) throws {
-        var off = 0
-        while off < bytes.count {
-            let n = bytes[off...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-            if n < 0 { if errno == EINTR { continue }; throw ClientError("send failed: \(String(cString: strerror(errno)))") }
-            off += n
-        }
-    }
-
-    /// Reads more bytes into the buffer; false at end of stream.
-    func fill() throws -> Bool {
-        if eof { return false }
-        var chunk = [UInt8](repeating: 0, count: 16384)
-        while true {
-            let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-            if n < 0 { if errno == EINTR { continue }; throw ClientError("read failed: \(String(cString: strerror(errno)))") }
-            if n == 0 { eof = true; return false }
-            buffer += chunk[0..<n]
-            return true
-        }
-    }
-
-    func readLine() throws -> String? {
-        while true {
-            if let i = buffer.firstIndex(of: 10) {
-                var line = Array(buffer[..<i])
-                buffer.removeFirst(i + 1)
-                if line.last == 13 { line.removeLast() }
-                return String(decoding: line, as: UTF8.self)
-            }
-            if buffer.count > 1 << 20 { throw ClientError("line too long in reply") }
-            if try !fill() { return buffer.isEmpty ? nil : { let s = String(decoding: buffer, as: UTF8.self); buffer = []; return s }() }
-        }
-    }
-
-    func readHead() throws -> (Int, [(String, String)]) {
-        guard let status = try readLine() else { throw ClientError("connection closed before a reply") }
-        let parts = status.split(separator: " ")
-        guard parts.count >= 2, parts[0].hasPrefix("HTTP/1."), let code = Int(parts[1]) else { throw ClientError("not an HTTP reply") }
-        var headers: [(String, String)] = []
-        while let line = try readLine(), !line.isEmpty {
-            guard let c = line.firstIndex(of: ":") else { continue }
-            headers.append((line[..<c].lowercased(), String(line[line.index(after: c)...]).trimmingCharacters(in: [" "])))
-        }
-        return (code, headers)
-    }
-
-    func readExactly(_ n: Int) throws -> [UInt8] {
-        while buffer.count < n { if try !fill() { throw ClientError("reply body cut short") } }
-        let out = Array(buffer[..<n])
-        buffer.removeFirst(n)
-        return out
-    }
-
-    func readBody(_ headers: [(String, String)]) throws -> [UInt8] {
-        if headers.contains(where: { $0.0 == "transfer-encoding" && $0.1.lowercased().contains("chunked") }) {
-            var out: [UInt8] = []
-            while let size = try readLine() {
-                guard let n = Int(size.split(separator: ";")[0], radix: 16) else { throw ClientError("bad chunk size") }
-                if n == 0 { _ = try readLine(); break }
-                out += try readExactly(n)
-                _ = try readLine()
-                if out.count > 64 << 20 { throw ClientError("reply too large") }
-            }
-            return out
-        }
-        if let len = headers.first(where: { $0.0 == "content-length" }).flatMap({ Int($0.1) }) {
-            guard len <= 64 << 20 else { throw ClientError("reply too large") }
-            return try readExactly(len)
-        }
-        while try fill() { if buffer.count > 64 << 20 { throw ClientError("reply too large") } }
-        defer { buffer = [] }
-        return buffer
-    }
-
-    func readReply() throws -> HTTPReply {
-        let (status, headers) = try readHead()
-        return HTTPReply(status: status, headers: headers, body: try readBody(headers))
-    }
-}
-
-/// Lines of an SSE body, through chunked framing when the server uses it.
-struct SSELines {
-    let conn: Connection
-    let chunked: Bool
+/// Splits an SSE body into lines and hands `data:` payloads over; a non-200 reply becomes a ClientError.
+private final class SSEDelegate: HTTPClientResponseDelegate, @unchecked Sendable {
+    typealias Response = Void
+    let onData: (String) -> Bool
+    var task: HTTPClient.Task<Void>?
+    var status = 0
+    var errorBody: [UInt8] = []
     var pending: [UInt8] = []
-    var remainingInChunk = 0
+    var stoppedByCaller = false
 
-    init(conn: Connection, chunked: Bool) {
-        self.conn = conn
-        self.chunked = chunked
+    init(onData: @escaping (String) -> Bool) { self.onData = onData }
+
+    func didReceiveHead(task: HTTPClient.Task<Void>, _ head: HTTPResponseHead) -> EventLoopFuture<Void> {
+        status = Int(head.status.code)
+        return task.eventLoop.makeSucceededVoidFuture()
     }
 
-    mutating func next() throws -> String? {
-        if !chunked { return try conn.readLine() }
-        while true {
-            if let i = pending.firstIndex(of: 10) {
-                let line = Array(pending[..<i])
-                pending.removeFirst(i + 1)
-                return String(decoding: line, as: UTF8.self)
-            }
-            guard let size = try conn.readLine(), let n = Int(size.split(separator: ";").first ?? "", radix: 16) else { return nil }
-            if n == 0 { return nil }
-            pending += try conn.readExactly(n)
-            _ = try conn.readLine()
+    func didReceiveBodyPart(task: HTTPClient.Task<Void>, _ buffer: ByteBuffer) -> EventLoopFuture<Void> {
+        var b = buffer
+        let bytes = b.readBytes(length: b.readableBytes) ?? []
+        if status != 200 {
+            if errorBody.count < 65536 { errorBody += bytes }
+            return task.eventLoop.makeSucceededVoidFuture()
         }
+        pending += bytes
+        while let i = pending.firstIndex(of: 10), !stoppedByCaller {
+            var line = Array(pending[..<i])
+            pending.removeFirst(i + 1)
+            if line.last == 13 { line.removeLast() }
+            let s = String(decoding: line, as: UTF8.self)
+            if s.hasPrefix("data: ") && !onData(String(s.dropFirst(6))) {
+                stoppedByCaller = true
+                task.cancel()
+            }
+        }
+        if pending.count > 1 << 20 { pending = [] }
+        return task.eventLoop.makeSucceededVoidFuture()
+    }
+
+    func didFinishRequest(task: HTTPClient.Task<Void>) throws {
+        if status != 200 && !stoppedByCaller { throw ClientError(APIClient.detail(status, errorBody), status: status) }
     }
 }
 
@@ -240,20 +206,22 @@ public enum ClientSession {
         DecnetConfiguration.current.clientConfigFile
     }
 
-    public static func load() -> (url: String, token: String)? {
+    public static func load() -> (url: String, token: String, caFile: String?)? {
         guard let b = readFile(path, limit: 65536), let j = try? JSONValue.parse(b),
               let url = j["url"]?.stringValue, let token = j["token"]?.stringValue else { return nil }
-        return (url, token)
+        return (url, token, j["ca_file"]?.stringValue)
     }
 
-    public static func save(url: String, token: String) throws {
+    public static func save(url: String, token: String, caFile: String? = nil) throws {
         let p = path
         if let slash = p.lastIndex(of: "/") {
             let dir = String(p[..<slash])
             _ = makeDirectories(dir)
             chmod(dir, 0o700)
         }
-        let text = JSONValue.object([("url", .string(url)), ("token", .string(token))]).serialized + "\n"
+        var fields: [(String, JSONValue)] = [("url", .string(url)), ("token", .string(token))]
+        if let caFile { fields.append(("ca_file", .string(caFile))) }
+        let text = JSONValue.object(fields).serialized + "\n"
         guard writeWholeFile(p, Array(text.utf8), mode: 0o600) else { throw ClientError("cannot write \(p): \(String(cString: strerror(errno)))") }
     }
 }

@@ -2,6 +2,7 @@
 import Appliance
 import ArgumentParser
 import Control
+import NIOSSL
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -27,6 +28,15 @@ struct APICommand: ParsableCommand {
     @Option(name: .long, help: "Write the bound port to this file once listening (tests, supervisors).")
     var portFile: String?
 
+    @Option(name: .long, help: "HTTPS: off, auto (a self-signed pair made on first start beside the store) or files (--tls-cert/--tls-key; implied by them).")
+    var tls: String?
+
+    @Option(name: .long, help: "PEM certificate chain for HTTPS.")
+    var tlsCert: String?
+
+    @Option(name: .long, help: "PEM private key for HTTPS.")
+    var tlsKey: String?
+
     @Flag(name: .long, help: "Print the OpenAPI document and exit.")
     var printOpenapi = false
 
@@ -42,12 +52,15 @@ struct APICommand: ParsableCommand {
         let lock = path + ".fleet.lock"
         let lfd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0o660)
         if lfd >= 0 { close(lfd) }
+        // Certificate files are read (and an auto pair made) while still privileged; the key stays in memory.
+        let host = bind.lastIndex(of: ":").map { String(bind[..<$0]).trimmingCharacters(in: ["[", "]"]) } ?? bind
+        let tlsConfig = try tlsConfiguration(dbPath: path, host: host)
         confineOrExit(.api, shared: [path, lock, path + ".jwt-secret"] + (DecnetConfiguration.current.explicitIngestLogFile.map { [$0] } ?? []), "api")
         let command = self
-        try runBlocking { try await command.serve() }
+        try runBlocking { try await command.serve(tls: tlsConfig?.0) }
     }
 
-    func serve() async throws {
+    func serve(tls tlsConfig: TLSConfiguration?) async throws {
         guard let colon = bind.lastIndex(of: ":"), let port = CheckedInt.parse(bind[bind.index(after: colon)...], in: 0...65535) else {
             stderrLine("decnet api: --bind must be HOST:PORT, got \(bind.debugDescription)")
             throw ExitCode(64)
@@ -101,14 +114,50 @@ struct APICommand: ParsableCommand {
             throw ExitCode(70)
         }
         let portFile = self.portFile
-        stderrLine("decnet api: listening on \(bind) (db \(path))")
-        try await APIServer.run(api, host: host, port: port) { bound in
+        stderrLine("decnet api: listening on \(tlsConfig == nil ? "http" : "https")://\(bind) (db \(path))")
+        try await APIServer.run(api, host: host, port: port, tls: tlsConfig) { bound in
             if let portFile { _ = writeWholeFile(portFile, Array("\(bound)\n".utf8)) }
             StartupNotes.shared.flush(to: ProcessLog("api"))
         }
     }
 
     func env(_ key: String) -> String? { DecnetConfiguration.current.string(key) }
+
+    /// HTTPS from flags over the configuration: files when given, a self-signed pair with `auto`, else none.
+    func tlsConfiguration(dbPath: String, host: String) throws -> (TLSConfiguration, String)? {
+        var settings = DecnetConfiguration.current
+        settings.set("api.tls", tls)
+        settings.set("api.tls_cert", tlsCert)
+        settings.set("api.tls_key", tlsKey)
+        if tlsCert != nil || tlsKey != nil, tls == nil { settings.set("api.tls", "files") }
+        let mode = settings.string("api.tls") ?? "off"
+        guard ["off", "auto", "files"].contains(mode) else {
+            stderrLine("decnet api: --tls must be off, auto or files, got \(mode.debugDescription)")
+            throw ExitCode(64)
+        }
+        var cert = settings.string("api.tls_cert"), key = settings.string("api.tls_key")
+        if mode == "off" {
+            if cert != nil || key != nil { stderrLine("decnet api: --tls off conflicts with --tls-cert/--tls-key"); throw ExitCode(64) }
+            return nil
+        }
+        if mode == "auto" {
+            if tlsCert != nil || tlsKey != nil { stderrLine("decnet api: --tls auto makes its own pair; drop --tls-cert/--tls-key"); throw ExitCode(64) }
+            let dir = (dbPath.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/"))
+            do {
+                let made = try APITLS.ensureSelfSigned(directory: dir.isEmpty ? "." : dir, extraNames: [host])
+                (cert, key) = (made.certificate, made.key)
+                stderrLine("decnet api: self-signed certificate \(made.certificate) (pin it with `decnet login --ca-file \(made.certificate)`)")
+            } catch {
+                stderrLine("decnet api: \(error)")
+                throw ExitCode(73)
+            }
+        }
+        guard let cert, let key else { stderrLine("decnet api: --tls files needs --tls-cert and --tls-key"); throw ExitCode(64) }
+        do { return (try APITLS.serverConfiguration(certificate: cert, key: key), cert) } catch {
+            stderrLine("decnet api: \(error)")
+            throw ExitCode(66)
+        }
+    }
 
     /// DECNET_JWT_SECRET, else the secret in `<db>.jwt-secret` (created once, 0600, 48 random bytes).
     func jwtSecret(dbPath: String) throws -> String {

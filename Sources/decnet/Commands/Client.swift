@@ -9,19 +9,24 @@ import Glibc
 #endif
 
 struct ClientOptions: ParsableArguments {
-    @Option(name: .long, help: "API base url (default: the one `decnet login` saved, $DECNET_API_URL, or http://127.0.0.1:8000).")
+    @Option(name: .long, help: "API base url, http:// or https:// (default: $DECNET_API_URL, the one `decnet login` saved, or http://127.0.0.1:8000).")
     var url: String?
+
+    @Option(name: .long, help: "PEM CA or self-signed certificate to trust for https (default: $DECNET_CA_FILE, the one `decnet login` saved, or the system store).")
+    var caFile: String?
 
     func client(needToken: Bool = true) throws -> APIClient {
         let saved = ClientSession.load()
         let env = DecnetConfiguration.current.clientURL
         let base = url ?? env ?? saved?.url ?? "http://127.0.0.1:8000"
+        // A saved CA belongs to the saved URL only.
+        let ca = caFile ?? DecnetConfiguration.current.clientCAFile ?? (base == saved?.url ? saved?.caFile : nil)
         let token = DecnetConfiguration.current.clientToken ?? saved?.token
         if needToken && token == nil {
             stderrLine("decnet: not logged in; run `decnet login` first")
             throw ExitCode(77)
         }
-        do { return try APIClient(url: base, token: token) } catch {
+        do { return try APIClient(url: base, token: token, caFile: ca) } catch {
             stderrLine("decnet: \(error)")
             throw ExitCode(64)
         }
@@ -96,8 +101,8 @@ struct Login: ParsableCommand {
             try c.call("POST", "/api/v1/auth/login", json: .object([("username", .string(username)), ("password", .string(pw))]))
         }
         guard let token = reply["access_token"]?.stringValue else { stderrLine("decnet login: no token in the reply"); throw ExitCode(69) }
-        try clientCall("login") { try ClientSession.save(url: "http://\(c.host):\(c.port)", token: token) }
-        print("logged in as \(username) at http://\(c.host):\(c.port)")
+        try clientCall("login") { try ClientSession.save(url: c.url, token: token, caFile: c.caFile.map(absolutePath)) }
+        print("logged in as \(username) at \(c.url)")
         if reply["must_change_password"]?.boolValue == true {
             print("password change required: run `decnet users passwd` before anything else")
         }
@@ -288,4 +293,12 @@ func apiStatus(_ client: ClientOptions, json: Bool) throws {
         table(["DECKY", "IP", "SERVICES", "STATE"], deckies.items.map { [$0["name"]?.text ?? "", $0["ip"]?.text ?? "", $0["services"]?.text ?? "", $0["state"]?.text ?? ""] })
     }
     if health["status"]?.stringValue == "unhealthy" { throw ExitCode(1) }
+}
+
+/// `path` made absolute against the working directory (a saved CA file must survive a `cd`).
+func absolutePath(_ path: String) -> String {
+    if path.hasPrefix("/") { return path }
+    var buf = [CChar](repeating: 0, count: 4096)
+    guard getcwd(&buf, buf.count) != nil else { return path }
+    return String(decoding: buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) + "/" + path
 }

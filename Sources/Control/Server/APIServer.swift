@@ -4,6 +4,11 @@ import Appliance
 import Fingerprint
 import HTTPTypes
 import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
+import Logging
+import NIOSSL
+import ServiceLifecycle
 
 import NIOConcurrencyHelpers
 import NIOCore
@@ -36,21 +41,44 @@ public enum APIServer {
         APIRoutes.all.map { ($0.method.rawValue, APIRoutes.prefix + $0.path, $0.access.rawValue) }
     }
 
-    public static func run(_ api: APIServices, host: String, port: Int, onBound: @escaping @Sendable (Int) -> Void = { _ in }) async throws {
+    /// The API as one service: the HTTP(S) server, the worker registry fed from the bus, and the health
+    /// heartbeat. `tls` nil serves plain HTTP.
+    public static func service(_ api: APIServices, host: String, port: Int, tls: TLSConfiguration? = nil,
+                               onBound: @escaping @Sendable (Int) -> Void = { _ in }) throws -> APIService {
         let budget = ConnectionBudget(perClient: api.config.maxConnectionsPerClient)
+        // idleTimeout also bounds a request head that never completes (slowloris): the clock only moves on
+        // whole HTTP parts; a response being written (an SSE stream) is never cut.
+        let http: HTTPServerBuilder = .http1(configuration: .init(additionalChannelHandlers: [ClientBudgetHandler(budget)],
+                                                                  idleTimeout: .seconds(Int64(api.config.idleTimeoutSeconds))))
         let app = Application(
             router: router(api),
-            // idleTimeout also bounds a request head that never completes (slowloris): the clock only moves on
-            // whole HTTP parts; a response being written (an SSE stream) is never cut.
-            server: .http1(configuration: .init(additionalChannelHandlers: [ClientBudgetHandler(budget)],
-                                                idleTimeout: .seconds(Int64(api.config.idleTimeoutSeconds)))),
+            server: try tls.map { try .tls(http, tlsConfiguration: $0) } ?? http,
             configuration: .init(address: .hostname(host, port: port), serverName: "decnet", backlog: 1024),
-            onServerRunning: { channel in onBound(channel.localAddress?.port ?? port) }
+            onServerRunning: { channel in onBound(channel.localAddress?.port ?? port) },
+            logger: Logger.decnet("api.http")
         )
+        return APIService(app: app, api: api)
+    }
+
+    /// Runs the API until SIGINT/SIGTERM (its own service group).
+    public static func run(_ api: APIServices, host: String, port: Int, tls: TLSConfiguration? = nil,
+                           onBound: @escaping @Sendable (Int) -> Void = { _ in }) async throws {
+        let s = try service(api, host: host, port: port, tls: tls, onBound: onBound)
+        try await DaemonGroup.run([s], logger: Logger.decnet("api"))
+    }
+}
+
+/// The API server with its side tasks (worker registry, heartbeat), as one ServiceLifecycle service.
+public struct APIService: Service {
+    let app: Application<RouterResponder<APIContext>>
+    let api: APIServices
+
+    public func run() async throws {
+        let api = self.api
         try await withThrowingTaskGroup(of: Void.self) { group in
-            if let bus = api.bus { group.addTask { await api.registry.run(bus: bus) } }
-            group.addTask { await runHealthHeartbeat(bus: api.bus, worker: "api") }
-            try await app.runService()
+            if let bus = api.bus { group.addTask { await cancelWhenGracefulShutdown { await api.registry.run(bus: bus) } } }
+            group.addTask { await cancelWhenGracefulShutdown { await runHealthHeartbeat(bus: api.bus, worker: "api") } }
+            try await app.run()
             group.cancelAll()
         }
     }
