@@ -18,7 +18,7 @@ struct Decnet: ParsableCommand {
         DECNET_CONFIG), then DECNET_* environment variables, then each command's flags. `decnet config` prints
         the table of every setting and where each current value came from.
         """,
-        subcommands: [Sniff.self, Sensor.self, Store.self, BusCommand.self, Deploy.self, Status.self, Teardown.self, Serve.self,
+        subcommands: [Up.self, Sniff.self, Sensor.self, Store.self, BusCommand.self, Deploy.self, Status.self, Teardown.self, Serve.self,
                       APICommand.self, ProfilerCommand.self, Mutate.self, Login.self, Attackers.self, Logs.self, Users.self,
                       ConfigCommand.self]
     )

@@ -54,19 +54,6 @@ final class LineWriter {
     func close() { fflush(file); if owned { fclose(file) } }
 }
 
-/// One line to standard error (fd 2 directly: the C `stderr` global is not concurrency-safe in Swift 6).
-public func stderrLine(_ s: String) {
-    var l = s + "\n"
-    l.withUTF8 { b in
-        var off = 0
-        while off < b.count {
-            let n = Glibc.write(2, b.baseAddress! + off, b.count - off)
-            if n <= 0 { break }
-            off += n
-        }
-    }
-}
-
 public func monotonicSeconds() -> Double {
     var ts = timespec()
     clock_gettime(CLOCK_MONOTONIC, &ts)

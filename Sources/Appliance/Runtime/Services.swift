@@ -71,7 +71,7 @@ public struct StopIntentService: Service {
     public func run() async throws {
         let bus = self.bus, worker = self.worker
         let asked = await cancelWhenGracefulShutdown { await waitForStopIntent(bus: bus, worker: worker) }
-        if asked != nil { await shutdown() }
+        if asked != nil { await shutdown() } else { try? await gracefulShutdown() }
     }
 }
 
@@ -96,14 +96,17 @@ public struct HeartbeatService: Service {
 /// The local broker (`decnet bus`): listening while the group runs, closed on shutdown.
 public struct BusBrokerService: Service {
     public let server: BusServer
-    public init(server: BusServer) { self.server = server }
+    let started: Bool
+    /// `started`: the caller already called `start()` (to report a bind failure before the group runs).
+    public init(server: BusServer, started: Bool = false) {
+        self.server = server
+        self.started = started
+    }
 
     public func run() async throws {
-        try server.start()
+        if !started { try server.start() }
         try? await gracefulShutdown()
-        let s = server.stats
         server.close()
-        ProcessLog("bus").info("stopped; published=\(s.published) delivered=\(s.delivered) dropped=\(s.dropped) protocol_errors=\(s.protocolErrors)")
     }
 }
 
@@ -155,4 +158,43 @@ private actor GroupHolder {
     var group: ServiceGroup?
     func set(_ g: ServiceGroup) { group = g }
     func shutdown() async { await group?.triggerGracefulShutdown() }
+}
+
+/// A value a service's thread hands back to the command after the group ends.
+public final class ResultBox<T: Sendable>: @unchecked Sendable {
+    private let lock = ConditionMutex()
+    private var stored: T?
+    public init() {}
+    public func set(_ v: T) { lock.withLock { stored = v } }
+    public var value: T? { lock.withLock { stored } }
+}
+
+/// The mutator loop's services: the loop on its thread, bus-requested mutations, heartbeat, stop intents.
+public enum MutatorServices {
+    public static func services(loop: MutatorLoop, bus: (any Bus)?, shutdown: @escaping @Sendable () async -> Void) -> [any Service] {
+        var services: [any Service] = []
+        if let bus { services.append(BusClientService(bus: bus)) }
+        services.append(HeartbeatService(bus: bus, worker: "mutator"))
+        services.append(ThreadService(name: "mutator", run: { loop.run() }, stop: { loop.stop() }))
+        if let bus {
+            services.append(TaskService(name: "mutator.follow") { await loop.follow(bus: bus) })
+            services.append(StopIntentService(bus: bus, worker: "mutator", shutdown: shutdown))
+        }
+        return services
+    }
+}
+
+/// An async body that runs until shutdown (cancelled then).
+public struct TaskService: Service {
+    let name: String
+    let body: @Sendable () async -> Void
+    public init(name: String, _ body: @escaping @Sendable () async -> Void) {
+        self.name = name
+        self.body = body
+    }
+    public func run() async throws {
+        let body = self.body
+        await cancelWhenGracefulShutdown { await body() }
+        try? await gracefulShutdown()
+    }
 }

@@ -79,7 +79,7 @@ public final class SQLiteStore: EventRepository, @unchecked Sendable {
                 opened = try DatabasePool(path: path, configuration: config)
             } catch let e as DatabaseError where e.resultCode == .SQLITE_BUSY && attempt < 100 {
                 attempt += 1
-                usleep(50_000)
+                pauseThread(seconds: 0.05)   // the other opener holds the new file for a moment
             } catch {
                 throw StoreError.unreadable(path: path, reason: SQLiteStore.describe(error))
             }

@@ -100,6 +100,11 @@ public final class StoreWriter: @unchecked Sendable {
     }
 
     /// Blocks until everything submitted before the call is committed (or failed).
+    /// Blocks the caller while more than `limit` items wait (a benchmark's producer that must not drop).
+    public func waitUntilPending(atMost limit: Int) {
+        cond.withLock { while pending.count + inFlight > limit { cond.wait(seconds: 0.05) } }
+    }
+
     public func flush() {
         cond.withLock {
             flushWaiters += 1
@@ -107,6 +112,11 @@ public final class StoreWriter: @unchecked Sendable {
             while !pending.isEmpty || inFlight > 0 { cond.wait(seconds: 0.05) }
             flushWaiters -= 1
         }
+    }
+
+    /// Blocks until `close()` has been called (a service whose life is the writer's).
+    public func waitUntilClosed() {
+        cond.withLock { while !closing { cond.wait(seconds: 1) } }
     }
 
     /// Commits what is pending and stops the thread. Idempotent.
@@ -206,7 +216,7 @@ public final class StoreWriter: @unchecked Sendable {
                 cond.withLock { lastError = SQLiteStore.describe(error) }
                 onError?("store: commit of \(batch.count) items failed (attempt \(attempt + 1)): \(error)")
                 if attempt < configuration.retries {
-                    usleep(useconds_t(delay * 1e6))
+                    pauseThread(seconds: delay)   // retry backoff on the writer's own thread
                     delay *= 2
                 }
             }

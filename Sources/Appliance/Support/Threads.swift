@@ -81,3 +81,11 @@ public func spawnThread(name: String, _ body: @escaping @Sendable () -> Void) ->
 public func joinThread(_ tid: pthread_t) {
     pthread_join(tid, nil)
 }
+
+/// Sleeps the calling thread (retry backoffs on threads of our own; never on an event loop, never to wait for
+/// another part to finish: that is a condition, a join or a future).
+public func pauseThread(seconds: Double) {
+    var want = timespec(tv_sec: Int(seconds), tv_nsec: Int((seconds - Double(Int(seconds))) * 1e9))
+    var left = timespec()
+    while nanosleep(&want, &left) != 0 && errno == EINTR { want = left }
+}

@@ -20,7 +20,6 @@ struct BusCommand: ParsableCommand {
     var heartbeat: Double = 10
 
     func run() throws {
-        TerminationSignals.block()
         ProcessLimits.raiseDescriptorLimit()
         confineOrExit(.bus, "bus")        // before the broker's threads: it needs no privilege
         let server = BusServer(path: socket ?? defaultBusSocketPath(), group: group.isEmpty ? nil : group,
@@ -32,14 +31,11 @@ struct BusCommand: ParsableCommand {
             throw ExitCode(2)
         }
         StartupNotes.shared.flush(to: ProcessLog("bus"))
-
-        while true {
-            let sig = TerminationSignals.wait()
-            if sig == SIGHUP { continue }
-            break
+        // TERM/INT: the group's graceful shutdown closes the broker; HUP is ignored (nothing to reopen).
+        try runBlocking {
+            try await DaemonGroup.run([BusBrokerService(server: server, started: true), ReopenOnHangupService {}], logger: .decnet("bus"))
         }
         let s = server.stats
-        server.close()
         stderrLine("decnet bus: stopped; published=\(s.published) delivered=\(s.delivered) dropped=\(s.dropped) protocol_errors=\(s.protocolErrors)")
     }
 }

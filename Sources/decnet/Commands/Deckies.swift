@@ -3,6 +3,7 @@
 // every decky's services. All of them share the store and the fleet lock.
 import Appliance
 import ArgumentParser
+import ServiceLifecycle
 import Fingerprint
 #if canImport(Glibc)
 import Glibc
@@ -102,28 +103,8 @@ struct Deploy: ParsableCommand {
         }
         if !dryRun { try requireRoot("deploy") }
         let (fleet, prefix) = try fleetOptions.open("deploy")
-        let existing = (try? fleet.entries().entries.map(\.spec)) ?? []
-        let existingNet = try? fleet.network()
-        let planned: (FleetNetwork, [DeckySpec])
-        do {
-            planned = try DeckyPlanner.plan(req, host: HostFacts.probe(), existing: existing, existingNetwork: existingNet ?? nil)
-        } catch {
-            for p in error.problems { stderrLine("decnet deploy: \(p)") }
-            throw ExitCode(64)
-        }
-        let (net, specs) = planned
-        for w in DeckyPlanner.warnings(for: specs) { stderrLine("decnet deploy: warning: \(w)") }
-        if dryRun {
-            printFleet(specs.map { ($0, "planned", nil) }, network: net)
-            return
-        }
-        let known = Set(existing.map(\.name))
-        let outcome = try fleet.locked { () -> DeckyRuntime.Outcome? in
-            try fleet.setNetwork(net, prefix: prefix)
-            for s in specs { try fleet.record(s, state: "pending") }
-            return try fleet.reconcileRecorded(prefix: prefix)
-        }
-        announceFleetChange(fleet, specs.filter { !known.contains($0.name) }, .creation)
+        let (net, outcome) = try deployFleet(req, fleet: fleet, prefix: prefix, dryRun: dryRun, cmd: "deploy")
+        if dryRun { return }
         let entries = try fleet.entries().entries
         printFleet(entries.map { ($0.spec, $0.state, $0.lastError) }, network: net)
         if let o = outcome, !o.failed.isEmpty {
@@ -131,6 +112,35 @@ struct Deploy: ParsableCommand {
             throw ExitCode(1)
         }
     }
+}
+
+/// Plans `req` against the recorded fleet (every problem at once, exit 64), records and creates the deckies,
+/// and announces the new ones. `dryRun` prints the plan instead. Shared by `deploy` and `up --demo`.
+func deployFleet(_ req: DeployRequest, fleet: DeckyFleet, prefix: String, dryRun: Bool = false,
+                 cmd: String) throws -> (FleetNetwork, DeckyRuntime.Outcome?) {
+    let existing = (try? fleet.entries().entries.map(\.spec)) ?? []
+    let existingNet = try? fleet.network()
+    let planned: (FleetNetwork, [DeckySpec])
+    do {
+        planned = try DeckyPlanner.plan(req, host: HostFacts.probe(), existing: existing, existingNetwork: existingNet ?? nil)
+    } catch {
+        for p in error.problems { stderrLine("decnet \(cmd): \(p)") }
+        throw ExitCode(64)
+    }
+    let (net, specs) = planned
+    for w in DeckyPlanner.warnings(for: specs) { stderrLine("decnet \(cmd): warning: \(w)") }
+    if dryRun {
+        printFleet(specs.map { ($0, "planned", nil) }, network: net)
+        return (net, nil)
+    }
+    let known = Set(existing.map(\.name))
+    let outcome = try fleet.locked { () -> DeckyRuntime.Outcome? in
+        try fleet.setNetwork(net, prefix: prefix)
+        for s in specs { try fleet.record(s, state: "pending") }
+        return try fleet.reconcileRecorded(prefix: prefix)
+    }
+    announceFleetChange(fleet, specs.filter { !known.contains($0.name) }, .creation)
+    return (net, outcome)
 }
 
 struct Status: ParsableCommand {
@@ -253,7 +263,6 @@ struct Serve: ParsableCommand {
         let (fleet, prefix) = try fleetOptions.open("serve")
         let log = logFile ?? DecnetConfiguration.current.decoyLogFile
         let artifacts = artifactsDir ?? DecnetConfiguration.current.artifactsDirectory
-        TerminationSignals.block()
         var pcfg = EventPipeline.Configuration()
         if !log.isEmpty {
             makeParentDirectory(log)
@@ -286,9 +295,16 @@ struct Serve: ParsableCommand {
             StartupNotes.shared.info("artifacts: \(artifacts), \(used >> 20) MiB kept; quotas per source \(artifactQuotaSourceMb) MiB, per decky \(artifactQuotaDeckyMb) MiB, total \(artifactQuotaTotalMb) MiB")
         }
         let service = DeckyService(fleet: fleet, configuration: cfg) { pipeline.submit($0) }
-        TerminationSignals.handle(reopen: { pipeline.requestReopen() }, stop: { service.stop() })
         StartupNotes.shared.flush(to: ProcessLog("decoys"))
-        service.run()
+        try runBlocking {
+            try await DaemonGroup.run(logger: .decnet("decoys")) { shutdown in
+                var services: [any Service] = []
+                if let bus { services.append(BusClientService(bus: bus)) }
+                services.append(ThreadService(name: "decoys", run: { service.run() }, stop: { service.stop() }))
+                services.append(ReopenOnHangupService { pipeline.requestReopen() })
+                return services
+            }
+        }
         pipeline.close()
         writer.close()
         stderrLine("decnet serve: stopped")
@@ -312,7 +328,7 @@ func announceFleetChange(_ fleet: DeckyFleet, _ specs: [DeckySpec], _ trigger: M
     let path = DecnetConfiguration.current.ingestLogFile
     let bus = connectedBusIfListening(clientName: "deploy")
     Mutator(fleet: fleet, logPath: path.isEmpty ? nil : path, publish: publishFunction(bus)).announce(specs, trigger)
-    if bus != nil { usleep(200_000) }          // let the queued publishes leave before the process exits
+    if let bus { try? runBlocking { await bus.close() } }   // flushes the queued publishes before the process exits
 }
 
 /// A bus client when a broker's socket exists (connected, bounded wait), else nil: one-shot commands do not

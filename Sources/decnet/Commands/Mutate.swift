@@ -1,6 +1,7 @@
 // Mutate.swift: `decnet mutate --all | --id NAME | --watch`: rotate decky services now, or run the mutator loop.
 import Appliance
 import ArgumentParser
+import ServiceLifecycle
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -26,7 +27,6 @@ struct Mutate: ParsableCommand {
     }
 
     func run() throws {
-        if watch { TerminationSignals.block() }      // before any thread (the bus client's) exists
         if watch {
             ProcessLimits.raiseDescriptorLimit()
             let db = fleetOptions.db ?? defaultDatabasePath()
@@ -46,15 +46,13 @@ struct Mutate: ParsableCommand {
         let mutator = Mutator(fleet: fleet, logPath: path.isEmpty ? nil : path, publish: publishFunction(bus))
         if watch {
             let loop = MutatorLoop(mutator: mutator, poll: poll)
-            if let bus {
-                Task { await loop.follow(bus: bus) }
-                Task { await runHealthHeartbeat(bus: bus, worker: "mutator") }
-                Task { if await waitForStopIntent(bus: bus, worker: "mutator") != nil { loop.stop() } }
-            }
-            TerminationSignals.handle(reopen: {}, stop: { loop.stop() })
             StartupNotes.shared.flush(to: ProcessLog("mutator"))
             stderrLine("decnet mutate: watching (poll \(poll) s)")
-            loop.run()
+            try runBlocking {
+                try await DaemonGroup.run(logger: .decnet("mutator")) { shutdown in
+                    MutatorServices.services(loop: loop, bus: bus, shutdown: shutdown)
+                }
+            }
             return
         }
         let names = all ? ((try? fleet.entries().entries.map(\.spec.name)) ?? []) : [id!]
@@ -69,8 +67,8 @@ struct Mutate: ParsableCommand {
                 failed = true
             }
         }
-        // Give queued bus publishes a moment to leave before the process exits.
-        if bus != nil { usleep(200_000) }
+        // Queued publishes leave before the process exits: close() flushes them and says goodbye.
+        if let bus { try? runBlocking { await bus.close() } }
         if failed { throw ExitCode(names.count == 1 ? 66 : 1) }
     }
 }

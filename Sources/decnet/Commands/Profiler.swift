@@ -2,6 +2,7 @@
 import Appliance
 import ArgumentParser
 import Fingerprint
+import ServiceLifecycle
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -43,14 +44,18 @@ struct ProfilerCommand: ParsableCommand {
                 print("profiler: folded \(n) events; \(worker.engine.profiles.count) attackers; cursor \(worker.engine.lastEventID)")
                 return
             }
-            TerminationSignals.block()
-            if let u = bus as? UnixSocketBus { Task { try? await u.connect() } }
-            Task { await runHealthHeartbeat(bus: bus, worker: "profiler") }
-            if let bus { Task { if await waitForStopIntent(bus: bus, worker: "profiler") != nil { worker.stop() } } }
-            TerminationSignals.handle(reopen: {}, stop: { worker.stop() })
             StartupNotes.shared.flush(to: ProcessLog("profiler"))
             stderrLine("decnet profiler: following \(store.path) from event \(worker.engine.lastEventID)")
-            worker.run()
+            try runBlocking {
+                try await DaemonGroup.run(logger: .decnet("profiler")) { shutdown in
+                    var services: [any Service] = []
+                    if let bus { services.append(BusClientService(bus: bus)) }
+                    services.append(HeartbeatService(bus: bus, worker: "profiler"))
+                    services.append(ThreadService(name: "profiler", run: { worker.run() }, stop: { worker.stop() }))
+                    if let bus { services.append(StopIntentService(bus: bus, worker: "profiler", shutdown: shutdown)) }
+                    return services
+                }
+            }
         }
     }
 

@@ -3,6 +3,7 @@
 import Appliance
 import ArgumentParser
 import Fingerprint
+import ServiceLifecycle
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -93,7 +94,6 @@ struct Sensor: ParsableCommand {
             throw ExitCode(64)
         }
 
-        TerminationSignals.block()
         if let logFile = cfg.logFile { makeParentDirectory(logFile) }
         var writer: StoreWriter? = nil
         if let path = cfg.dbPath {
@@ -109,22 +109,34 @@ struct Sensor: ParsableCommand {
         var bus: (any Bus)? = nil
         if cfg.busEnabled, let b = try? makeBus(clientName: "sniffer"), !(b is NullBus) { bus = b }
         let sensor = LiveSensor(config: cfg, publisher: bus.map { ThreadSafePublisher($0) })
-        // Signals: TERM/INT stop (flush), HUP reopens the files.
-        TerminationSignals.handle(reopen: { sensor.requestReopen() }, stop: { sensor.requestStop() })
-        if let bus {
-            Task {
-                if await waitForStopIntent(bus: bus, worker: "sniffer") != nil { kill(getpid(), SIGTERM) }
-            }
-        }
-        let stats: SensorStats
+        let result = ResultBox<SensorStats>()
+        let store = writer
+        // One service group: TERM/INT (or a bus stop intent) stop the capture, which flushes every open flow and
+        // sink; HUP reopens the files; the bus client closes last, after the sensor's last publish.
         do {
-            stats = try sensor.run(store: writer, ready: { StartupNotes.shared.flush(to: ProcessLog("sniffer")) })
+            try runBlocking {
+                try await DaemonGroup.run(logger: .decnet("sniffer")) { shutdown in
+                    var services: [any Service] = []
+                    if let bus { services.append(BusClientService(bus: bus)) }
+                    services.append(ThreadService(name: "sensor", run: {
+                        result.set(try sensor.run(store: store, ready: { StartupNotes.shared.flush(to: ProcessLog("sniffer")) }))
+                    }, stop: { sensor.requestStop() }))
+                    services.append(ReopenOnHangupService { sensor.requestReopen() })
+                    if let bus { services.append(StopIntentService(bus: bus, worker: "sniffer", shutdown: shutdown)) }
+                    return services
+                }
+            }
         } catch let e as SensorError {
             stderrLine("decnet sensor: \(e)")
             writer?.close()
             throw ExitCode(e.exitCode)
+        } catch {
+            stderrLine("decnet sensor: \(error)")
+            writer?.close()
+            throw ExitCode(70)
         }
         writer?.close()
+        let stats = result.value ?? sensor.statistics
         var final = stats
         final.store = writer?.statistics
         stderrLine("decnet sensor: stopped; \(final.line)")

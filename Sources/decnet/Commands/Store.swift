@@ -94,7 +94,7 @@ struct Store: ParsableCommand {
                 chunk.logs.append(load.row(i, start: start))
                 if chunk.logs.count == batch || i == events - 1 {
                     // Block-free producer: if the writer is behind, wait for it rather than drop (a benchmark).
-                    while writer.statistics.pending > batch * 4 { usleep(200) }
+                    writer.waitUntilPending(atMost: batch * 4)
                     writer.submit(chunk)
                     chunk = StoreBatch()
                     chunk.logs.reserveCapacity(batch)

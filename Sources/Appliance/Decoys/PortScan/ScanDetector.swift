@@ -125,7 +125,7 @@ public final class ScanDetector: @unchecked Sendable {
         guard fd >= 0 else { log.error("\(decky.name): no scan detection: \(cString(err))"); return }
         var open = Set<UInt16>()
         for s in decky.services { for p in DecoyRegistry.decoy(s)?.ports ?? [] { open.insert(p) } }
-        lock.withLock { watches[fd] = Watch(fd: fd, decky: decky, open: open); byDecky[decky.name] = fd }
+        lock.withLock { watches[fd] = Watch(fd: fd, decky: decky, open: open); byDecky[decky.name] = fd; lock.broadcast() }
     }
 
     public func unwatch(_ name: String) {
@@ -140,7 +140,7 @@ public final class ScanDetector: @unchecked Sendable {
     }
 
     public func stop() {
-        lock.withLock { stopping = true }
+        lock.withLock { stopping = true; lock.broadcast() }
         if let t = thread { joinThread(t); thread = nil }
         for n in lock.withLock({ Array(byDecky.keys) }) { unwatch(n) }
     }
@@ -149,7 +149,8 @@ public final class ScanDetector: @unchecked Sendable {
         var buf = [UInt8](repeating: 0, count: 2048)
         while !lock.withLock({ stopping }) {
             var fds = lock.withLock { watches.keys.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) } }
-            if fds.isEmpty { usleep(200_000); continue }
+            // Nothing to watch: sleep until a watch is added or stop() (both broadcast).
+            if fds.isEmpty { lock.withLock { if watches.isEmpty && !stopping { lock.wait(seconds: 5) } }; continue }
             let n = poll(&fds, nfds_t(fds.count), 200)
             guard n > 0 else { continue }
             var out: [SensorEvent] = []
