@@ -98,6 +98,9 @@ struct Up: ParsableCommand {
             }
         }
         if let lan {
+            stdoutLine("decnet up: demo LAN \(lan.subnet).0/24 on \(lan.bridge): " +
+                       lan.deckies.map { "\($0.name) \($0.ip)" }.joined(separator: ", ") +
+                       "; attacker \(lan.attacker) in namespace \(lan.attackerNamespace); state \(state)")
             var req = DeployRequest()
             req.ini = (lan.fleetINI, "demo")
             let (_, outcome) = try deployFleet(req, fleet: fleet, prefix: prefix, cmd: "up")
