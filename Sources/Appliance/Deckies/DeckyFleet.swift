@@ -10,10 +10,10 @@ public final class DeckyFleet: @unchecked Sendable {
     public static let networkKey = "fleet.network"
     public static let prefixKey = "fleet.netns_prefix"
 
-    public let store: SQLiteStore
+    public let store: any FleetStoring
     public let lockPath: String
 
-    public init(store: SQLiteStore, lockPath: String) {
+    public init(store: any FleetStoring, lockPath: String) {
         self.store = store
         self.lockPath = lockPath
     }

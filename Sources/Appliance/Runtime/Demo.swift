@@ -132,8 +132,8 @@ public struct DemoLAN: Sendable {
 /// (the dashboard stays up) until Ctrl-C.
 public struct DemoAttackerService: Service {
     let lan: DemoLAN
-    let store: SQLiteStore
-    public init(lan: DemoLAN, store: SQLiteStore) {
+    let store: any ProfileStoring
+    public init(lan: DemoLAN, store: any ProfileStoring) {
         self.lan = lan
         self.store = store
     }

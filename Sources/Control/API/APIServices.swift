@@ -35,7 +35,7 @@ public struct APIConfiguration: Sendable {
 }
 
 public final class APIServices: Sendable {
-    public let store: SQLiteStore
+    public let store: any DecnetStore
     public let config: APIConfiguration
     let signer: TokenSigner
     let tickets = TicketBook()
@@ -63,7 +63,7 @@ public final class APIServices: Sendable {
     let sseOpen = NIOLockedValueBox<[String: Int]>([:])
     let startedAt = monotonicSeconds()
 
-    public init(store: SQLiteStore, config: APIConfiguration, registry: WorkerRegistry, bus: (any Bus)?) throws {
+    public init(store: any DecnetStore, config: APIConfiguration, registry: WorkerRegistry, bus: (any Bus)?) throws {
         self.store = store
         self.config = config
         self.signer = try TokenSigner(secret: config.jwtSecret)

@@ -335,7 +335,7 @@ enum APIRoutes {
 enum ConfigState {
     static let limitsKey = "config_limits", globalsKey = "config_globals"
 
-    static func load(_ store: SQLiteStore) throws -> JSONValue {
+    static func load(_ store: any DecnetStore) throws -> JSONValue {
         let limits = try store.state(limitsKey).flatMap { try? JSONValue.parse($0) }
         let globals = try store.state(globalsKey).flatMap { try? JSONValue.parse($0) }
         let limit = limits?["deployment_limit"]?.doubleValue ?? 10

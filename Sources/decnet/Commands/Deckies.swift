@@ -19,8 +19,8 @@ struct FleetOptions: ParsableArguments {
     func open(_ cmd: String) throws -> (DeckyFleet, String) {
         let path = db ?? defaultDatabasePath()
         makeParentDirectory(path)
-        let store: SQLiteStore
-        do { store = try SQLiteStore(path: path) } catch {
+        let store: any DecnetStore
+        do { store = try Stores.open(path: path) } catch {
             stderrLine("decnet \(cmd): \(error)")
             throw ExitCode(73)
         }

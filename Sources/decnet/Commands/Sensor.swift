@@ -99,7 +99,7 @@ struct Sensor: ParsableCommand {
         if let path = cfg.dbPath {
             makeParentDirectory(path)
             do {
-                let store = try SQLiteStore(path: path)
+                let store = try Stores.open(path: path)
                 writer = StoreWriter(repository: store, configuration: .init(maxBatch: 5_000, maxDelay: 0.25, capacity: 20_000))
             } catch {
                 stderrLine("decnet sensor: \(error)")

@@ -8,9 +8,9 @@ import Glibc
 /// Default database: `store.path` (DECNET_DB_PATH), else <state.directory>/decnet.db.
 func defaultDatabasePath() -> String { DecnetConfiguration.current.databasePath }
 
-func openStore(_ path: String) throws -> SQLiteStore {
+func openStore(_ path: String) throws -> any DecnetStore {
     do {
-        return try SQLiteStore(path: path)
+        return try Stores.open(path: path)
     } catch {
         stderrLine("decnet: \(error)")
         throw ExitCode(2)

@@ -1,33 +1,7 @@
-// APIReads.swift: the read side of the REST API (spec §10.7): paged lists with totals, filters, histogram,
+// SQLiteStore+APIReads.swift: the read side of the REST API (spec §10.7): paged lists with totals, filters, histogram,
 // stats, attacker detail. Rows come back as `JSONValue` in the API's field names, so the control plane never
 // sees SQL. Every filter is a bound parameter; LIKE patterns escape their wildcards.
 import GRDB
-
-/// A page of rows plus the total number of rows that match the same filters.
-public struct Page: Sendable {
-    public var total: Int
-    public var rows: [JSONValue]
-    public init(total: Int, rows: [JSONValue]) {
-        self.total = total
-        self.rows = rows
-    }
-}
-
-/// `/logs` filters. `search` is whitespace-separated terms: `key:value` (decky, service, event_type,
-/// attacker_ip or ip) matches that column exactly, any other term is a substring of the raw line.
-public struct LogFilter: Sendable, Equatable {
-    public var search: String?
-    public var start: Double?
-    public var end: Double?
-    public init(search: String? = nil, start: Double? = nil, end: Double? = nil) {
-        self.search = search
-        self.start = start
-        self.end = end
-    }
-    public var isEmpty: Bool { search == nil && start == nil && end == nil }
-}
-
-public enum AttackerSort: String, Sendable, CaseIterable { case recent, active, traversals, score }
 
 extension SQLiteStore {
     // MARK: helpers
@@ -336,17 +310,6 @@ extension SQLiteStore {
     public func userSummaries() throws -> [JSONValue] {
         try users().map(\.summary)
     }
-}
-
-extension UserRecord {
-    public var summary: JSONValue {
-        .object([("uuid", .string(uuid)), ("username", .string(username)), ("role", .string(role)),
-                 ("must_change_password", .bool(mustChangePassword))])
-    }
-}
-
-extension JSONValue {
-    public var isObject: Bool { if case .object = self { return true }; return false }
 }
 
 /// Epoch seconds → `2026-11-23T12:00:00.123456+00:00` (UTC, microseconds: the original's isoformat of an

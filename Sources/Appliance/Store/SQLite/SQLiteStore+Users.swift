@@ -1,27 +1,6 @@
-// UserStore.swift: the control plane's accounts (`users`) and revoked token ids (`revoked_tokens`), spec
+// SQLiteStore+Users.swift: the control plane's accounts (`users`) and revoked token ids (`revoked_tokens`), spec
 // §10.2. Password hashes are stored as given (bcrypt strings); this layer never sees a password.
 import GRDB
-
-public struct UserRecord: Sendable, Equatable {
-    public var uuid: String
-    public var username: String
-    public var passwordHash: String
-    public var role: String
-    public var mustChangePassword: Bool
-    /// Tokens issued before this time (seconds) are refused: set on password and role changes.
-    public var tokensValidFrom: Double?
-
-    public init(uuid: String, username: String, passwordHash: String, role: String, mustChangePassword: Bool, tokensValidFrom: Double? = nil) {
-        self.uuid = uuid
-        self.username = username
-        self.passwordHash = passwordHash
-        self.role = role
-        self.mustChangePassword = mustChangePassword
-        self.tokensValidFrom = tokensValidFrom
-    }
-}
-
-public enum UserStoreError: Error, Equatable { case duplicateUsername }
 
 extension SQLiteStore {
     static func userRow(_ r: Row) -> UserRecord {
