@@ -271,7 +271,9 @@ extension SessionTracker {
         defer { cp_engine_destroy(engine); cp_capture_close(cap) }
         guard cp_engine_start(engine, cap, &msg, msg.count) == 0 else { throw SensorError.capture(cString(msg)) }
         let ring = cp_engine_ring(engine)!
-        var tracker = SessionTracker(options: options)
+        var opts = options
+        opts.decryptsTLS13 = true        // the engine reads the file's key logs, if any
+        var tracker = SessionTracker(options: opts)
         var out: [SensorEvent] = []
         var failure: String? = nil
         while true {

@@ -65,7 +65,7 @@ public struct OfflineSniffer {
     public init(config: SniffConfiguration) { self.config = config }
 
     /// Loads the system p0f database if present (LGPL; read at run time, never bundled).
-    static func loadP0f(_ path: String?) -> P0fDatabase? {
+    public static func loadP0f(_ path: String?) -> P0fDatabase? {
         guard let path, let data = readFile(path, limit: 8 << 20) else { return nil }
         let db = P0fDatabase(text: String(decoding: data, as: UTF8.self))
         return db.count > 0 ? db : nil

@@ -19,6 +19,10 @@ public struct SessionTracker {
         public var maxSources: Int
         /// How long a ServerHello waits for its certificate chain before tls_session goes out anyway.
         public var certificateWaitNs: UInt64
+        /// The source carries TLS key logs (pcapng Decryption Secrets Blocks), so a TLS 1.3 server's encrypted
+        /// certificate chain can be read: tls_session then waits for it as it does for TLS <= 1.2. Live
+        /// capture has no key log, so TLS 1.3 sessions go out at the ServerHello.
+        public var decryptsTLS13 = false
         public init(p0f: P0fDatabase? = nil, deckies: [IPAddress: String] = [:], deckiesOnly: Bool = false,
                     maxFlows: Int = 1 << 20, maxSources: Int = 1 << 18, certificateWaitNs: UInt64 = 1_000_000_000) {
             self.p0f = p0f
@@ -264,9 +268,11 @@ public struct SessionTracker {
     }
 
     mutating func serverHello(_ h: ServerPrints, _ st: Flow, _ r: PacketRecord, into out: inout [SensorEvent]) {
-        guard !h.hrr, !st.sessionDone, st.pending == nil, st.clientHello != nil else { return }
+        // The first ServerHello names the session, a HelloRetryRequest included: JA3S/JA4S are defined on it
+        // (the corpus' references and the offline fold agree).
+        guard !st.sessionDone, st.pending == nil, st.clientHello != nil else { return }
         st.pending = (h, r.timestampNs)
-        if h.selected == 0x0304 {
+        if h.selected == 0x0304 && !options.decryptsTLS13 {
             finishSession(st, r, into: &out)             // TLS 1.3: the chain is encrypted, nothing to wait for
         } else {
             pendingSessions.insert(r.flowID)

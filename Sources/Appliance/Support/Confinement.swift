@@ -15,6 +15,8 @@ import Glibc
 
 public enum DaemonRole: String, Sendable {
     case api, bus, profiler, mutator, sensor, decoys
+    /// `decnet up`: every part in one process: what the decoys take (which covers the sensor's CAP_NET_RAW).
+    case appliance
 
     /// Runs as the unprivileged user when one exists.
     var switchesUser: Bool { [.api, .bus, .profiler, .mutator].contains(self) }
@@ -23,7 +25,7 @@ public enum DaemonRole: String, Sendable {
         switch self {
         case .api, .bus, .profiler, .mutator: return []
         case .sensor: return [Int32(CS_CAP_NET_RAW)]
-        case .decoys: return [Int32(CS_CAP_SYS_ADMIN), Int32(CS_CAP_NET_ADMIN), Int32(CS_CAP_NET_RAW), Int32(CS_CAP_NET_BIND_SERVICE)]
+        case .decoys, .appliance: return [Int32(CS_CAP_SYS_ADMIN), Int32(CS_CAP_NET_ADMIN), Int32(CS_CAP_NET_RAW), Int32(CS_CAP_NET_BIND_SERVICE)]
         }
     }
 }
@@ -65,7 +67,7 @@ public enum Confinement {
     static func syscalls(_ role: DaemonRole) -> [String] {
         switch role {
         // Building and entering namespaces (also in the `ip` children, which inherit the filter), UTS names.
-        case .decoys: return base + ["setns", "unshare", "mount", "umount2", "sethostname", "setdomainname", "capset", "chown", "lchown", "fchownat"]
+        case .decoys, .appliance: return base + ["setns", "unshare", "mount", "umount2", "sethostname", "setdomainname", "capset", "chown", "lchown", "fchownat"]
         default: return base
         }
     }

@@ -110,6 +110,10 @@ struct Up: ParsableCommand {
             }
         }
 
+        // From here on: the decoys' capabilities (namespaces, links, low ports, raw capture), no new privileges,
+        // the decoys' system-call allow-list, on every thread (the demo's attacker tools inherit it too).
+        confineOrExit(.appliance, "up")
+
         // The broker first: every client below connects to it.
         let broker = BusServer(path: settings.busSocket, group: nil, heartbeatInterval: 10)
         do { try broker.start() } catch { stderrLine("decnet up: \(error)"); throw ExitCode(2) }
