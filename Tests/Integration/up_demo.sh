@@ -18,6 +18,11 @@ STATE=$(sed -n 's/.*; state \(\/[^ ]*\)$/\1/p' "$OUT")
 ATK=$(sed -n 's/.*; attacker \([0-9.]*\) in namespace.*/\1/p' "$OUT")
 WEB=$(sed -n 's/.*web1 \([0-9.]*\),.*/\1/p' "$OUT")
 echo "dashboard $URL, state $STATE, attacker $ATK, web1 $WEB"
+# confined like the decoys: their four capabilities only, no new privileges, a seccomp filter
+grep -q "^NoNewPrivs:[[:space:]]*1" /proc/$UP/status
+grep -q "^Seccomp:[[:space:]]*2" /proc/$UP/status
+cap=$(awk '/^CapEff/ {print $2}' /proc/$UP/status)
+[ "$((16#$cap))" -eq $(( (1<<21) | (1<<12) | (1<<13) | (1<<10) )) ] || { echo "CapEff $cap"; exit 1; }
 code=$(curl -s -o /dev/null -w '%{http_code}' "$URL")
 case "$code" in 200|302|303|307) ;; *) echo "dashboard answered $code"; exit 1 ;; esac
 curl -sf "${URL}openapi.json" -o /dev/null

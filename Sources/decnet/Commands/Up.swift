@@ -56,6 +56,12 @@ struct Up: ParsableCommand {
         let host = String(bind[..<colon]).trimmingCharacters(in: ["[", "]"])
         signal(SIGPIPE, SIG_IGN)
         ProcessLimits.raiseDescriptorLimit()
+        // Before any thread exists: the decoys' capabilities (namespaces, links, low ports, raw capture), no new
+        // privileges, the decoys' system-call allow-list (the `ip` children and the demo's attacker inherit it).
+        do { try Confinement.apply(.appliance) } catch {
+            stderrLine("decnet up: cannot drop privileges: \(error)")
+            throw ExitCode(71)
+        }
 
         // One state directory for everything this process keeps.
         var settings = DecnetConfiguration.current
@@ -109,10 +115,6 @@ struct Up: ParsableCommand {
                 throw ExitCode(1)
             }
         }
-
-        // From here on: the decoys' capabilities (namespaces, links, low ports, raw capture), no new privileges,
-        // the decoys' system-call allow-list, on every thread (the demo's attacker tools inherit it too).
-        confineOrExit(.appliance, "up")
 
         // The broker first: every client below connects to it.
         let broker = BusServer(path: settings.busSocket, group: nil, heartbeatInterval: 10)
