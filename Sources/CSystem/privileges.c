@@ -1,3 +1,4 @@
+/* privileges.c: capabilities on every thread, the user switch, no_new_privs and the seccomp allow-list (cs_privileges.h). */
 #define _GNU_SOURCE
 #include "cs_privileges.h"
 #include <dirent.h>

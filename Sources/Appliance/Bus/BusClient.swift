@@ -1,3 +1,4 @@
+// BusClient.swift: the bus client (UnixSocketBus) with reconnect, loopback delivery and bounded publishing.
 import NIOCore
 import NIOPosix
 #if canImport(Glibc)

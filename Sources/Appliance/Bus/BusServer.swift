@@ -1,3 +1,4 @@
+// BusServer.swift: the host-local broker behind `decnet bus` (UNIX socket, NATS-style wildcards, drop-oldest).
 import NIOCore
 import NIOPosix
 #if canImport(Glibc)

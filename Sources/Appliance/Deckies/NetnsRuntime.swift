@@ -141,7 +141,7 @@ public struct DeckyRuntime: Sendable {
         while let e = readdir(d) {
             let n = withUnsafeBytes(of: e.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
             guard n.hasPrefix("dn"), let a = readFile("/sys/class/net/\(n)/ifalias", limit: 512) else { continue }
-            let alias = String(decoding: a, as: UTF8.self).trimmingCharacters(in: "\n ")
+            let alias = String(decoding: a, as: UTF8.self).trimming("\n ")
             if alias.hasPrefix("decnet:" + prefix) { out.append((n, String(alias.dropFirst(7)))) }
         }
         return out
@@ -218,7 +218,7 @@ public struct DeckyRuntime: Sendable {
         argv += ["-batch", "-"]
         let r = runProgram(argv, input: commands, captureStderr: true)
         guard r.status == 0 else {
-            throw RuntimeError("ip\(ns.map { " -n " + $0 } ?? ""): \(r.output.trimmingCharacters(in: "\n "))")
+            throw RuntimeError("ip\(ns.map { " -n " + $0 } ?? ""): \(r.output.trimming("\n "))")
         }
     }
 

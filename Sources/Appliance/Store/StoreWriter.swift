@@ -1,3 +1,4 @@
+// StoreWriter.swift: the one batching writer thread every producer submits events to.
 #if canImport(Glibc)
 import Glibc
 #endif

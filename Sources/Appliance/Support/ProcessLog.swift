@@ -1,3 +1,4 @@
+// ProcessLog.swift: RFC 5424 process log lines on stderr, and the swift-log handler that writes them.
 import Fingerprint
 import Logging
 #if canImport(Glibc)

@@ -1,3 +1,4 @@
+// Subprocess.swift: runProgram, posix_spawn of a helper (ip, sysctl) with its output captured.
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -86,3 +86,13 @@ public func writeWholeFile(_ path: String, _ bytes: [UInt8], mode: mode_t = 0o64
     }
     return true
 }
+
+extension StringProtocol {
+    /// Drops characters of `set` from both ends.
+    public func trimming(_ set: String) -> String {
+        var s = Substring(self)
+        while let f = s.first, set.contains(f) { s.removeFirst() }
+        while let l = s.last, set.contains(l) { s.removeLast() }
+        return String(s)
+    }
+}

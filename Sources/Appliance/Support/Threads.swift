@@ -1,3 +1,4 @@
+// Threads.swift: clocks, the mutex/condition primitive, named threads and thread pauses for retry backoffs.
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -17,13 +17,13 @@ public struct P0fDatabase: Sendable {
         var section = ""
         var label = ""
         for line in text.split(separator: "\n", omittingEmptySubsequences: true) {
-            let l = line.trimmingCharacters(in: " \t\r")
+            let l = line.trimming(" \t\r")
             if l.hasPrefix(";") || l.isEmpty { continue }
             if l.hasPrefix("[") { section = l; continue }
             guard section == "[tcp:request]" || section == "[tcp:response]" else { continue }
             guard let eq = l.firstIndex(of: "=") else { continue }
-            let key = l[..<eq].trimmingCharacters(in: " \t")
-            let value = l[l.index(after: eq)...].trimmingCharacters(in: " \t")
+            let key = l[..<eq].trimming(" \t")
+            let value = l[l.index(after: eq)...].trimming(" \t")
             if key == "label" { label = Self.pretty(value); continue }
             guard key == "sig" else { continue }
             let f = value.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
@@ -99,8 +99,8 @@ public struct P0fDatabase: Sendable {
 }
 
 extension StringProtocol {
-    /// Drops characters of `set` from both ends (no Foundation here).
-    public func trimmingCharacters(in set: String) -> String {
+    /// Drops characters of `set` from both ends (no Foundation here; internal: not part of the module's API).
+    func trimming(_ set: String) -> String {
         var s = Substring(self)
         while let f = s.first, set.contains(f) { s.removeFirst() }
         while let l = s.last, set.contains(l) { s.removeLast() }

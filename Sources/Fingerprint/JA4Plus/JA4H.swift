@@ -21,7 +21,7 @@ public struct JA4H: Sendable, Equatable {
             let lower = name.lowercased()
             if lower == "cookie" {
                 for part in value.split(separator: ";") {
-                    let item = part.trimmingCharacters(in: " \t")
+                    let item = part.trimming(" \t")
                     if item.isEmpty { continue }
                     if let eq = item.firstIndex(of: "=") {
                         cookies.append((String(item[..<eq]), String(item[item.index(after: eq)...]), item))

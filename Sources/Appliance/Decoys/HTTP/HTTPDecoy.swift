@@ -198,7 +198,7 @@ public final class HTTPDecoy: DecoySession {
             case "bearer": credentials.append(("bearer", "", Array(value.utf8), "http_bearer"))
             case "digest":
                 let user = value.split(separator: ",").first { $0.trimmingSpaces.hasPrefix("username=") }
-                    .map { String($0.trimmingSpaces.dropFirst(9)).trimmingCharacters(in: "\"") } ?? ""
+                    .map { String($0.trimmingSpaces.dropFirst(9)).trimming("\"") } ?? ""
                 credentials.append(("digest", user, Array(value.utf8), "http_digest_md5"))
             default: break
             }

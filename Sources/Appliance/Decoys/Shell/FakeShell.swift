@@ -133,7 +133,7 @@ public final class FakeShell {
     }
 
     func single(_ cmd: String, _ r: inout ShellResult) -> String {
-        let argv = cmd.split(whereSeparator: { $0 == " " || $0 == "\t" }).map { String($0).trimmingCharacters(in: "'\"") }
+        let argv = cmd.split(whereSeparator: { $0 == " " || $0 == "\t" }).map { String($0).trimming("'\"") }
         guard let name = argv.first else { return "" }
         let args = Array(argv.dropFirst())
         let base = name.split(separator: "/").last.map(String.init) ?? name

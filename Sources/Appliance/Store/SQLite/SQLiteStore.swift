@@ -1,3 +1,4 @@
+// SQLiteStore.swift: the SQLite backend of the store contracts (GRDB pool, WAL), opening, writes, retention.
 import GRDB
 import GRDBSQLite
 

@@ -1,3 +1,4 @@
+// StoreSchema.swift: the SQLite schema as append-only GRDB migrations.
 import GRDB
 
 /// Versioned schema. Migrations are append-only: never edit a registered one, add the next.
