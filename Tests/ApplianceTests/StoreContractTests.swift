@@ -27,7 +27,7 @@ struct StoreBackend: Sendable, CustomTestStringConvertible {
                   rawLine: "line \(i) from \(ip)", fields: #"{"n":\#(i),"username":"root"}"#)
     }
 
-    @Test(arguments: StoreBackend.all) func eventsWrittenInOneBatchReadBackInOrder(_ backend: StoreBackend) throws {
+    @Test(arguments: StoreBackend.all) func eventsWrittenInOneBatchReadBackInOrder(_ backend: StoreBackend) async throws {
         let store = try backend.open()
         let cred = CredentialRecord(attackerIP: "198.51.100.7", deckyName: "web1", service: "ssh", principal: "root",
                                     secretSHA256: String(repeating: "ab", count: 32), secretB64: "YWRtaW4=", secretPrintable: "admin",
@@ -41,11 +41,11 @@ struct StoreBackend: Sendable, CustomTestStringConvertible {
         let creds = try store.credentials(attackerIP: "198.51.100.7", limit: 10)
         #expect(creds.count == 1 && creds[0].principal == "root")
         // The API's view of the same rows.
-        #expect(try store.logCount(LogFilter()) == 5)
-        #expect(try store.logPage(LogFilter(search: "ip:198.51.100.7"), limit: 2, offset: 0).count == 2)
-        #expect(try store.maxLogID() == rows.last!.id!)
-        #expect(try store.logsAfter(rows[2].id!, LogFilter(), limit: 10).count == 2)
-        let bytes = try store.logPageBytes(LogFilter(), limit: 3, offset: 0)
+        #expect(try await store.logCount(LogFilter()) == 5)
+        #expect(try await store.logPage(LogFilter(search: "ip:198.51.100.7"), limit: 2, offset: 0).count == 2)
+        #expect(try await store.maxLogID() == rows.last!.id!)
+        #expect(try await store.logsAfter(rows[2].id!, LogFilter(), limit: 10).count == 2)
+        let bytes = try await store.logPageBytes(LogFilter(), limit: 3, offset: 0)
         guard case .array(let parsed) = try JSONValue.parse(bytes) else { Issue.record("not an array"); return }
         #expect(parsed.count == 3)
     }
@@ -93,7 +93,7 @@ struct StoreBackend: Sendable, CustomTestStringConvertible {
         #expect(try store.deckies().map(\.name) == ["db1"])
     }
 
-    @Test(arguments: StoreBackend.all) func profilesAndTheirCursorCommitTogether(_ backend: StoreBackend) throws {
+    @Test(arguments: StoreBackend.all) func profilesAndTheirCursorCommitTogether(_ backend: StoreBackend) async throws {
         let store = try backend.open()
         try store.write(StoreBatch(logs: (0..<4).map { Self.log($0, decky: $0 < 2 ? "web1" : "db1") }))
         let events = try store.correlationEvents(after: 0, limit: 3)
@@ -107,11 +107,11 @@ struct StoreBackend: Sendable, CustomTestStringConvertible {
         #expect(try store.allAttackers().map(\.ip) == ["198.51.100.7"])
         #expect(try store.attackers(limit: 10, offset: 0).first?.deckyCount == 2)
         // The API sees the same profile.
-        #expect(try store.attackerCount(search: nil, service: nil) == 1)
-        let page = try store.attackerPage(search: "198.51", service: nil, sort: .score, limit: 10, offset: 0)
+        #expect(try await store.attackerCount(search: nil, service: nil) == 1)
+        let page = try await store.attackerPage(search: "198.51", service: nil, sort: .score, limit: 10, offset: 0)
         #expect(page.count == 1 && page[0]["ip"]?.stringValue == "198.51.100.7")
-        #expect(try store.attackerDetail(uuid: a.uuid)?["decky_count"]?.doubleValue == 2)
-        #expect(try store.attackerDetail(uuid: "no-such") == nil)
+        #expect(try await store.attackerDetail(uuid: a.uuid)?["decky_count"]?.doubleValue == 2)
+        #expect(try await store.attackerDetail(uuid: "no-such") == nil)
         try store.deleteAllAttackers()
         #expect(try store.allAttackers().isEmpty)
     }

@@ -121,7 +121,7 @@ import Testing
         #expect(percentEncoded("a b/é") == "a%20b%2F%C3%A9")
     }
 
-    @Test func readQueriesOnARealStore() throws {
+    @Test func readQueriesOnARealStore() async throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("decnet-apireads-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -132,33 +132,33 @@ import Testing
         ]))
         try store.upsertAttacker(AttackerRecord(uuid: "a1", ip: "10.0.0.1", firstSeen: 1000, lastSeen: 1000, eventCount: 1,
                                                 profile: #"{"services":["ssh"],"deckies":["d1"]}"#))
-        #expect(try store.logCount(LogFilter()) == 2)
-        #expect(try store.logCount(LogFilter(search: "service:ssh")) == 1)
-        #expect(try store.logCount(LogFilter(search: "100%_")) == 1, "LIKE wildcards are literal")
-        #expect(try store.logCount(LogFilter(search: "1%")) == 0)
-        #expect(try store.logCount(LogFilter(start: 1500)) == 1)
-        let page = try store.logPage(LogFilter(), limit: 1, offset: 0)
+        #expect(try await store.logCount(LogFilter()) == 2)
+        #expect(try await store.logCount(LogFilter(search: "service:ssh")) == 1)
+        #expect(try await store.logCount(LogFilter(search: "100%_")) == 1, "LIKE wildcards are literal")
+        #expect(try await store.logCount(LogFilter(search: "1%")) == 0)
+        #expect(try await store.logCount(LogFilter(start: 1500)) == 1)
+        let page = try await store.logPage(LogFilter(), limit: 1, offset: 0)
         #expect(page.first?["id"]?.doubleValue == 2 && page.first?["fields"]?.stringValue == "not json", "bad JSON column comes back as text")
-        #expect(try store.logsAfter(1, LogFilter(), limit: 10).count == 1)
-        let hist = try store.logHistogram(LogFilter(), interval: 900)
+        #expect(try await store.logsAfter(1, LogFilter(), limit: 10).count == 1)
+        let hist = try await store.logHistogram(LogFilter(), interval: 900)
         #expect(hist.count == 2)
-        #expect(try store.attackerCount(search: nil, service: "ssh") == 1)
-        #expect(try store.attackerCount(search: nil, service: "http") == 0)
-        let a = try store.attackerDetail(uuid: "a1")
+        #expect(try await store.attackerCount(search: nil, service: "ssh") == 1)
+        #expect(try await store.attackerCount(search: nil, service: "http") == 0)
+        let a = try await store.attackerDetail(uuid: "a1")
         #expect(a?["services"] == .array([.string("ssh")]))
         if case .array(let recent)? = a?["recent_events"] { #expect(recent.count == 1) } else { Issue.record("recent_events") }
-        #expect(try store.attackerDetail(uuid: "zz") == nil)
-        #expect(try store.apiStats()["total_logs"]?.doubleValue == 2)
+        #expect(try await store.attackerDetail(uuid: "zz") == nil)
+        #expect(try await store.apiStats()["total_logs"]?.doubleValue == 2)
         // The byte-level pages say exactly what the value-tree pages say (bad JSON columns included).
         try store.upsertAttacker(AttackerRecord(uuid: "a2", ip: "10.0.0.2", firstSeen: 1500, lastSeen: 2000.25, profile: "not json"))
         try store.upsertAttacker(AttackerRecord(uuid: "a3", ip: "10.0.0.3", firstSeen: 1, lastSeen: 3,
                                                 profile: #"{"services":["a",1],"state":{"x":1},"phases":["scan"]}"#))
-        #expect(try JSONValue.parse(store.logPageBytes(LogFilter(), limit: 10, offset: 0)) == .array(try store.logPage(LogFilter(), limit: 10, offset: 0)))
+        #expect(try JSONValue.parse(await store.logPageBytes(LogFilter(), limit: 10, offset: 0)) == .array(try await store.logPage(LogFilter(), limit: 10, offset: 0)))
         for sort in AttackerSort.allCases {
-            let bytes = try JSONValue.parse(store.attackerPageBytes(search: nil, service: nil, sort: sort, limit: 10, offset: 0))
-            #expect(bytes == .array(try store.attackerPage(search: nil, service: nil, sort: sort, limit: 10, offset: 0)), "\(sort)")
+            let bytes = try JSONValue.parse(await store.attackerPageBytes(search: nil, service: nil, sort: sort, limit: 10, offset: 0))
+            #expect(bytes == .array(try await store.attackerPage(search: nil, service: nil, sort: sort, limit: 10, offset: 0)), "\(sort)")
         }
-        let a3 = try store.attackerDetail(uuid: "a3")
+        let a3 = try await store.attackerDetail(uuid: "a3")
         #expect(a3?["profile"]?["state"] == nil && a3?["services"] == .array([.string("a")]), "resume state stays internal")
     }
 }

@@ -100,21 +100,22 @@ public protocol UserStoring: Sendable {
     func userSummaries() throws -> [JSONValue]
 }
 
-/// The REST API's reads (spec §10.7), rows in the API's field names.
+/// The REST API's reads (spec §10.7), rows in the API's field names; async (GRDB's async reads: a reader
+/// connection is awaited, never a cooperative thread blocked).
 public protocol APIReading: Sendable {
-    func logPage(_ f: LogFilter, limit: Int, offset: Int) throws -> [JSONValue]
-    func logPageBytes(_ f: LogFilter, limit: Int, offset: Int) throws -> [UInt8]
-    func logCount(_ f: LogFilter) throws -> Int
-    func logsAfter(_ afterID: Int64, _ f: LogFilter, limit: Int) throws -> [JSONValue]
-    func maxLogID() throws -> Int64
-    func logHistogram(_ f: LogFilter, interval: Double) throws -> [JSONValue]
-    func apiStats() throws -> JSONValue
-    func bountyPage(type: String?, search: String?, limit: Int, offset: Int) throws -> Page
-    func credentialPage(search: String?, service: String?, attackerIP: String?, limit: Int, offset: Int) throws -> Page
-    func attackerPage(search: String?, service: String?, sort: AttackerSort, limit: Int, offset: Int) throws -> [JSONValue]
-    func attackerPageBytes(search: String?, service: String?, sort: AttackerSort, limit: Int, offset: Int) throws -> [UInt8]
-    func attackerCount(search: String?, service: String?) throws -> Int
-    func attackerDetail(uuid: String) throws -> JSONValue?
+    func logPage(_ f: LogFilter, limit: Int, offset: Int) async throws -> [JSONValue]
+    func logPageBytes(_ f: LogFilter, limit: Int, offset: Int) async throws -> [UInt8]
+    func logCount(_ f: LogFilter) async throws -> Int
+    func logsAfter(_ afterID: Int64, _ f: LogFilter, limit: Int) async throws -> [JSONValue]
+    func maxLogID() async throws -> Int64
+    func logHistogram(_ f: LogFilter, interval: Double) async throws -> [JSONValue]
+    func apiStats() async throws -> JSONValue
+    func bountyPage(type: String?, search: String?, limit: Int, offset: Int) async throws -> Page
+    func credentialPage(search: String?, service: String?, attackerIP: String?, limit: Int, offset: Int) async throws -> Page
+    func attackerPage(search: String?, service: String?, sort: AttackerSort, limit: Int, offset: Int) async throws -> [JSONValue]
+    func attackerPageBytes(search: String?, service: String?, sort: AttackerSort, limit: Int, offset: Int) async throws -> [UInt8]
+    func attackerCount(search: String?, service: String?) async throws -> Int
+    func attackerDetail(uuid: String) async throws -> JSONValue?
     /// Free space where the store lives (health), nil when unknown.
     func freeBytes() -> Int?
 }

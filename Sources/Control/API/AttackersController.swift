@@ -16,16 +16,16 @@ extension APIRoutes {
                     let lim = c.qInt("limit", 50), off = c.qInt("offset", 0), s = c.q("search"), svc = c.q("service")
                     let sort = c.q("sort_by").flatMap(AttackerSort.init(rawValue:)) ?? .recent
                     let store = c.api.store
-                    let rows = try store.attackerPageBytes(search: s, service: svc, sort: sort, limit: lim, offset: off)
+                    let rows = try await store.attackerPageBytes(search: s, service: svc, sort: sort, limit: lim, offset: off)
                     let total = s == nil && svc == nil
-                        ? try await c.api.attackerTotalCache.get("all") { try store.attackerCount(search: nil, service: nil) }
-                        : try store.attackerCount(search: s, service: svc)
+                        ? try await c.api.attackerTotalCache.get("all") { try await store.attackerCount(search: nil, service: nil) }
+                        : try await store.attackerCount(search: s, service: svc)
                     return JSONResponse.paged(total: total, limit: lim, offset: off, data: rows)
                 },
                 Route(method: .get, path: "/attackers/{uuid}", access: .viewer, tag: "attackers",
                       summary: "One attacker with fingerprints, credentials and recent events",
                       pathParams: [Param("uuid", .text(min: 1, max: 64), required: true)], replies: ok(.ref("AttackerDetail"))) { c in
-                    guard let d = try c.api.store.attackerDetail(uuid: c.path["uuid"]!) else { throw APIError.notFound("Attacker not found") }
+                    guard let d = try await c.api.store.attackerDetail(uuid: c.path["uuid"]!) else { throw APIError.notFound("Attacker not found") }
                     return JSONResponse.make(d)
                 },
             ]

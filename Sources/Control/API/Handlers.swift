@@ -25,7 +25,7 @@ enum Health {
         }
         var critical = false, degraded = false
         let store = api.store
-        let dbOK = (try? await api.dbProbeCache.get("db") { _ = try store.maxLogID(); return true }) ?? false
+        let dbOK = (try? await api.dbProbeCache.get("db") { _ = try await store.maxLogID(); return true }) ?? false
         add("database", dbOK, dbOK ? nil : "query failed")
         if !dbOK { critical = true }
         // The API only reads; writers (serve, sensor) drop events when the disk is full. Say so here.
@@ -78,14 +78,15 @@ enum EventStream {
             withExtendedLifetime(slot) {}
             try await writer.write(ByteBuffer(string: ": keepalive\n\n"))
             let store = api.store
-            var last = try start ?? store.maxLogID()
+            var last: Int64
+            if let start { last = start } else { last = try await store.maxLogID() }
             func frame(_ type: String, _ data: JSONValue) -> ByteBuffer {
                 ByteBuffer(string: "event: message\ndata: " + JSONValue.object([("type", .string(type)), ("data", data)]).serialized + "\n\n")
             }
             func summary() async throws -> [ByteBuffer] {
-                let stats = try await api.statsCache.get("stats") { try store.apiStats() }
-                let hist = filter.isEmpty ? try await api.histogramCache.get("default") { try store.logHistogram(filter, interval: 900) }
-                                          : try store.logHistogram(filter, interval: 900)
+                let stats = try await api.statsCache.get("stats") { try await store.apiStats() }
+                let hist = filter.isEmpty ? try await api.histogramCache.get("default") { try await store.logHistogram(filter, interval: 900) }
+                                          : try await store.logHistogram(filter, interval: 900)
                 return [frame("stats", stats), frame("histogram", .array(hist))]
             }
             try await writer.write(contentsOf: try await summary())
@@ -106,7 +107,7 @@ enum EventStream {
                     probe = true
                 }
                 do {
-                    let rows = try store.logsAfter(last, filter, limit: 50)
+                    let rows = try await store.logsAfter(last, filter, limit: 50)
                     if let id = rows.last?["id"]?.doubleValue, let v = CheckedMath.exactInt(id, in: 0...Int.max) { last = Int64(v) }
                     var out: [ByteBuffer] = []
                     if !rows.isEmpty { out.append(frame("logs", .array(rows))) }

@@ -42,10 +42,10 @@ enum Dashboard {
             guard checkCSRF(request.headers[HTTPField.Name("X-CSRF-Token")!], id, api) else { return APIError.forbidden("CSRF token missing or wrong").response }
             return JSONResponse.make(.object([("ticket", .string(api.tickets.issue(for: id)))]))
         }
-        router.get("/") { request, _ in try await authed(request, api) { _ in try overview(api) } }
-        router.get("/attackers") { request, _ in try await authed(request, api) { _ in try attackers(request, api) } }
+        router.get("/") { request, _ in try await authed(request, api) { _ in try await overview(api) } }
+        router.get("/attackers") { request, _ in try await authed(request, api) { _ in try await attackers(request, api) } }
         router.get("/attackers/{uuid}") { request, context in
-            try await authed(request, api) { _ in try attackerDetail(context.parameters.get("uuid") ?? "", api) }
+            try await authed(request, api) { _ in try await attackerDetail(context.parameters.get("uuid") ?? "", api) }
         }
         router.get("/deckies") { request, _ in try await authed(request, api) { _ in try deckies(api) } }
         router.get("/workers") { request, _ in try await authed(request, api) { _ in workers(api) } }
@@ -187,9 +187,9 @@ enum Dashboard {
 
     // MARK: pages
 
-    static func overview(_ api: APIServices) throws -> Response {
-        let stats = try api.store.apiStats()
-        let recent = try api.store.logPage(LogFilter(), limit: 25, offset: 0)
+    static func overview(_ api: APIServices) async throws -> Response {
+        let stats = try await api.store.apiStats()
+        let recent = try await api.store.logPage(LogFilter(), limit: 25, offset: 0)
         func counter(_ key: String, _ label: String) -> String {
             "<div class=\"counter\"><span id=\"stat-\(key)\" class=\"num\">\(whole(stats[key]))</span><span class=\"label\">\(label)</span></div>"
         }
@@ -207,12 +207,12 @@ enum Dashboard {
         "<tr><td>\(h(r["timestamp"]?.stringValue ?? ""))</td><td>\(h(r["decky"]?.stringValue ?? ""))</td><td>\(h(r["service"]?.stringValue ?? ""))</td><td>\(h(r["event_type"]?.stringValue ?? ""))</td><td>\(h(r["attacker_ip"]?.stringValue ?? ""))</td></tr>"
     }
 
-    static func attackers(_ request: Request, _ api: APIServices) throws -> Response {
+    static func attackers(_ request: Request, _ api: APIServices) async throws -> Response {
         let search = request.uri.queryParameters["search"].map(String.init).flatMap { $0.isEmpty ? nil : String($0.prefix(512)) }
         // Digits only, at most the API's own offset bound; anything else is the first page.
         let offset = request.uri.queryParameters["offset"].flatMap { CheckedInt.parse($0, in: 0...1_000_000_000) } ?? 0
-        let rows = try api.store.attackerPage(search: search, service: nil, sort: .score, limit: 50, offset: offset)
-        let total = try api.store.attackerCount(search: search, service: nil)
+        let rows = try await api.store.attackerPage(search: search, service: nil, sort: .score, limit: 50, offset: offset)
+        let total = try await api.store.attackerCount(search: search, service: nil)
         let trs = rows.map { a -> String in
             let uuid = a["uuid"]?.stringValue ?? ""
             let services = strings(a["services"])
@@ -227,8 +227,8 @@ enum Dashboard {
         return page("Attackers", body: body)
     }
 
-    static func attackerDetail(_ uuid: String, _ api: APIServices) throws -> Response {
-        guard uuid.utf8.count <= 64, let a = try api.store.attackerDetail(uuid: uuid) else {
+    static func attackerDetail(_ uuid: String, _ api: APIServices) async throws -> Response {
+        guard uuid.utf8.count <= 64, let a = try await api.store.attackerDetail(uuid: uuid) else {
             return page("Not found", body: "<p>No such attacker.</p>", status: .notFound)
         }
         func list(_ key: String) -> [JSONValue] { if case .array(let x)? = a[key] { return x }; return [] }

@@ -68,42 +68,42 @@ extension SQLiteStore {
 
     // MARK: logs
 
-    public func logPage(_ f: LogFilter, limit: Int, offset: Int) throws -> [JSONValue] {
+    public func logPage(_ f: LogFilter, limit: Int, offset: Int) async throws -> [JSONValue] {
         let (clause, args) = SQLiteStore.logWhere(f)
         var all = args
         all += [limit, offset]
-        return try pool.read { db in
+        return try await pool.read { [all] db in
             try Row.fetchAll(db, sql: "SELECT \(SQLiteStore.logColumns) FROM logs\(clause) ORDER BY id DESC LIMIT ? OFFSET ?",
                              arguments: all).map(SQLiteStore.logJSON)
         }
     }
 
-    public func logCount(_ f: LogFilter) throws -> Int {
+    public func logCount(_ f: LogFilter) async throws -> Int {
         let (clause, args) = SQLiteStore.logWhere(f)
-        return try pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM logs\(clause)", arguments: args) ?? 0 }
+        return try await pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM logs\(clause)", arguments: args) ?? 0 }
     }
 
     /// Logs with id > `afterID`, oldest first (the live stream), at most `limit`.
-    public func logsAfter(_ afterID: Int64, _ f: LogFilter, limit: Int) throws -> [JSONValue] {
+    public func logsAfter(_ afterID: Int64, _ f: LogFilter, limit: Int) async throws -> [JSONValue] {
         var (clause, args) = SQLiteStore.logWhere(f)
         clause = clause.isEmpty ? " WHERE id > ?" : clause + " AND id > ?"
         args += [afterID, limit]
-        return try pool.read { db in
+        return try await pool.read { [clause, args] db in
             try Row.fetchAll(db, sql: "SELECT \(SQLiteStore.logColumns) FROM logs\(clause) ORDER BY id ASC LIMIT ?",
                              arguments: args).map(SQLiteStore.logJSON)
         }
     }
 
-    public func maxLogID() throws -> Int64 {
-        try pool.read { db in try Int64.fetchOne(db, sql: "SELECT max(id) FROM logs") ?? 0 }
+    public func maxLogID() async throws -> Int64 {
+        try await pool.read { db in try Int64.fetchOne(db, sql: "SELECT max(id) FROM logs") ?? 0 }
     }
 
     /// Event counts per `interval` seconds, oldest bucket first: `[{time, count}]`.
-    public func logHistogram(_ f: LogFilter, interval: Double) throws -> [JSONValue] {
+    public func logHistogram(_ f: LogFilter, interval: Double) async throws -> [JSONValue] {
         let (clause, args) = SQLiteStore.logWhere(f)
         var all = StatementArguments([interval])
         all += args
-        return try pool.read { db in
+        return try await pool.read { [all] db in
             try Row.fetchAll(db, sql: """
                 SELECT CAST(timestamp / ? AS INTEGER) AS b, count(*) FROM logs\(clause) GROUP BY b ORDER BY b
                 """, arguments: all).map { row in
@@ -114,8 +114,8 @@ extension SQLiteStore {
 
     // MARK: stats
 
-    public func apiStats() throws -> JSONValue {
-        try pool.read { db in
+    public func apiStats() async throws -> JSONValue {
+        try await pool.read { db in
             let logs = try Int.fetchOne(db, sql: "SELECT count(*) FROM logs") ?? 0
             let attackers = try Int.fetchOne(db, sql: "SELECT count(*) FROM attackers") ?? 0
             let deployed = try Int.fetchOne(db, sql: "SELECT count(*) FROM deckies") ?? 0
@@ -127,7 +127,7 @@ extension SQLiteStore {
 
     // MARK: bounty, credentials
 
-    public func bountyPage(type: String?, search: String?, limit: Int, offset: Int) throws -> Page {
+    public func bountyPage(type: String?, search: String?, limit: Int, offset: Int) async throws -> Page {
         var parts: [String] = []
         var args = StatementArguments()
         if let type { parts.append("bounty_type = ?"); args += [type] }
@@ -139,7 +139,7 @@ extension SQLiteStore {
         let clause = parts.isEmpty ? "" : " WHERE " + parts.joined(separator: " AND ")
         var paged = args
         paged += [limit, offset]
-        return try pool.read { db in
+        return try await pool.read { [parts, args, paged] db in
             let total = try Int.fetchOne(db, sql: "SELECT count(*) FROM bounty\(clause)", arguments: args) ?? 0
             let rows = try Row.fetchAll(db, sql: """
                 SELECT id, timestamp, decky, service, attacker_ip, bounty_type, payload FROM bounty\(clause)
@@ -169,7 +169,7 @@ extension SQLiteStore {
                  ("attempt_count", .number(Double(r[12] as Int)))])
     }
 
-    public func credentialPage(search: String?, service: String?, attackerIP: String?, limit: Int, offset: Int) throws -> Page {
+    public func credentialPage(search: String?, service: String?, attackerIP: String?, limit: Int, offset: Int) async throws -> Page {
         var parts: [String] = []
         var args = StatementArguments()
         if let service { parts.append("service = ?"); args += [service] }
@@ -182,7 +182,7 @@ extension SQLiteStore {
         let clause = parts.isEmpty ? "" : " WHERE " + parts.joined(separator: " AND ")
         var paged = args
         paged += [limit, offset]
-        return try pool.read { db in
+        return try await pool.read { [parts, args, paged] db in
             let total = try Int.fetchOne(db, sql: "SELECT count(*) FROM credentials\(clause)", arguments: args) ?? 0
             let rows = try Row.fetchAll(db, sql: "SELECT \(SQLiteStore.credentialColumns) FROM credentials\(clause) ORDER BY last_seen DESC, id DESC LIMIT ? OFFSET ?",
                                         arguments: paged).map(SQLiteStore.credentialJSON)
@@ -236,26 +236,26 @@ extension SQLiteStore {
         return (parts.isEmpty ? "" : " WHERE " + parts.joined(separator: " AND "), args)
     }
 
-    public func attackerPage(search: String?, service: String?, sort: AttackerSort, limit: Int, offset: Int) throws -> [JSONValue] {
+    public func attackerPage(search: String?, service: String?, sort: AttackerSort, limit: Int, offset: Int) async throws -> [JSONValue] {
         let (clause, args) = SQLiteStore.attackerWhere(search: search, service: service)
         let order = SQLiteStore.attackerOrder(sort)
         var paged = args
         paged += [limit, offset]
-        return try pool.read { db in
+        return try await pool.read { [paged] db in
             try Row.fetchAll(db, sql: "SELECT \(SQLiteStore.apiAttackerColumns) FROM attackers\(clause) ORDER BY \(order) LIMIT ? OFFSET ?",
                              arguments: paged).map(SQLiteStore.attackerJSON)
         }
     }
 
-    public func attackerCount(search: String?, service: String?) throws -> Int {
+    public func attackerCount(search: String?, service: String?) async throws -> Int {
         let (clause, args) = SQLiteStore.attackerWhere(search: search, service: service)
-        return try pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM attackers\(clause)", arguments: args) ?? 0 }
+        return try await pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM attackers\(clause)", arguments: args) ?? 0 }
     }
 
     /// One attacker with its fingerprints, credentials (newest 100), bounty (newest 100) and most recent 50
     /// events; nil when no such uuid.
-    public func attackerDetail(uuid: String) throws -> JSONValue? {
-        try pool.read { db in
+    public func attackerDetail(uuid: String) async throws -> JSONValue? {
+        try await pool.read { db in
             guard let row = try Row.fetchOne(db, sql: "SELECT \(SQLiteStore.apiAttackerColumns) FROM attackers WHERE uuid = ?",
                                              arguments: [uuid]),
                   case .object(var members) = SQLiteStore.attackerJSON(row) else { return nil }
@@ -370,11 +370,11 @@ struct RowJSON {
 
 extension SQLiteStore {
     /// `/logs` page rows as a JSON array, the shape of `logJSON`.
-    public func logPageBytes(_ f: LogFilter, limit: Int, offset: Int) throws -> [UInt8] {
+    public func logPageBytes(_ f: LogFilter, limit: Int, offset: Int) async throws -> [UInt8] {
         let (clause, args) = SQLiteStore.logWhere(f)
         var all = args
         all += [limit, offset]
-        return try objectArray(sql: "SELECT \(SQLiteStore.logColumns) FROM logs\(clause) ORDER BY id DESC LIMIT ? OFFSET ?",
+        return try await objectArray(sql: "SELECT \(SQLiteStore.logColumns) FROM logs\(clause) ORDER BY id DESC LIMIT ? OFFSET ?",
                                arguments: all, capacity: 512 * max(1, limit)) { r, w in
             w.int("id", r[0]); w.time("timestamp", r[1]); w.string("decky", r[2]); w.string("service", r[3])
             w.string("event_type", r[4]); w.string("attacker_ip", r[5]); w.int("severity", r[6]); w.string("raw_line", r[7])
@@ -384,11 +384,11 @@ extension SQLiteStore {
 
     /// `/attackers` page rows as a JSON array, the shape of `attackerJSON` (the profile without the profiler's
     /// resume state).
-    public func attackerPageBytes(search: String?, service: String?, sort: AttackerSort, limit: Int, offset: Int) throws -> [UInt8] {
+    public func attackerPageBytes(search: String?, service: String?, sort: AttackerSort, limit: Int, offset: Int) async throws -> [UInt8] {
         let (clause, args) = SQLiteStore.attackerWhere(search: search, service: service)
         var paged = args
         paged += [limit, offset]
-        return try objectArray(sql: "SELECT \(SQLiteStore.apiAttackerColumns) FROM attackers\(clause) ORDER BY \(SQLiteStore.attackerOrder(sort)) LIMIT ? OFFSET ?",
+        return try await objectArray(sql: "SELECT \(SQLiteStore.apiAttackerColumns) FROM attackers\(clause) ORDER BY \(SQLiteStore.attackerOrder(sort)) LIMIT ? OFFSET ?",
                                arguments: paged, capacity: 1024 * max(1, limit)) { r, w in
             w.string("uuid", r[0]); w.string("ip", r[1]); w.time("first_seen", r[2]); w.time("last_seen", r[3])
             w.int("event_count", r[4]); w.int("service_count", r[5]); w.int("decky_count", r[6]); w.int("credential_count", r[7])
@@ -399,8 +399,8 @@ extension SQLiteStore {
 
     /// A JSON array with one object per row of `sql`, each written by `row`.
     func objectArray(sql: String, arguments: StatementArguments, capacity: Int,
-                     _ row: (Row, inout RowJSON) -> Void) throws -> [UInt8] {
-        try pool.read { db in
+                     _ row: @escaping @Sendable (Row, inout RowJSON) -> Void) async throws -> [UInt8] {
+        try await pool.read { db in
             var w = RowJSON(capacity: capacity)
             w.out.append(UInt8(ascii: "["))
             let rows = try Row.fetchCursor(db, sql: sql, arguments: arguments)
