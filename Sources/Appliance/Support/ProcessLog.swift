@@ -12,7 +12,9 @@ public struct ProcessLog: Sendable {
     public enum Level: Int, Sendable { case error = 3, warning = 4, info = 6, debug = 7 }
 
     public let component: String
-    public static var debugEnabled: Bool { DecnetConfiguration.current.developer }
+    /// Read once (the first log line comes after the command installed its configuration): a debug call on a
+    /// hot path (the broker's drop counter) costs one load, not a configuration lookup.
+    public static let debugEnabled: Bool = DecnetConfiguration.current.developer
 
     public init(_ component: String) { self.component = component }
 
