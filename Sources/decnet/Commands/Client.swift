@@ -302,3 +302,54 @@ func absolutePath(_ path: String) -> String {
     guard getcwd(&buf, buf.count) != nil else { return path }
     return String(decoding: buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) + "/" + path
 }
+
+extension ClientOptions {
+    /// Fleet commands (deploy, teardown, mutate) go through the API when one is configured explicitly: `--url`,
+    /// DECNET_API_URL or `[client] url`. A saved login alone does not move them off the box (`status` uses it).
+    var apiConfigured: Bool { url != nil || DecnetConfiguration.current.clientURL != nil }
+}
+
+/// `decnet deploy` through the API: the deploy file goes to POST /deckies/deploy (the API plans and creates).
+func apiDeploy(_ client: ClientOptions, iniPath: String?) throws {
+    guard let iniPath else {
+        stderrLine("decnet deploy: through the API (\(client.url ?? DecnetConfiguration.current.clientURL ?? "")) a deploy is a file: give --config FILE, or add --local for a flag-described plan on this box")
+        throw ExitCode(64)
+    }
+    guard let b = readFile(iniPath, limit: 512 << 10) else {
+        stderrLine("decnet deploy: cannot read \(iniPath): \(String(cString: strerror(errno)))")
+        throw ExitCode(64)
+    }
+    let c = try client.client()
+    let reply = try clientCall("deploy") {
+        try c.call("POST", "/api/v1/deckies/deploy", json: .object([("ini_content", .string(String(decoding: b, as: UTF8.self)))]))
+    }
+    print("\(reply["message"]?.text ?? "accepted") (mode \(reply["mode"]?.text ?? "?"))")
+    for id in reply["lifecycle_ids"]?.items ?? [] { print("  \(id.text)") }
+}
+
+/// The names of the deckies the API knows.
+func apiDeckyNames(_ c: APIClient, _ what: String) throws -> [String] {
+    try clientCall(what) { try c.call("GET", "/api/v1/deckies") }.items.compactMap { $0["name"]?.stringValue }
+}
+
+/// `decnet teardown` through the API: DELETE /deckies/{name} for one or every decky.
+func apiTeardown(_ client: ClientOptions, id: String?) throws {
+    let c = try client.client()
+    let names = try id.map { [$0] } ?? apiDeckyNames(c, "teardown")
+    for n in names {
+        _ = try clientCall("teardown") { try c.call("DELETE", "/api/v1/deckies/\(percentEncoded(n, keeping: ""))") }
+    }
+    print("removed \(names.count) decky(ies)\(names.isEmpty ? "" : ": " + names.joined(separator: ", "))")
+}
+
+/// `decnet mutate --id/--all` through the API: POST /deckies/{name}/mutate.
+func apiMutate(_ client: ClientOptions, id: String?) throws {
+    let c = try client.client()
+    let names = try id.map { [$0] } ?? apiDeckyNames(c, "mutate")
+    if names.isEmpty { stderrLine("decnet mutate: no deckies deployed"); throw ExitCode(66) }
+    for n in names {
+        let r = try clientCall("mutate") { try c.call("POST", "/api/v1/deckies/\(percentEncoded(n, keeping: ""))/mutate") }
+        let old = (r["old_services"]?.items ?? []).map(\.text).joined(separator: ","), new = (r["new_services"]?.items ?? []).map(\.text).joined(separator: ",")
+        print("\(n): \(old) -> \(new)")
+    }
+}

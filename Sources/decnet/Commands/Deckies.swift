@@ -80,8 +80,11 @@ struct Deploy: ParsableCommand {
     @Option(name: .long, help: "Service rotation interval, minutes.") var mutateInterval: Int?
     @Option(name: [.short, .long], help: "INI deploy file ([general] and one section per decky).") var config: String?
     @Flag(name: .long, help: "Print the plan; create nothing.") var dryRun = false
+    @OptionGroup var client: ClientOptions
+    @Flag(name: .long, help: "Deploy on this box even when an API is configured (--url, DECNET_API_URL).") var local = false
 
     func run() throws {
+        if !local && !dryRun && client.apiConfigured { return try apiDeploy(client, iniPath: config) }
         var req = DeployRequest()
         req.count = deckies
         req.interface = interface
@@ -183,12 +186,15 @@ struct Teardown: ParsableCommand {
     @OptionGroup var fleetOptions: FleetOptions
     @Flag(name: .long, help: "Every decky (and the fleet network).") var all = false
     @Option(name: .long, help: "One decky by name.") var id: String?
+    @OptionGroup var client: ClientOptions
+    @Flag(name: .long, help: "Tear down on this box even when an API is configured (--url, DECNET_API_URL).") var local = false
 
     func validate() throws {
         guard all != (id != nil) else { throw ValidationError("give exactly one of --all or --id NAME") }
     }
 
     func run() throws {
+        if !local && client.apiConfigured { return try apiTeardown(client, id: all ? nil : id) }
         try requireRoot("teardown")
         let (fleet, prefix) = try fleetOptions.open("teardown")
         var gone: [DeckySpec] = []

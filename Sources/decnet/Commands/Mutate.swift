@@ -21,12 +21,15 @@ struct Mutate: ParsableCommand {
     @Flag(name: .long, help: "Run the mutator loop (scheduled rotation + bus requests).") var watch = false
     @Option(name: .long, help: "Loop poll interval in seconds (--watch).") var poll: Double = 10
     @Option(name: .long, help: "RFC 5424 log file for decky_mutated lines.") var logFile: String?
+    @OptionGroup var client: ClientOptions
+    @Flag(name: .long, help: "Mutate on this box even when an API is configured (--url, DECNET_API_URL).") var local = false
 
     func validate() throws {
         guard [all, id != nil, watch].filter({ $0 }).count == 1 else { throw ValidationError("give exactly one of --all, --id NAME or --watch") }
     }
 
     func run() throws {
+        if !watch && !local && client.apiConfigured { return try apiMutate(client, id: all ? nil : id) }
         if watch {
             ProcessLimits.raiseDescriptorLimit()
             let db = fleetOptions.db ?? defaultDatabasePath()
