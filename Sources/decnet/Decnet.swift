@@ -38,7 +38,7 @@ struct Decnet: ParsableCommand {
                 args.remove(at: i)
             }
         }
-        LoggingSystem.bootstrap(ProcessLogHandler.init)
+        ProcessLogHandler.bootstrap()
         do {
             DecnetConfiguration.install(try DecnetConfiguration.load(file: file))
         } catch {

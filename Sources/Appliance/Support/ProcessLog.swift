@@ -1,6 +1,7 @@
 // ProcessLog.swift: RFC 5424 process log lines on stderr, and the swift-log handler that writes them.
 import Fingerprint
 import Logging
+import NIOConcurrencyHelpers
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -18,11 +19,20 @@ public struct ProcessLog: Sendable {
 
     public init(_ component: String) { self.component = component }
 
-    public func error(_ message: @autoclosure () -> String) { emit(.error, message()) }
-    public func warning(_ message: @autoclosure () -> String) { emit(.warning, message()) }
-    public func info(_ message: @autoclosure () -> String) { emit(.info, message()) }
+    public func error(_ message: @autoclosure () -> String) { log(.error, message()) }
+    public func warning(_ message: @autoclosure () -> String) { log(.warning, message()) }
+    public func info(_ message: @autoclosure () -> String) { log(.info, message()) }
     public func debug(_ message: @autoclosure () -> String) {
-        if ProcessLog.debugEnabled { emit(.debug, message()) }
+        if ProcessLog.debugEnabled { log(.debug, message()) }
+    }
+
+    /// Through swift-log once the process bootstrapped it (`ProcessLogHandler.bootstrap()`), so one backend
+    /// carries every line (ours, NIO's, Hummingbird's, ServiceLifecycle's); straight to stderr before that
+    /// (tests, fuzzing) in the same shape.
+    func log(_ level: Level, _ message: String) {
+        guard ProcessLogHandler.bootstrapped.withLockedValue({ $0 }) else { return emit(level, message) }
+        let l: Logger.Level = switch level { case .error: .error; case .warning: .warning; case .info: .info; case .debug: .debug }
+        Logger(label: "decnet.\(component)").log(level: l, "\(message)")
     }
 
     func emit(_ level: Level, _ message: String) {
@@ -47,6 +57,14 @@ public func iso8601Micro(_ epoch: Double) -> String {
 /// swift-log's backend for the whole process: the same RFC 5424 line as `ProcessLog`, so NIO, Hummingbird,
 /// ServiceLifecycle and our own code log one way. `LoggingSystem.bootstrap(ProcessLogHandler.init)` once at start.
 public struct ProcessLogHandler: LogHandler {
+    static let bootstrapped = NIOLockedValueBox(false)
+
+    /// Installs this handler as the process's swift-log backend (once, at start).
+    public static func bootstrap() {
+        LoggingSystem.bootstrap(ProcessLogHandler.init)
+        bootstrapped.withLockedValue { $0 = true }
+    }
+
     public var metadata: Logger.Metadata = [:]
     public var logLevel: Logger.Level
     private let label: String
