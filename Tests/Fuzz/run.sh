@@ -10,7 +10,8 @@ shift || true
 cc=${FUZZ_CC:-/opt/swift/usr/bin/clang}
 build=${FUZZ_BUILD:-$root/.build-fuzz}
 mkdir -p "$build"
-src=$(find "$root/Sources/CPacket" -name '*.c' | sort)
+# The packet core's parsers, and the decoys' wire crypto (fuzz_ssh_packet: the SSH decoy's packet decoder).
+src=$(find "$root/Sources/CPacket" "$root/Sources/CDecoyCrypto" -name '*.c' | sort)
 harnesses=("$@")
 if [ ${#harnesses[@]} -eq 0 ]; then
   harnesses=($(cd "$here" && ls fuzz_*.c | sed 's/\.c$//'))
@@ -23,7 +24,7 @@ status=0
 for h in "${harnesses[@]}"; do
   bin="$build/$h"
   "$cc" -g -O1 -std=c11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-     -I"$root/Sources/CPacket/include" "$here/$h.c" $src -lpcap -lssl -lcrypto -lcrypt -lbrotlidec -lz -lpthread -o "$bin" 2> "$build/$h.build.log" \
+     -I"$root/Sources/CPacket/include" -I"$root/Sources/CDecoyCrypto/include" "$here/$h.c" $src -lpcap -lssl -lcrypto -lcrypt -lbrotlidec -lz -lpthread -o "$bin" 2> "$build/$h.build.log" \
      || { echo "fuzz: $h: build failed"; cat "$build/$h.build.log"; exit 1; }
   work="$build/$h.corpus"
   mkdir -p "$work"

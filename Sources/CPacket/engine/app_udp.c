@@ -1,12 +1,10 @@
 /* app_udp.c: UDP flows. The first datagrams decide what the flow is: a QUIC Initial (client side),
  * a DTLS handshake record, or an HTTP request line (SSDP and friends); otherwise the flow is only
  * counted. QUIC and DTLS hellos are reassembled by offset and parsed like TLS ones. */
-#include "engine_int.h"
+#include "app.h"
 #include <stdlib.h>
 #include <string.h>
 
-int cp_emit_hello(cp_engine *e, cp_flow *f, int dir, const uint8_t *msg, size_t n, int server, int dtls, uint8_t rflags);
-cp_status cp_emit_http(cp_engine *e, cp_flow *f, int dir, const uint8_t *q, size_t m, size_t *used, uint64_t *body);
 void cp_count_anoms(cp_engine *e, uint64_t bits);
 
 enum { UDP_UNKNOWN = 0, UDP_QUIC, UDP_DTLS, UDP_HTTP, UDP_DONE };

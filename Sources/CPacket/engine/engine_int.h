@@ -6,60 +6,11 @@
 #include "cp_parse.h"
 #include "cp_record.h"
 #include "../util/cp_cursor.h"
+#include "../stream/stream_int.h"
 #include <pthread.h>
 #include <stdatomic.h>
 
-/* Growable byte buffer with a hard cap. */
-typedef struct cp_buf { uint8_t *p; uint32_t len, cap; } cp_buf;
-int cp_buf_append(cp_buf *b, const uint8_t *d, size_t n, uint32_t hard_cap);
-void cp_buf_consume(cp_buf *b, size_t n);
-void cp_buf_free(cp_buf *b);
-
-/* Offset-addressed reassembly (QUIC CRYPTO frames, DTLS fragments). */
-#define CP_REASM_CAP 16384u
-typedef struct cp_reasm { uint8_t data[CP_REASM_CAP]; uint8_t have[CP_REASM_CAP / 8]; uint32_t contiguous; } cp_reasm;
-void cp_reasm_put(cp_reasm *r, uint64_t off, const uint8_t *d, size_t n);
-
-/* Out-of-order TCP segments held until the gap before them fills. */
-#define CP_OOO_MAX 8
-#define CP_OOO_BYTES 32768u
-typedef struct cp_seg { uint32_t seq, len; uint8_t *data; } cp_seg;
-
-enum { APP_DETECT = 0, APP_TLS, APP_SSH, APP_HTTP, APP_OTHER };
-
-/* TLS 1.3 record protection for reading a server's handshake flight (tls13_decrypt.c). */
-typedef struct cp_tls13 { uint8_t key[32], iv[12]; uint8_t key_len; uint16_t suite; uint64_t seq; } cp_tls13;
-cp_tls13 *cp_tls13_new(uint16_t suite, const uint8_t *secret, size_t secret_len);
-long cp_tls13_open(cp_tls13 *t, const uint8_t *rec, size_t n, uint8_t *out, size_t cap, uint8_t *type);
-
 typedef struct cp_keylog cp_keylog;
-
-typedef struct cp_dir {
-    uint32_t next_seq;
-    uint8_t  seq_init, done, app, stage;
-    uint8_t  resyncs, ccs_seen, n_hello, n_pkts_udp;
-    uint32_t delivered;
-    uint64_t skip;
-    cp_buf   buf;                  /* in-order bytes not yet consumed by the parser */
-    cp_buf   hs;                   /* TLS handshake bytes joined across records */
-    cp_seg   ooo[CP_OOO_MAX];
-    uint8_t  n_ooo;
-    uint32_t ooo_bytes;
-    cp_reasm *crypto;
-    uint32_t crypto_msg_len;       /* DTLS: message length from the fragment header */
-    cp_tls13 *dec;                 /* server TLS 1.3 handshake keys, when the capture carried them */
-} cp_dir;
-
-/* SSH PDU framing of one direction, for deciding which segments are "SSH packets" (JA4SSH). */
-typedef struct cp_sshframe {
-    uint32_t next_seq;
-    uint32_t need;                 /* bytes left in the current PDU; 0 at a boundary */
-    uint32_t pdu_start;            /* offset of the current PDU in this segment, UINT32_MAX if earlier */
-    uint8_t  seq_init, phase;      /* SF_* */
-    uint8_t  hdr[6], hdr_len;      /* PDU header bytes gathered so far (length + padding + code) */
-    uint8_t  line[8], line_len;    /* first bytes of the identification line */
-} cp_sshframe;
-enum { SF_BANNER = 0, SF_V2 = 1, SF_V1 = 2, SF_OPAQUE = 3 };
 
 #define CP_PRETRACE 16
 typedef struct cp_flow {
@@ -125,7 +76,6 @@ cp_record *cp_rec_begin(cp_engine *e, const cp_flow *f, uint16_t kind, int dir, 
 void cp_rec_commit(cp_engine *e, cp_record *r, const cp_out *o, uint64_t anomalies, uint8_t flags);
 void cp_emit_end(cp_engine *e, int status, uint64_t offset, const char *msg);
 void cp_trace_add(cp_engine *e, cp_flow *f, int dir, const cp_pkt *p, int is_ssh);
-int cp_ssh_segment(cp_flow *f, int dir, const cp_pkt *p);
 void cp_trace_flush(cp_engine *e, cp_flow *f);
 void cp_trace_enable(cp_engine *e, cp_flow *f);
 
@@ -133,6 +83,5 @@ void cp_trace_enable(cp_engine *e, cp_flow *f);
 void cp_tcp_packet(cp_engine *e, cp_flow *f, int dir, const cp_pkt *p);
 void cp_udp_packet(cp_engine *e, cp_flow *f, int dir, const cp_pkt *p);
 void cp_tls_handshake_bytes(cp_engine *e, cp_flow *f, int dir, int dtls_or_quic_flags);
-void cp_dir_free(cp_dir *d);
 
 #endif

@@ -1,5 +1,5 @@
 /* buffers.c: bounded byte buffers for stream collection, and offset-addressed reassembly. */
-#include "../engine/engine_int.h"
+#include "stream_int.h"
 #include <stdlib.h>
 #include <string.h>
 

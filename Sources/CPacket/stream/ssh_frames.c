@@ -5,7 +5,8 @@
  * NEWKEYS (encrypted: no framing visible). A segment that only continues a PDU is reassembly input,
  * and a pure retransmission is not dissected at all. Captures that start mid-connection are treated
  * as encrypted from the first segment, as tshark does on port 22. */
-#include "../engine/engine_int.h"
+#include "stream_int.h"
+#include "../util/cp_cursor.h"
 #include <stdint.h>
 #include <string.h>
 
@@ -110,8 +111,7 @@ static int frame(cp_sshframe *s, const uint8_t *p, uint32_t n) {
     return runs;
 }
 
-int cp_ssh_segment(cp_flow *f, int dir, const cp_pkt *p) {
-    cp_sshframe *s = &f->sf[dir];
+int cp_ssh_segment(cp_sshframe *s, const cp_pkt *p) {
     uint32_t seq = p->seq;
     if (p->tcp_flags & CP_TH_SYN) { s->next_seq = seq + 1; s->seq_init = 1; seq += 1; }
     uint32_t n = p->payload_len;

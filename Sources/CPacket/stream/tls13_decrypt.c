@@ -2,7 +2,7 @@
  * (pcapng DSB). RFC 8446 §5.2-5.3, §7.3: key = HKDF-Expand-Label(server_handshake_traffic_secret, "key",
  * "", key_len), iv likewise with "iv" (12 bytes); per record nonce = iv XOR seq (64-bit, big-endian,
  * right-aligned); AEAD additional data = the 5-byte record header; plaintext = content | type | zeros. */
-#include "../engine/engine_int.h"
+#include "stream_int.h"
 #include "../util/hkdf.h"
 #include <stdlib.h>
 #include <string.h>
