@@ -60,6 +60,18 @@ private func imports(of list: [(path: String, text: String)]) -> Set<String> {
         #expect(hits(#"\b(setns|crypt_r|SSL_accept|SSL_CTX_new)\s*\("#, in: c) == [])
     }
 
+    @Test func streamDoesNotReachUpIntoTheEngine() {
+        let stream = files(under: "Sources/CPacket/stream", [".c", ".h"])
+        #expect(!stream.isEmpty)
+        #expect(hits(#"#\s*include\s*"\.\./engine/|\bcp_engine\b|\bcp_flow\b|\bcp_tcp_deliver\b|\bcp_tcp_gap\b"#, in: stream) == [])
+    }
+
+    @Test func tcpProtocolsAreRegisteredNotHardWired() {
+        let hub = files(under: "Sources/CPacket/engine", [".c"]).filter { $0.path.hasSuffix("app_tcp.c") }
+        #expect(hits(#"cp_tcp_apps\[\]\s*=\s*\{"#, in: hub).count == 1)
+        #expect(hits(#"\b(tls_record|ssh_step|http_step)\s*\("#, in: hub) == [])
+    }
+
     @Test func fingerprintImportsOnlyCPacketAndCrypto() {
         let used = imports(of: files(under: "Sources/Fingerprint", [".swift"]))
         #expect(used.subtracting(["CPacket", "Crypto"]) == [])
