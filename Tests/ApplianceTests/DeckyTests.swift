@@ -24,10 +24,14 @@ final class Harness {
     var closed = false
     var timers: [() -> Void] = []
 
+    /// One decoy server's per-decky state for every harness: two sessions of a decky see each other's changes.
+    static let states = DeckyStates()
+
     init(_ service: String, decky: DeckySpec? = nil) {
         let d = decky ?? spec(services: [service])
         let info = DecoySessionInfo(decky: d, service: service, client: IPAddress(parsing: "10.9.0.1")!, clientPort: 40000,
-                                    local: IPAddress(parsing: "10.9.0.2")!, localPort: DecoyRegistry.decoy(service)!.ports[0], artifactsDir: nil)
+                                    local: IPAddress(parsing: "10.9.0.2")!, localPort: DecoyRegistry.decoy(service)!.ports[0], artifactsDir: nil,
+                                    states: Self.states)
         session = DecoyRegistry.decoy(service)!.make(info)
         session.start(io)
         drain()

@@ -141,7 +141,9 @@ private func fixture(_ name: String) throws -> [String: Any] {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         var spec = decky("debian")
         spec.name = "ssh-hostkeys-test"      // its own shared state: other suites run in parallel on "ssh-debian"
-        let prepare = try #require(SSHDecoy.definition.prepare)
+        let prepareWith = try #require(SSHDecoy.definition.prepare)
+        let states = DeckyStates()
+        let prepare = { (d: DeckySpec, dir: String?) in prepareWith(d, dir, states) }
         // first use: all three keys made, mode 0600, nothing to report
         #expect(prepare(spec, dir) == nil)
         let keyDir = dir + "/.ssh/\(spec.name)"
@@ -149,26 +151,26 @@ private func fixture(_ name: String) throws -> [String: Any] {
             let a = try FileManager.default.attributesOfItem(atPath: keyDir + "/" + f)
             #expect((a[.posixPermissions] as? Int) == 0o600, "\(f)")
         }
-        let before = SSHHostKeys.shared(decky: spec.name, artifactsDir: dir)
+        let before = SSHHostKeys.shared(decky: spec.name, artifactsDir: dir, states: states)
         #expect(["ssh-ed25519", "rsa-sha2-512", "ecdsa-sha2-nistp256"].allSatisfy(before.has))
         // a damaged key on disk: reported (path and reason), that algorithm not offered, the file left as it was
-        SharedDecoyState.drop(decky: spec.name)
+        states.drop(decky: spec.name)
         let damaged = "-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----\n"
         try damaged.write(toFile: keyDir + "/ssh_host_ed25519_key", atomically: true, encoding: .utf8)
         let problem = try #require(prepare(spec, dir))
         #expect(problem.contains("cannot read host key \(keyDir)/ssh_host_ed25519_key"), "\(problem)")
-        let after = SSHHostKeys.shared(decky: spec.name, artifactsDir: dir)
+        let after = SSHHostKeys.shared(decky: spec.name, artifactsDir: dir, states: states)
         #expect(!after.has("ssh-ed25519") && after.has("rsa-sha2-256") && after.has("ecdsa-sha2-nistp256"))
         #expect(try String(contentsOfFile: keyDir + "/ssh_host_ed25519_key", encoding: .utf8) == damaged)
         // an RSA key file holding an Ed25519 key: refused by type
-        SharedDecoyState.drop(decky: spec.name)
+        states.drop(decky: spec.name)
         try FileManager.default.removeItem(atPath: keyDir + "/ssh_host_ed25519_key")
         #expect(prepare(spec, dir) == nil, "a missing key is made again")
         try FileManager.default.removeItem(atPath: keyDir + "/ssh_host_rsa_key")
         try FileManager.default.copyItem(atPath: keyDir + "/ssh_host_ed25519_key", toPath: keyDir + "/ssh_host_rsa_key")
-        SharedDecoyState.drop(decky: spec.name)
+        states.drop(decky: spec.name)
         #expect(prepare(spec, dir)?.contains("is not a ssh-rsa key") == true)
-        SharedDecoyState.drop(decky: spec.name)
+        states.drop(decky: spec.name)
     }
 }
 

@@ -100,6 +100,11 @@ private func imports(of list: [(path: String, text: String)]) -> Set<String> {
         #expect(hits(#"(?i)"[^"]*\b(SELECT\s+[\w*]|INSERT\s+INTO|UPDATE\s+\w+\s+SET|DELETE\s+FROM|CREATE\s+(TABLE|INDEX))"#, in: all) == [])
     }
 
+    @Test func decoyStateIsOwnedByTheServerNotGlobal() {
+        let decoys = files(under: "Sources/Appliance/Decoys", [".swift"])
+        #expect(hits(#"nonisolated\(unsafe\)|static var [a-zA-Z]+\s*:\s*\[String:"#, in: decoys) == [])
+    }
+
     @Test func noSleepingWaitsOrSignallingOurselves() {
         let all = files(under: "Sources", [".swift"])
         #expect(hits(#"\busleep\s*\(|kill\s*\(\s*getpid\s*\(\s*\)"#, in: all) == [])

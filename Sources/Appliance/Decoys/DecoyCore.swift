@@ -54,9 +54,11 @@ public struct DecoySessionInfo: Sendable {
     public let client: IPAddress, clientPort: UInt16
     public let local: IPAddress, localPort: UInt16
     public let artifactsDir: String?
+    /// The serving decoy server's per-decky state (a private one for a session made outside a server).
+    public let states: DeckyStates
 
     public init(decky: DeckySpec, service: String, sessionID: String = newSessionID(), client: IPAddress, clientPort: UInt16,
-                local: IPAddress, localPort: UInt16, artifactsDir: String?) {
+                local: IPAddress, localPort: UInt16, artifactsDir: String?, states: DeckyStates = DeckyStates()) {
         self.decky = decky
         self.service = service
         self.sessionID = sessionID
@@ -65,6 +67,7 @@ public struct DecoySessionInfo: Sendable {
         self.local = local
         self.localPort = localPort
         self.artifactsDir = artifactsDir
+        self.states = states
     }
 
     public func config(_ key: String) -> String? { decky.config(service, key) }
@@ -123,7 +126,7 @@ public struct DecoyDefinition: Sendable {
     /// Work done once per decky when its listeners open, off the event loop (key generation), so the
     /// first connection is answered as promptly as later ones: (decky, artifacts directory) -> a problem the
     /// operator must hear of (a key that cannot be read or written), logged once by the server; nil when all is well.
-    public var prepare: (@Sendable (DeckySpec, String?) -> String?)? = nil
+    public var prepare: (@Sendable (DeckySpec, String?, DeckyStates) -> String?)? = nil
     /// Problems with a decky's `[name.<service>]` keys, checked by deploy before anything is created.
     public var checkConfig: (@Sendable ([String: String]) -> [String])? = nil
     /// Bytes one connection may send, when the service streams them to disk instead of holding them (SSH
@@ -391,11 +394,15 @@ public final class DeckyShared<T>: @unchecked Sendable {
     public func with<R>(_ body: (inout T) -> R) -> R { lock.withLock { body(&value) } }
 }
 
-public enum SharedDecoyState {
-    nonisolated(unsafe) static var table: [String: AnyObject] = [:]
-    static let lock = ConditionMutex()
+/// Every decky's decoy state, owned by one decoy server (no process-wide table): looked up by decky and
+/// service, dropped with the decky. Sessions reach it through their `DecoySessionInfo`.
+public final class DeckyStates: @unchecked Sendable {
+    private var table: [String: AnyObject] = [:]
+    private let lock = ConditionMutex()
 
-    public static func get<T>(decky: String, service: String, _ make: () -> T) -> DeckyShared<T> {
+    public init() {}
+
+    public func get<T>(decky: String, service: String, _ make: () -> T) -> DeckyShared<T> {
         lock.withLock {
             let key = decky + "\u{0}" + service
             if let o = table[key] as? DeckyShared<T> { return o }
@@ -405,7 +412,7 @@ public enum SharedDecoyState {
         }
     }
 
-    public static func drop(decky: String) {
+    public func drop(decky: String) {
         lock.withLock { table = table.filter { !$0.key.hasPrefix(decky + "\u{0}") } }
     }
 }

@@ -30,6 +30,8 @@ public final class DecoyServer: @unchecked Sendable {
     let group: MultiThreadedEventLoopGroup
     let sink: @Sendable ([SensorEvent]) -> Void
     let artifactsDir: String?
+    /// Every served decky's decoy state (keyspaces, uploads, host keys, TLS contexts), dropped with the decky.
+    let states = DeckyStates()
     let limits: Limits
     let lock = ConditionMutex()
     var listeners: [String: [Channel]] = [:]
@@ -81,10 +83,10 @@ public final class DecoyServer: @unchecked Sendable {
         lock.withLock { listeners[decky.name] = opened; namespaces[decky.name] = ns }
         let prepares = decky.services.compactMap { s in DecoyRegistry.decoy(s)?.prepare.map { (s, $0) } }
         if !prepares.isEmpty {
-            let (dir, log) = (artifactsDir, log)
+            let (dir, log, states) = (artifactsDir, log, states)
             let t = spawnThread(name: "decoy-prepare") {
                 for (service, prepare) in prepares {
-                    if let problem = prepare(decky, dir) { log.error("decky \(decky.name) \(service): \(problem)") }
+                    if let problem = prepare(decky, dir, states) { log.error("decky \(decky.name) \(service): \(problem)") }
                 }
             }
             pthread_detach(t)
@@ -101,7 +103,7 @@ public final class DecoyServer: @unchecked Sendable {
         }
         for c in ls { try? c.close().wait() }
         for c in conns { c.close(promise: nil) }
-        SharedDecoyState.drop(decky: decky)
+        states.drop(decky: decky)
     }
 
     public func stopAll() { for d in deckies { stop(decky: d) } }
@@ -189,7 +191,7 @@ final class DecoyChannelHandler: ChannelInboundHandler, @unchecked Sendable {
             context.close(promise: nil); return
         }
         let info = DecoySessionInfo(decky: decky, service: def.slug, client: rip, clientPort: r.decnetPort,
-                                    local: lip, localPort: l.decnetPort, artifactsDir: server.artifactsDir)
+                                    local: lip, localPort: l.decnetPort, artifactsDir: server.artifactsDir, states: server.states)
         self.info = info
         started = .now()
         readyAt = started

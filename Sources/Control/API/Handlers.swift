@@ -83,13 +83,16 @@ enum EventStream {
             func frame(_ type: String, _ data: JSONValue) -> ByteBuffer {
                 ByteBuffer(string: "event: message\ndata: " + JSONValue.object([("type", .string(type)), ("data", data)]).serialized + "\n\n")
             }
-            func summary() async throws -> [ByteBuffer] {
+            func summary(fresh: Bool = false) async throws -> [ByteBuffer] {
+                // The first frame is read fresh: a page rendered a moment ago must not see its counters go back
+                // to a cached figure older than itself (the periodic frames use the 5 s cache).
+                if fresh { api.statsCache.invalidate("stats") }
                 let stats = try await api.statsCache.get("stats") { try await store.apiStats() }
                 let hist = filter.isEmpty ? try await api.histogramCache.get("default") { try await store.logHistogram(filter, interval: 900) }
                                           : try await store.logHistogram(filter, interval: 900)
                 return [frame("stats", stats), frame("histogram", .array(hist))]
             }
-            try await writer.write(contentsOf: try await summary())
+            try await writer.write(contentsOf: try await summary(fresh: true))
             var tick = 0, quiet = 0.0
             let lifetime = api.config.sseMaxSeconds
             while !Task.isCancelled && tick < lifetime {

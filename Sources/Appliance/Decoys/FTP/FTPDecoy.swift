@@ -49,7 +49,7 @@ public final class FTPDecoy: DecoySession {
     init(_ info: DecoySessionInfo) {
         self.info = info
         policy = CredentialPolicy(info.config("accept"), default: .fixed([("anonymous", "*"), ("ftp", "*"), ("admin", "admin")]))
-        tree = SharedDecoyState.get(decky: info.decky.name, service: "ftp") {
+        tree = info.states.get(decky: info.decky.name, service: "ftp") {
             Tree(dirs: ["/", "/pub", "/upload"], files: ["/pub/README": FTPDecoy.readme.utf8.count])
         }
     }

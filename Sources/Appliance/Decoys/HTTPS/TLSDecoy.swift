@@ -36,10 +36,10 @@ final class TLSContext: @unchecked Sendable {
         return t.withUnsafeMutableBufferPointer { b in mkdtemp(b.baseAddress!).map { String(cString: $0) } ?? "/tmp" }
     }()
 
-    static func shared(_ info: DecoySessionInfo) -> TLSContext { shared(decky: info.decky, artifactsDir: info.artifactsDir) }
+    static func shared(_ info: DecoySessionInfo) -> TLSContext { shared(decky: info.decky, artifactsDir: info.artifactsDir, states: info.states) }
 
-    static func shared(decky: DeckySpec, artifactsDir: String?) -> TLSContext {
-        SharedDecoyState.get(decky: decky.name, service: "tls") { TLSContext(decky: decky, artifactsDir: artifactsDir) }.value
+    static func shared(decky: DeckySpec, artifactsDir: String?, states: DeckyStates) -> TLSContext {
+        states.get(decky: decky.name, service: "tls") { TLSContext(decky: decky, artifactsDir: artifactsDir) }.value
     }
 }
 
@@ -48,8 +48,8 @@ public final class TLSDecoy: DecoySession {
         slug: "https", ports: [443], events: HTTPEvents.https.all + [TLSEvents.handshake("https"), TLSEvents.error("https")],
         idleTimeout: 75, persona: { HTTPDecoy.serverHeader($0) },
         make: { TLSDecoy($0, inner: HTTPDecoy($0)) },
-        prepare: { decky, dir in
-            let c = TLSContext.shared(decky: decky, artifactsDir: dir)
+        prepare: { decky, dir, states in
+            let c = TLSContext.shared(decky: decky, artifactsDir: dir, states: states)
             return c.ctx == nil ? "no TLS context, handshakes will fail: \(c.error)" : nil
         })
 

@@ -58,7 +58,7 @@ public final class RedisDecoy: DecoySession {
         replID = String((0..<40).map { _ in hex[rng.below(16)] })
         pid = 600 + rng.below(4000)
         bootSeconds = 86_400 * (3 + rng.below(60)) + rng.below(86_400)
-        shared = SharedDecoyState.get(decky: info.decky.name, service: "redis") {
+        shared = info.states.get(decky: info.decky.name, service: "redis") {
             Instance(keys: ["session:3f2a9c": Array("{\"uid\":1042,\"role\":\"admin\"}".utf8), "cache:homepage": Array("<html>...</html>".utf8),
                             "queue:mail": Array("[]".utf8)],
                      config: ["dir": "/var/lib/redis", "dbfilename": "dump.rdb", "bind": "* -::*", "port": "6379", "protected-mode": "no",

@@ -34,9 +34,9 @@ public final class SSHDecoy: DecoySession {
     public static let definition = DecoyDefinition(
         slug: "ssh", ports: [22], events: SSHEvents.all, idleTimeout: 600,
         persona: { SSHPersona.for($0.decky).product }, make: { SSHDecoy($0) },
-        prepare: { decky, dir in
+        prepare: { decky, dir, states in
             _ = SSHModuli.shared
-            let keys = SSHHostKeys.shared(decky: decky.name, artifactsDir: dir)
+            let keys = SSHHostKeys.shared(decky: decky.name, artifactsDir: dir, states: states)
             return keys.error.isEmpty ? nil : "host keys not offered: \(keys.error)"
         },
         checkConfig: { kv in

@@ -52,10 +52,10 @@ final class SSHHostKeys: @unchecked Sendable {
         return n > 0 ? Array(out.prefix(Int(n))) : nil
     }
 
-    static func shared(_ info: DecoySessionInfo) -> SSHHostKeys { shared(decky: info.decky.name, artifactsDir: info.artifactsDir) }
+    static func shared(_ info: DecoySessionInfo) -> SSHHostKeys { shared(decky: info.decky.name, artifactsDir: info.artifactsDir, states: info.states) }
 
-    static func shared(decky: String, artifactsDir: String?) -> SSHHostKeys {
-        SharedDecoyState.get(decky: decky, service: "ssh-hostkeys") { SSHHostKeys(decky: decky, artifactsDir: artifactsDir) }.value
+    static func shared(decky: String, artifactsDir: String?, states: DeckyStates) -> SSHHostKeys {
+        states.get(decky: decky, service: "ssh-hostkeys") { SSHHostKeys(decky: decky, artifactsDir: artifactsDir) }.value
     }
 }
 

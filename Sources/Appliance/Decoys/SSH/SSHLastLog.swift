@@ -75,7 +75,7 @@ final class SSHLastLog {
 
     /// Without an artifacts directory (tests) the book lives in memory only.
     static func shared(_ info: DecoySessionInfo) -> DeckyShared<SSHLastLog> {
-        SharedDecoyState.get(decky: info.decky.name, service: "ssh-lastlog") {
+        info.states.get(decky: info.decky.name, service: "ssh-lastlog") {
             SSHLastLog(path: info.artifactsDir.map { SSHHostKeys.directory(decky: info.decky.name, artifactsDir: $0) + "/lastlog" })
         }
     }
