@@ -16,22 +16,26 @@ struct StoreBackend: Sendable, CustomTestStringConvertible {
             let dir = NSTemporaryDirectory() + "decnet-contract-\(UUID().uuidString)"
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
             return try Stores.open(path: dir + "/store.db")
-        },
+        }
     ]
 }
 
 @Suite struct StoreContractTests {
-    static func log(_ i: Int, ip: String = "198.51.100.7", decky: String = "web1", service: String = "ssh",
-                    type: String = "login_attempt", at t: Double = 1_800_000_000) -> LogRecord {
-        LogRecord(timestamp: t + Double(i), decky: decky, service: service, eventType: type, attackerIP: ip,
-                  rawLine: "line \(i) from \(ip)", fields: #"{"n":\#(i),"username":"root"}"#)
+    static func log(
+        _ i: Int, ip: String = "198.51.100.7", decky: String = "web1", service: String = "ssh",
+        type: String = "login_attempt", at t: Double = 1_800_000_000
+    ) -> LogRecord {
+        LogRecord(
+            timestamp: t + Double(i), decky: decky, service: service, eventType: type, attackerIP: ip,
+            rawLine: "line \(i) from \(ip)", fields: #"{"n":\#(i),"username":"root"}"#)
     }
 
     @Test(arguments: StoreBackend.all) func eventsWrittenInOneBatchReadBackInOrder(_ backend: StoreBackend) async throws {
         let store = try backend.open()
-        let cred = CredentialRecord(attackerIP: "198.51.100.7", deckyName: "web1", service: "ssh", principal: "root",
-                                    secretSHA256: String(repeating: "ab", count: 32), secretB64: "YWRtaW4=", secretPrintable: "admin",
-                                    outcome: "failure", seen: 1_800_000_000)
+        let cred = CredentialRecord(
+            attackerIP: "198.51.100.7", deckyName: "web1", service: "ssh", principal: "root",
+            secretSHA256: String(repeating: "ab", count: 32), secretB64: "YWRtaW4=", secretPrintable: "admin",
+            outcome: "failure", seen: 1_800_000_000)
         try store.write(StoreBatch(logs: (0..<5).map { Self.log($0) }, credentials: [cred]))
         let rows = try store.logs(LogQuery(limit: 10, ascending: true))
         #expect(rows.map(\.rawLine) == (0..<5).map { "line \($0) from 198.51.100.7" })
@@ -99,10 +103,12 @@ struct StoreBackend: Sendable, CustomTestStringConvertible {
         let events = try store.correlationEvents(after: 0, limit: 3)
         #expect(events.count == 3)
         #expect(try store.correlationEvents(after: events.last!.id, limit: 10).count == 1)
-        let a = AttackerRecord(uuid: UUID().uuidString, ip: "198.51.100.7", firstSeen: 1_800_000_000, lastSeen: 1_800_000_003,
-                               eventCount: 4, serviceCount: 1, deckyCount: 2, isTraversal: true, score: 42, profile: "{}")
-        try store.saveProfiles([a], fingerprints: [(uuid: a.uuid, kind: "hassh", value: "abc", count: 2, first: 1, last: 2)],
-                               cursorKey: "profiler.cursor", cursor: #"{"last_log_id":4}"#)
+        let a = AttackerRecord(
+            uuid: UUID().uuidString, ip: "198.51.100.7", firstSeen: 1_800_000_000, lastSeen: 1_800_000_003,
+            eventCount: 4, serviceCount: 1, deckyCount: 2, isTraversal: true, score: 42, profile: "{}")
+        try store.saveProfiles(
+            [a], fingerprints: [(uuid: a.uuid, kind: "hassh", value: "abc", count: 2, first: 1, last: 2)],
+            cursorKey: "profiler.cursor", cursor: #"{"last_log_id":4}"#)
         #expect(try store.state("profiler.cursor") == #"{"last_log_id":4}"#)
         #expect(try store.allAttackers().map(\.ip) == ["198.51.100.7"])
         #expect(try store.attackers(limit: 10, offset: 0).first?.deckyCount == 2)

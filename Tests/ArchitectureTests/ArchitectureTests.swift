@@ -36,8 +36,9 @@ private func hits(_ pattern: String, in list: [(path: String, text: String)]) ->
 }
 
 private func imports(of list: [(path: String, text: String)]) -> Set<String> {
-    let re = try! NSRegularExpression(pattern: #"^\s*(?:@_\w+\s+)?(?:public |internal |package )?import\s+(?:struct |enum |class |func )?(\w+)"#,
-                                      options: .anchorsMatchLines)
+    let re = try! NSRegularExpression(
+        pattern: #"^\s*(?:@_\w+\s+)?(?:public |internal |package )?import\s+(?:struct |enum |class |func )?(\w+)"#,
+        options: .anchorsMatchLines)
     var out = Set<String>()
     for (_, text) in list {
         for m in re.matches(in: text, range: NSRange(text.startIndex..., in: text)) {

@@ -1,9 +1,3 @@
-// RouterTests.swift: the API's router in process (HummingbirdTesting, no socket), beside the live Python tests
-// in Tests/API: anonymous routes answer, every protected route refuses a missing or forged token with 401, a
-// viewer gets 403 on admin routes, a must-change-password account is held to the password change, and the
-// controllers' table is what the router serves.
-@testable import Appliance
-@testable import Control
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -11,12 +5,21 @@ import HummingbirdTesting
 import NIOCore
 import Testing
 
+// RouterTests.swift: the API's router in process (HummingbirdTesting, no socket), beside the live Python tests
+// in Tests/API: anonymous routes answer, every protected route refuses a missing or forged token with 401, a
+// viewer gets 403 on admin routes, a must-change-password account is held to the password change, and the
+// controllers' table is what the router serves.
+@testable import Appliance
+@testable import Control
+
 @Suite struct RouterTests {
     static func json(_ text: String) -> ByteBuffer { ByteBuffer(string: text) }
 
     static func token(_ client: some TestClientProtocol, _ user: String, _ password: String) async throws -> (String, Bool) {
-        try await client.execute(uri: "/api/v1/auth/login", method: .post, headers: [.contentType: "application/json"],
-                                 body: json(#"{"username":"\#(user)","password":"\#(password)"}"#)) { r in
+        try await client.execute(
+            uri: "/api/v1/auth/login", method: .post, headers: [.contentType: "application/json"],
+            body: json(#"{"username":"\#(user)","password":"\#(password)"}"#)
+        ) { r in
             #expect(r.status == .ok)
             let j = try JSONValue.parse(Array(buffer: r.body))
             return (j["access_token"]?.stringValue ?? "", j["must_change_password"]?.boolValue ?? false)
@@ -53,9 +56,11 @@ import Testing
             try await client.execute(uri: "/api/v1/logs", method: .get, headers: [.authorization: "Bearer \(admin)"]) { r in
                 #expect(r.status == .forbidden)
             }
-            try await client.execute(uri: "/api/v1/auth/change-password", method: .post,
-                                     headers: [.authorization: "Bearer \(admin)", .contentType: "application/json"],
-                                     body: Self.json(#"{"old_password":"first-admin-password","new_password":"second-admin-password"}"#)) { r in
+            try await client.execute(
+                uri: "/api/v1/auth/change-password", method: .post,
+                headers: [.authorization: "Bearer \(admin)", .contentType: "application/json"],
+                body: Self.json(#"{"old_password":"first-admin-password","new_password":"second-admin-password"}"#)
+            ) { r in
                 #expect(r.status == .ok)
             }
             (admin, mustChange) = try await Self.token(client, "admin", "second-admin-password")
@@ -64,15 +69,19 @@ import Testing
                 #expect(r.status == .ok)
             }
             // a viewer reads but may not administer
-            try await client.execute(uri: "/api/v1/config/users", method: .post,
-                                     headers: [.authorization: "Bearer \(admin)", .contentType: "application/json"],
-                                     body: Self.json(#"{"username":"vera","password":"viewer-password-1","role":"viewer"}"#)) { r in
+            try await client.execute(
+                uri: "/api/v1/config/users", method: .post,
+                headers: [.authorization: "Bearer \(admin)", .contentType: "application/json"],
+                body: Self.json(#"{"username":"vera","password":"viewer-password-1","role":"viewer"}"#)
+            ) { r in
                 #expect(r.status == .ok || r.status == .created, "create viewer: \(r.status) \(String(buffer: r.body))")
             }
             let (viewer, _) = try await Self.token(client, "vera", "viewer-password-1")
-            try await client.execute(uri: "/api/v1/auth/change-password", method: .post,
-                                     headers: [.authorization: "Bearer \(viewer)", .contentType: "application/json"],
-                                     body: Self.json(#"{"old_password":"viewer-password-1","new_password":"viewer-password-2"}"#)) { _ in }
+            try await client.execute(
+                uri: "/api/v1/auth/change-password", method: .post,
+                headers: [.authorization: "Bearer \(viewer)", .contentType: "application/json"],
+                body: Self.json(#"{"old_password":"viewer-password-1","new_password":"viewer-password-2"}"#)
+            ) { _ in }
             let (viewer2, _) = try await Self.token(client, "vera", "viewer-password-2")
             try await client.execute(uri: "/api/v1/attackers", method: .get, headers: [.authorization: "Bearer \(viewer2)"]) { r in
                 #expect(r.status == .ok)

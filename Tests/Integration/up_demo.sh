@@ -87,4 +87,18 @@ left_port=$(ss -tlpn 2>/dev/null | grep ":$(cat "$WORK/up.port") " || true)
   echo "left behind: ns[$left_ns] links[$left_links] proc[$left_proc] sock[$left_sock] port[$left_port]"; exit 1; }
 test ! -e "$STATE/bus.sock"
 rm -rf "$STATE"
+
+echo "-- Ctrl-C (SIGINT) while the attacker runs: the same clean stop, nothing left, the state directory gone"
+"$DECNET" up --demo --bind 127.0.0.1:0 >"$WORK/up2.out" 2>"$WORK/up2.err" &
+UP2=$!
+PIDS+=("$UP2")
+wait_for "$WORK/up2.out" "decnet up: dashboard http://" 300
+STATE2=$(sed -n 's/.*; state \(\/[^ ]*\)$/\1/p' "$WORK/up2.out")
+sleep 3
+kill -INT "$UP2"
+wait "$UP2" || true
+grep -q "decnet up: demo removed" "$WORK/up2.err" || { tail "$WORK/up2.err"; exit 1; }
+left=$(ip netns list | awk '{print $1}' | grep '^dn[dx]-' || true)$(ip -o link show | grep -E ': dn[dx]-|decnet:dnd-' || true)$(pgrep -f "decnet up --demo" || true)
+[ -z "$left" ] || { echo "left behind after Ctrl-C: $left"; exit 1; }
+test ! -e "$STATE2"
 echo "up_demo: ok"

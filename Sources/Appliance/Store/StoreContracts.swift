@@ -53,8 +53,10 @@ public enum UserStoreError: Error, Equatable { case duplicateUsername }
 
 extension UserRecord {
     public var summary: JSONValue {
-        .object([("uuid", .string(uuid)), ("username", .string(username)), ("role", .string(role)),
-                 ("must_change_password", .bool(mustChangePassword))])
+        .object([
+            ("uuid", .string(uuid)), ("username", .string(username)), ("role", .string(role)),
+            ("must_change_password", .bool(mustChangePassword)),
+        ])
     }
 }
 
@@ -80,8 +82,9 @@ public protocol ProfileStoring: StateStoring {
     func allAttackers() throws -> [AttackerRecord]
     func attackers(limit: Int, offset: Int) throws -> [AttackerRecord]
     func correlationEvents(after: Int64, limit: Int) throws -> [CorrelationEvent]
-    func saveProfiles(_ attackers: [AttackerRecord], fingerprints: [(uuid: String, kind: String, value: String, count: Int, first: Double, last: Double)],
-                      cursorKey: String, cursor: String) throws
+    func saveProfiles(
+        _ attackers: [AttackerRecord], fingerprints: [(uuid: String, kind: String, value: String, count: Int, first: Double, last: Double)],
+        cursorKey: String, cursor: String) throws
     /// The profiler benchmark's floor and reset.
     func readCorrelationColumns() throws -> Int
     func deleteAllAttackers() throws

@@ -5,6 +5,7 @@
 // `decnet config --table`). A file with unknown keys, wrong types or conflicting values is refused at start
 // with every problem and its line number at once.
 import NIOConcurrencyHelpers
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -30,7 +31,7 @@ public enum SettingKind: Sendable, Equatable {
 
 /// One row of the configuration table: `[section] key` in the file, `env` in the environment.
 public struct Setting: Sendable {
-    public let key: String          // "section.key"
+    public let key: String  // "section.key"
     public let env: String
     public let kind: SettingKind
     public let defaultValue: String?
@@ -51,70 +52,102 @@ public struct DecnetConfiguration: Sendable {
     public static let defaultFile = "/etc/decnet/decnet.ini"
 
     public static let settings: [Setting] = [
-        Setting(key: "state.directory", env: "DECNET_STATE_DIR", kind: .path, defaultValue: "/var/lib/decnet",
-                help: "State: the store, secrets, TLS files, artifacts (decnet up)."),
-        Setting(key: "store.path", env: "DECNET_DB_PATH", kind: .path, defaultValue: nil,
-                help: "SQLite event store (default <state.directory>/decnet.db)."),
-        Setting(key: "logs.ingest_file", env: "DECNET_INGEST_LOG_FILE", kind: .path, defaultValue: "/var/log/decnet/decnet.log",
-                help: "RFC 5424 event log the sensor and mutator append to."),
-        Setting(key: "logs.decoy_file", env: "DECNET_DECOY_LOG_FILE", kind: .path, defaultValue: "/var/log/decnet/decoys.log",
-                help: "RFC 5424 event log of the decoys."),
-        Setting(key: "logs.developer", env: "DECNET_DEVELOPER", kind: .bool, defaultValue: "false",
-                help: "Debug lines in process logs; API error details."),
-        Setting(key: "bus.enabled", env: "DECNET_BUS_ENABLED", kind: .bool, defaultValue: "true",
-                help: "Publish to and subscribe from the local bus."),
-        Setting(key: "bus.type", env: "DECNET_BUS_TYPE", kind: .choice(["unix", "fake"]), defaultValue: "unix",
-                help: "unix (the broker's socket) or fake (in-process, tests)."),
-        Setting(key: "bus.socket", env: "DECNET_BUS_SOCKET", kind: .path, defaultValue: nil,
-                help: "Broker socket (default /run/decnet/bus.sock when writable, else ~/.decnet/bus.sock)."),
-        Setting(key: "bus.group", env: "DECNET_BUS_GROUP", kind: .text, defaultValue: "decnet",
-                help: "Group that may connect to the broker's socket."),
-        Setting(key: "deckies.netns_prefix", env: "DECNET_NETNS_PREFIX", kind: .text, defaultValue: nil,
-                help: "Prefix of namespace and link names (default: the fleet's, else decnet-)."),
-        Setting(key: "deckies.artifacts_dir", env: "DECNET_ARTIFACTS_DIR", kind: .path, defaultValue: "/var/lib/decnet/artifacts",
-                help: "Where decoys keep uploaded files."),
-        Setting(key: "deckies.supervisor_restarts", env: "DECNET_SUPERVISOR_RESTARTS", kind: .integer(0...1_000_000), defaultValue: nil,
-                help: "Test hook: a decoy shard exits after this many restarts of its supervisor."),
-        Setting(key: "api.jwt_secret", env: "DECNET_JWT_SECRET", kind: .secret, defaultValue: nil,
-                help: ">= 32 characters; default a random secret kept in <db>.jwt-secret (0600)."),
-        Setting(key: "api.admin_user", env: "DECNET_ADMIN_USER", kind: .text, defaultValue: "admin",
-                help: "The first admin's name."),
-        Setting(key: "api.admin_password", env: "DECNET_ADMIN_PASSWORD", kind: .secret, defaultValue: nil,
-                help: "First start only; without it a one-time password is printed once."),
-        Setting(key: "api.jwt_exp_minutes", env: "DECNET_JWT_EXP_MINUTES", kind: .integer(1...(7 * 24 * 60)), defaultValue: "240",
-                help: "Access token lifetime."),
-        Setting(key: "api.limiter_enabled", env: "DECNET_LIMITER_ENABLED", kind: .bool, defaultValue: "true",
-                help: "Login rate limiting."),
-        Setting(key: "api.login_limit", env: "DECNET_LOGIN_LIMIT", kind: .integer(1...1_000_000), defaultValue: "10",
-                help: "Logins per 5 minutes per IP and per username."),
-        Setting(key: "api.sse_max_per_user", env: "DECNET_SSE_MAX_PER_USER", kind: .integer(1...1000), defaultValue: "5",
-                help: "Concurrent event streams per user."),
-        Setting(key: "api.sse_max_seconds", env: "DECNET_SSE_MAX_SECONDS", kind: .integer(1...86_400), defaultValue: "3600",
-                help: "An event stream is closed (and may reconnect) after this long."),
-        Setting(key: "api.max_connections_per_client", env: "DECNET_MAX_CONNECTIONS_PER_CLIENT", kind: .integer(1...100_000), defaultValue: "64",
-                help: "Open connections per client address."),
-        Setting(key: "api.idle_timeout_seconds", env: "DECNET_IDLE_TIMEOUT_SECONDS", kind: .integer(1...3600), defaultValue: "30",
-                help: "Idle connections are closed after this long."),
-        Setting(key: "api.tls", env: "DECNET_API_TLS", kind: .choice(["off", "auto", "files"]), defaultValue: "off",
-                help: "off; auto (self-signed pair made on first start); files (api.tls_cert/api.tls_key)."),
-        Setting(key: "api.tls_cert", env: "DECNET_API_TLS_CERT", kind: .path, defaultValue: nil,
-                help: "PEM certificate chain for HTTPS."),
-        Setting(key: "api.tls_key", env: "DECNET_API_TLS_KEY", kind: .path, defaultValue: nil,
-                help: "PEM private key for HTTPS."),
-        Setting(key: "client.url", env: "DECNET_API_URL", kind: .text, defaultValue: nil,
-                help: "API the CLI talks to (http:// or https://)."),
-        Setting(key: "client.token", env: "DECNET_API_TOKEN", kind: .secret, defaultValue: nil,
-                help: "Bearer token for the CLI (default: the one `decnet login` saved)."),
-        Setting(key: "client.ca_file", env: "DECNET_CA_FILE", kind: .path, defaultValue: nil,
-                help: "PEM CA (or self-signed certificate) the CLI trusts for https."),
-        Setting(key: "client.config_file", env: "DECNET_CLIENT_CONFIG", kind: .path, defaultValue: nil,
-                help: "Where `decnet login` keeps url and token (default ~/.config/decnet/client.json)."),
-        Setting(key: "privileges.user", env: "DECNET_USER", kind: .text, defaultValue: "decnet",
-                help: "Unprivileged user daemons switch to after setup."),
-        Setting(key: "privileges.unconfined", env: "DECNET_UNCONFINED", kind: .bool, defaultValue: "false",
-                help: "Skip the capability drop, user switch and seccomp (debugging only)."),
-        Setting(key: "privileges.seccomp_log", env: "DECNET_SECCOMP_LOG", kind: .bool, defaultValue: "false",
-                help: "Log instead of kill on a system call outside the allow-list."),
+        Setting(
+            key: "state.directory", env: "DECNET_STATE_DIR", kind: .path, defaultValue: "/var/lib/decnet",
+            help: "State: the store, secrets, TLS files, artifacts (decnet up)."),
+        Setting(
+            key: "store.path", env: "DECNET_DB_PATH", kind: .path, defaultValue: nil,
+            help: "SQLite event store (default <state.directory>/decnet.db)."),
+        Setting(
+            key: "logs.ingest_file", env: "DECNET_INGEST_LOG_FILE", kind: .path, defaultValue: "/var/log/decnet/decnet.log",
+            help: "RFC 5424 event log the sensor and mutator append to."),
+        Setting(
+            key: "logs.decoy_file", env: "DECNET_DECOY_LOG_FILE", kind: .path, defaultValue: "/var/log/decnet/decoys.log",
+            help: "RFC 5424 event log of the decoys."),
+        Setting(
+            key: "logs.developer", env: "DECNET_DEVELOPER", kind: .bool, defaultValue: "false",
+            help: "Debug lines in process logs; API error details."),
+        Setting(
+            key: "bus.enabled", env: "DECNET_BUS_ENABLED", kind: .bool, defaultValue: "true",
+            help: "Publish to and subscribe from the local bus."),
+        Setting(
+            key: "bus.type", env: "DECNET_BUS_TYPE", kind: .choice(["unix", "fake"]), defaultValue: "unix",
+            help: "unix (the broker's socket) or fake (in-process, tests)."),
+        Setting(
+            key: "bus.socket", env: "DECNET_BUS_SOCKET", kind: .path, defaultValue: nil,
+            help: "Broker socket (default /run/decnet/bus.sock when writable, else ~/.decnet/bus.sock)."),
+        Setting(
+            key: "bus.group", env: "DECNET_BUS_GROUP", kind: .text, defaultValue: "decnet",
+            help: "Group that may connect to the broker's socket."),
+        Setting(
+            key: "deckies.netns_prefix", env: "DECNET_NETNS_PREFIX", kind: .text, defaultValue: nil,
+            help: "Prefix of namespace and link names (default: the fleet's, else decnet-)."),
+        Setting(
+            key: "deckies.artifacts_dir", env: "DECNET_ARTIFACTS_DIR", kind: .path, defaultValue: "/var/lib/decnet/artifacts",
+            help: "Where decoys keep uploaded files."),
+        Setting(
+            key: "deckies.supervisor_restarts", env: "DECNET_SUPERVISOR_RESTARTS", kind: .integer(0...1_000_000), defaultValue: nil,
+            help: "Test hook: a decoy shard exits after this many restarts of its supervisor."),
+        Setting(
+            key: "api.jwt_secret", env: "DECNET_JWT_SECRET", kind: .secret, defaultValue: nil,
+            help: ">= 32 characters; default a random secret kept in <db>.jwt-secret (0600)."),
+        Setting(
+            key: "api.admin_user", env: "DECNET_ADMIN_USER", kind: .text, defaultValue: "admin",
+            help: "The first admin's name."),
+        Setting(
+            key: "api.admin_password", env: "DECNET_ADMIN_PASSWORD", kind: .secret, defaultValue: nil,
+            help: "First start only; without it a one-time password is printed once."),
+        Setting(
+            key: "api.jwt_exp_minutes", env: "DECNET_JWT_EXP_MINUTES", kind: .integer(1...(7 * 24 * 60)), defaultValue: "240",
+            help: "Access token lifetime."),
+        Setting(
+            key: "api.limiter_enabled", env: "DECNET_LIMITER_ENABLED", kind: .bool, defaultValue: "true",
+            help: "Login rate limiting."),
+        Setting(
+            key: "api.login_limit", env: "DECNET_LOGIN_LIMIT", kind: .integer(1...1_000_000), defaultValue: "10",
+            help: "Logins per 5 minutes per IP and per username."),
+        Setting(
+            key: "api.sse_max_per_user", env: "DECNET_SSE_MAX_PER_USER", kind: .integer(1...1000), defaultValue: "5",
+            help: "Concurrent event streams per user."),
+        Setting(
+            key: "api.sse_max_seconds", env: "DECNET_SSE_MAX_SECONDS", kind: .integer(1...86_400), defaultValue: "3600",
+            help: "An event stream is closed (and may reconnect) after this long."),
+        Setting(
+            key: "api.max_connections_per_client", env: "DECNET_MAX_CONNECTIONS_PER_CLIENT", kind: .integer(1...100_000), defaultValue: "64",
+            help: "Open connections per client address."),
+        Setting(
+            key: "api.idle_timeout_seconds", env: "DECNET_IDLE_TIMEOUT_SECONDS", kind: .integer(1...3600), defaultValue: "30",
+            help: "Idle connections are closed after this long."),
+        Setting(
+            key: "api.tls", env: "DECNET_API_TLS", kind: .choice(["off", "auto", "files"]), defaultValue: "off",
+            help: "off; auto (self-signed pair made on first start); files (api.tls_cert/api.tls_key)."),
+        Setting(
+            key: "api.tls_cert", env: "DECNET_API_TLS_CERT", kind: .path, defaultValue: nil,
+            help: "PEM certificate chain for HTTPS."),
+        Setting(
+            key: "api.tls_key", env: "DECNET_API_TLS_KEY", kind: .path, defaultValue: nil,
+            help: "PEM private key for HTTPS."),
+        Setting(
+            key: "client.url", env: "DECNET_API_URL", kind: .text, defaultValue: nil,
+            help: "API the CLI talks to (http:// or https://)."),
+        Setting(
+            key: "client.token", env: "DECNET_API_TOKEN", kind: .secret, defaultValue: nil,
+            help: "Bearer token for the CLI (default: the one `decnet login` saved)."),
+        Setting(
+            key: "client.ca_file", env: "DECNET_CA_FILE", kind: .path, defaultValue: nil,
+            help: "PEM CA (or self-signed certificate) the CLI trusts for https."),
+        Setting(
+            key: "client.config_file", env: "DECNET_CLIENT_CONFIG", kind: .path, defaultValue: nil,
+            help: "Where `decnet login` keeps url and token (default ~/.config/decnet/client.json)."),
+        Setting(
+            key: "privileges.user", env: "DECNET_USER", kind: .text, defaultValue: "decnet",
+            help: "Unprivileged user daemons switch to after setup."),
+        Setting(
+            key: "privileges.unconfined", env: "DECNET_UNCONFINED", kind: .bool, defaultValue: "false",
+            help: "Skip the capability drop, user switch and seccomp (debugging only)."),
+        Setting(
+            key: "privileges.seccomp_log", env: "DECNET_SECCOMP_LOG", kind: .bool, defaultValue: "false",
+            help: "Log instead of kill on a system call outside the allow-list."),
     ]
 
     /// Text value and where it came from ("default", "decnet.ini:3", "DECNET_X", "flag").
@@ -135,8 +168,10 @@ public struct DecnetConfiguration: Sendable {
 
     /// Defaults, then the file (`path`, else DECNET_CONFIG, else /etc/decnet/decnet.ini when present), then the
     /// environment. Throws every problem at once.
-    public static func load(file path: String? = nil,
-                            environment: [String: String] = ProcessEnvironment.all) throws(ConfigurationError) -> DecnetConfiguration {
+    public static func load(
+        file path: String? = nil,
+        environment: [String: String] = ProcessEnvironment.all
+    ) throws(ConfigurationError) -> DecnetConfiguration {
         var c = DecnetConfiguration()
         var problems: [String] = []
         let explicit = path ?? environment["DECNET_CONFIG"].flatMap { $0.isEmpty ? nil : $0 }
@@ -199,8 +234,11 @@ public struct DecnetConfiguration: Sendable {
     static func check(_ v: String, _ kind: SettingKind) -> String? {
         switch kind {
         case .text, .secret: return v.utf8.contains(where: { $0 < 0x20 }) ? "control characters are not allowed" : nil
-        case .path: return v.hasPrefix("/") || v.hasPrefix("~") || v.hasPrefix(".") ? nil : "must be a path (absolute or ./relative), got \(v.debugDescription)"
-        case .bool: return ["true", "false", "1", "0", "yes", "no"].contains(v.lowercased()) ? nil : "must be true or false, got \(v.debugDescription)"
+        case .path:
+            return v.hasPrefix("/") || v.hasPrefix("~") || v.hasPrefix(".")
+                ? nil : "must be a path (absolute or ./relative), got \(v.debugDescription)"
+        case .bool:
+            return ["true", "false", "1", "0", "yes", "no"].contains(v.lowercased()) ? nil : "must be true or false, got \(v.debugDescription)"
         case .integer(let r):
             return CheckedInt.parse(v, in: r) == nil ? "must be an integer in \(r.lowerBound)...\(r.upperBound), got \(v.debugDescription)" : nil
         case .choice(let c): return c.contains(v) ? nil : "must be one of \(c.joined(separator: ", ")), got \(v.debugDescription)"

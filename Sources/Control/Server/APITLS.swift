@@ -24,8 +24,9 @@ public enum APITLS {
         do { privateKey = try NIOSSLPrivateKey(file: key, format: .pem) } catch {
             throw Failure(description: "cannot read the TLS key \(key): \(error)")
         }
-        var config = TLSConfiguration.makeServerConfiguration(certificateChain: chain.map { .certificate($0) },
-                                                              privateKey: .privateKey(privateKey))
+        var config = TLSConfiguration.makeServerConfiguration(
+            certificateChain: chain.map { .certificate($0) },
+            privateKey: .privateKey(privateKey))
         config.minimumTLSVersion = .tlsv12
         return config
     }
@@ -33,8 +34,10 @@ public enum APITLS {
     /// `<directory>/api-tls.crt` and `api-tls.key`: reused when both exist, else made now (key 0600). The
     /// certificate names localhost, 127.0.0.1, ::1, this host's name and `extraNames` (the bind address).
     /// Returns the two paths.
-    public static func ensureSelfSigned(directory: String, extraNames: [String] = [],
-                                        now: Date = Date()) throws -> (certificate: String, key: String) {
+    public static func ensureSelfSigned(
+        directory: String, extraNames: [String] = [],
+        now: Date = Date()
+    ) throws -> (certificate: String, key: String) {
         let certPath = directory + "/api-tls.crt", keyPath = directory + "/api-tls.key"
         let fm = FileManager.default
         if fm.fileExists(atPath: certPath) && fm.fileExists(atPath: keyPath) { return (certPath, keyPath) }
@@ -44,7 +47,11 @@ public enum APITLS {
         var dns = ["localhost"]
         var ips: [[UInt8]] = [[127, 0, 0, 1], [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]]
         for n in [host] + extraNames where !n.isEmpty && n != "0.0.0.0" && n != "::" {
-            if let a = IPAddress(parsing: n) { ips.append(a.version == 4 ? Array(a.bytes.prefix(4)) : a.bytes) } else if !dns.contains(n) { dns.append(n) }
+            if let a = IPAddress(parsing: n) {
+                ips.append(a.version == 4 ? Array(a.bytes.prefix(4)) : a.bytes)
+            } else if !dns.contains(n) {
+                dns.append(n)
+            }
         }
         let names: [GeneralName] = dns.map { .dnsName($0) } + ips.map { .ipAddress(ASN1OctetString(contentBytes: $0[...])) }
         let subject = try DistinguishedName { CommonName("decnet api (\(host))") }

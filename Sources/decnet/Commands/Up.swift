@@ -9,6 +9,7 @@ import Control
 import Fingerprint
 import Logging
 import ServiceLifecycle
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -17,13 +18,13 @@ struct Up: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run the whole appliance on this box in one process (bus, sensor, decoys, API + dashboard, profiler, mutator).",
         discussion: """
-        State (store, bus socket, logs, TLS files, artifacts) lives under --state-dir (default state.directory,
-        /var/lib/decnet). Deckies are the recorded fleet (`decnet deploy`); the sensor captures --interface.
-        `decnet up --demo` needs nothing else: it makes a bridge and three deckies in network namespaces on a
-        private test subnet, starts everything on a temporary state directory, prints the dashboard URL and a
-        one-time admin password, and runs a scripted attacker (port scan, SSH and telnet brute force, a login and
-        a few commands) from its own namespace. Ctrl-C removes every namespace, link and process it made.
-        """)
+            State (store, bus socket, logs, TLS files, artifacts) lives under --state-dir (default state.directory,
+            /var/lib/decnet). Deckies are the recorded fleet (`decnet deploy`); the sensor captures --interface.
+            `decnet up --demo` needs nothing else: it makes a bridge and three deckies in network namespaces on a
+            private test subnet, starts everything on a temporary state directory, prints the dashboard URL and a
+            one-time admin password, and runs a scripted attacker (port scan, SSH and telnet brute force, a login and
+            a few commands) from its own namespace. Ctrl-C removes every namespace, link and process it made.
+            """)
 
     @Option(name: .long, help: "Interface the sensor captures (default: the fleet's interface; none: no sensor).")
     var interface: String?
@@ -104,9 +105,9 @@ struct Up: ParsableCommand {
             }
         }
         if let lan {
-            stdoutLine("decnet up: demo LAN \(lan.subnet).0/24 on \(lan.bridge): " +
-                       lan.deckies.map { "\($0.name) \($0.ip)" }.joined(separator: ", ") +
-                       "; attacker \(lan.attacker) in namespace \(lan.attackerNamespace); state \(state)")
+            stdoutLine(
+                "decnet up: demo LAN \(lan.subnet).0/24 on \(lan.bridge): " + lan.deckies.map { "\($0.name) \($0.ip)" }.joined(separator: ", ")
+                    + "; attacker \(lan.attacker) in namespace \(lan.attackerNamespace); state \(state)")
             var req = DeployRequest()
             req.ini = (lan.fleetINI, "demo")
             let (_, outcome) = try deployFleet(req, fleet: fleet, prefix: prefix, cmd: "up")
@@ -179,24 +180,35 @@ struct Up: ParsableCommand {
         let adminPassword = settings.string("api.admin_password")
         let adminUser = settings.string("api.admin_user") ?? "admin"
         let generated = try api.bootstrapAdmin(username: adminUser, password: adminPassword)
-        let apiService = try APIServer.service(api, host: host, port: port,
-                                               tls: try tlsConfig.map { try APITLS.serverConfiguration(certificate: $0.certificate, key: $0.key) }) { bound in
+        let apiService = try APIServer.service(
+            api, host: host, port: port,
+            tls: try tlsConfig.map { try APITLS.serverConfiguration(certificate: $0.certificate, key: $0.key) }
+        ) { bound in
             let scheme = tlsConfig == nil ? "http" : "https"
             let shown = host == "0.0.0.0" || host == "::" ? "127.0.0.1" : host
             if let portFile { _ = writeWholeFile(portFile, Array("\(bound)\n".utf8)) }
-            stdoutLine("decnet up: dashboard \(scheme)://\(shown.contains(":") ? "[\(shown)]" : shown):\(bound)/" +
-                  (tlsConfig.map { " (certificate \($0.certificate))" } ?? ""))
+            stdoutLine(
+                "decnet up: dashboard \(scheme)://\(shown.contains(":") ? "[\(shown)]" : shown):\(bound)/"
+                    + (tlsConfig.map { " (certificate \($0.certificate))" } ?? ""))
             if let generated { stdoutLine("decnet up: user \(adminUser), one-time password \(generated) (change it at first login)") }
         }
 
         var services: [any Service] = [BusBrokerService(server: broker, started: true)]
         for b in [busSensor, busDecoys, busProfiler, busMutator, busAPI] { services.append(BusClientService(bus: b)) }
         services.append(ThreadService(name: "store", run: { writer.waitUntilClosed() }, stop: { writer.close() }))
-        services.append(ThreadService(name: "decoys", run: { decoys.run(); pipeline.close() }, stop: { decoys.stop() }))
+        services.append(
+            ThreadService(
+                name: "decoys",
+                run: {
+                    decoys.run(); pipeline.close()
+                }, stop: { decoys.stop() }))
         if let sensor {
             services.append(ThreadService(name: "sensor", run: { _ = try sensor.run(store: writer) }, stop: { sensor.requestStop() }))
         }
-        services.append(ReopenOnHangupService { pipeline.requestReopen(); sensor?.requestReopen() })
+        services.append(
+            ReopenOnHangupService {
+                pipeline.requestReopen(); sensor?.requestReopen()
+            })
         services.append(ThreadService(name: "profiler", run: { profiler.run() }, stop: { profiler.stop() }))
         services.append(HeartbeatService(bus: busProfiler, worker: "profiler"))
         services.append(ThreadService(name: "mutator", run: { mutatorLoop.run() }, stop: { mutatorLoop.stop() }))
