@@ -29,9 +29,12 @@ for h in "${harnesses[@]}"; do
   work="$build/$h.corpus"
   mkdir -p "$work"
   echo "fuzz: $h for ${secs}s"
+  # Inputs that once crashed a harness (Tests/Fuzz/regressions/<harness>/) run first, every time.
+  regress=()
+  if [ -d "$here/regressions/$h" ]; then regress=("$here/regressions/$h"); fi
   if ! (cd "$build" && UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
         "$bin" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
-        -print_final_stats=1 "$work" "$seeds" > "$build/$h.log" 2>&1); then
+        -print_final_stats=1 "$work" "$seeds" "${regress[@]}" > "$build/$h.log" 2>&1); then
     echo "fuzz: $h FAILED"; tail -40 "$build/$h.log"; status=1
   else
     grep -E "stat::number_of_executed_units|Done" "$build/$h.log" | tr '\n' ' '; echo

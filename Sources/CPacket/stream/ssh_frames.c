@@ -132,7 +132,7 @@ int cp_ssh_segment(cp_sshframe *s, const cp_pkt *p) {
     int32_t diff = (int32_t)(seq - s->next_seq);
     uint32_t end = seq + n;                     /* sequence number after this segment */
     if (diff < 0) {
-        uint32_t old = (uint32_t)(-diff);
+        uint32_t old = 0u - (uint32_t)diff;          /* diff may be INT32_MIN: negate unsigned */
         if (old >= n) return 0;                 /* retransmission: not dissected again */
         d += old; n -= old;
     } else if (diff > 0) {

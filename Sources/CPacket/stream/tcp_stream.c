@@ -19,7 +19,7 @@ static void drain(cp_dir *s, int dir, const cp_stream_sink *sink) {
             cp_seg *g = &s->ooo[i];
             int32_t diff = (int32_t)(g->seq - s->next_seq);
             if (diff > 0) continue;
-            uint32_t skip = (uint32_t)(-diff);
+            uint32_t skip = 0u - (uint32_t)diff;
             if (skip < g->len) {
                 uint32_t n = g->len - skip;
                 s->next_seq += n;
@@ -38,7 +38,7 @@ int cp_tcp_stream_add(cp_dir *s, int dir, uint32_t seq, const uint8_t *d, uint32
     if (!s->seq_init) { s->next_seq = seq; s->seq_init = 1; }
     int32_t diff = (int32_t)(seq - s->next_seq);
     if (diff < 0) {
-        uint32_t old = (uint32_t)(-diff);
+        uint32_t old = 0u - (uint32_t)diff;          /* diff may be INT32_MIN: negate unsigned */
         if (old >= n) return 0;                /* pure retransmission */
         d += old; n -= old; diff = 0;
     }
