@@ -124,7 +124,7 @@ public protocol APIReading: Sendable {
 }
 
 /// Everything one store offers: what the single-box appliance and the API hold.
-public protocol DecnetStore: FleetStoring, ProfileStoring, UserStoring, APIReading {}
+public protocol DecnetStore: FleetStoring, ProfileStoring, UserStoring, APIReading, SwarmStoring {}
 
 /// Opens the configured backend.
 public enum Stores {

@@ -156,6 +156,56 @@ enum StoreSchema {
                 );
                 """)
         }
+        // The swarm (issue 18): shipped events keep their worker and its sequence (unique: shipping is
+        // idempotent), enrolled hosts with their pinned fingerprints, join tokens (secret hashes), shards.
+        m.registerMigration("v2-swarm") { db in
+            try db.execute(sql: """
+                ALTER TABLE logs ADD COLUMN origin_host TEXT;
+                ALTER TABLE logs ADD COLUMN origin_seq INTEGER;
+                CREATE UNIQUE INDEX ux_logs_origin ON logs (origin_host, origin_seq) WHERE origin_host IS NOT NULL;
+
+                CREATE TABLE swarm_hosts (
+                    uuid TEXT PRIMARY KEY,
+                    name TEXT NOT NULL,
+                    address TEXT NOT NULL DEFAULT '',
+                    agent_port INTEGER NOT NULL DEFAULT 8765,
+                    status TEXT NOT NULL,
+                    cert_fingerprint TEXT NOT NULL UNIQUE,
+                    previous_fingerprint TEXT,
+                    previous_until REAL,
+                    boot_id TEXT,
+                    previous_boot TEXT,
+                    heartbeat_seq INTEGER NOT NULL DEFAULT 0,
+                    last_heartbeat REAL,
+                    enrolled_at REAL NOT NULL,
+                    committed_seq INTEGER NOT NULL DEFAULT 0,
+                    ingested INTEGER NOT NULL DEFAULT 0,
+                    version TEXT
+                );
+                CREATE INDEX ix_swarm_hosts_name ON swarm_hosts (name);
+
+                CREATE TABLE swarm_tokens (
+                    id TEXT PRIMARY KEY,
+                    name TEXT NOT NULL,
+                    secret_hash TEXT NOT NULL,
+                    created_at REAL NOT NULL,
+                    expires_at REAL NOT NULL,
+                    used_at REAL,
+                    host_uuid TEXT
+                );
+
+                CREATE TABLE decky_shards (
+                    decky_name TEXT PRIMARY KEY,
+                    host_uuid TEXT NOT NULL,
+                    ip TEXT NOT NULL DEFAULT '',
+                    services TEXT NOT NULL DEFAULT '[]',
+                    state TEXT NOT NULL,
+                    last_error TEXT,
+                    updated_at REAL NOT NULL
+                );
+                CREATE INDEX ix_decky_shards_host ON decky_shards (host_uuid);
+                """)
+        }
         return m
     }
 }
