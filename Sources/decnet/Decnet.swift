@@ -20,7 +20,7 @@ struct Decnet: ParsableCommand {
         """,
         subcommands: [Up.self, Sniff.self, Sensor.self, Store.self, BusCommand.self, Deploy.self, Status.self, Teardown.self, Serve.self,
                       APICommand.self, ProfilerCommand.self, Mutate.self, Login.self, Attackers.self, Logs.self, Users.self,
-                      ConfigCommand.self]
+                      ConfigCommand.self, SwarmCtl.self, SwarmCommand.self, Join.self, Agent.self]
     )
 
     static func main() {

@@ -197,24 +197,7 @@ struct Teardown: ParsableCommand {
         if !local && client.apiConfigured { return try apiTeardown(client, id: all ? nil : id) }
         try requireRoot("teardown")
         let (fleet, prefix) = try fleetOptions.open("teardown")
-        var gone: [DeckySpec] = []
-        let removed: [String] = try fleet.locked {
-            let entries = try fleet.entries().entries
-            gone = entries.map(\.spec).filter { all || $0.name == id }
-            let net = try fleet.network() ?? FleetNetwork(interface: "lo", subnet: IPv4Network("0.0.0.0/32")!, gateway: nil)
-            let rt = DeckyRuntime(prefix: prefix, network: net)
-            if all {
-                for e in entries { rt.destroy(e.spec.name); try fleet.remove(e.spec.name) }
-                _ = rt.reconcile([])                         // and anything else with our prefix
-                try fleet.setNetwork(nil, prefix: prefix)
-                return entries.map(\.spec.name)
-            }
-            guard let id, entries.contains(where: { $0.spec.name == id }) else { return [] }
-            rt.destroy(id)
-            try fleet.remove(id)
-            return [id]
-        }
-        announceFleetChange(fleet, gone.filter { removed.contains($0.name) }, .retirement)
+        let removed = try teardownFleet(fleet: fleet, prefix: prefix, id: all ? nil : id)
         if !all && removed.isEmpty {
             // Idempotent: tearing down what is not there is done already (said, not failed).
             stderrLine("decnet teardown: no decky named \(id ?? ""): nothing to do")
@@ -222,6 +205,30 @@ struct Teardown: ParsableCommand {
         let shown = removed.prefix(10).joined(separator: ", ") + (removed.count > 10 ? ", ..." : "")
         print("removed \(removed.count) decky(ies)\(removed.isEmpty ? "" : ": " + shown)")
     }
+}
+
+/// Removes every decky (`id` nil, and the fleet network) or one: namespaces, links and records; announces the
+/// retirements. Returns the names removed. Shared by `teardown` and the swarm agent.
+func teardownFleet(fleet: DeckyFleet, prefix: String, id: String?) throws -> [String] {
+    var gone: [DeckySpec] = []
+    let removed: [String] = try fleet.locked {
+        let entries = try fleet.entries().entries
+        gone = entries.map(\.spec).filter { id == nil || $0.name == id }
+        let net = try fleet.network() ?? FleetNetwork(interface: "lo", subnet: IPv4Network("0.0.0.0/32")!, gateway: nil)
+        let rt = DeckyRuntime(prefix: prefix, network: net)
+        guard let id else {
+            for e in entries { rt.destroy(e.spec.name); try fleet.remove(e.spec.name) }
+            _ = rt.reconcile([])                         // and anything else with our prefix
+            try fleet.setNetwork(nil, prefix: prefix)
+            return entries.map(\.spec.name)
+        }
+        guard entries.contains(where: { $0.spec.name == id }) else { return [] }
+        rt.destroy(id)
+        try fleet.remove(id)
+        return [id]
+    }
+    announceFleetChange(fleet, gone.filter { removed.contains($0.name) }, .retirement)
+    return removed
 }
 
 struct Serve: ParsableCommand {
