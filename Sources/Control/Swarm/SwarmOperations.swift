@@ -116,33 +116,46 @@ public struct SwarmOperations: Sendable {
     }
 
     /// Splits the sections of a fleet INI over the admitted hosts: a section's `host = NAME` pins it, the rest go
-    /// round-robin in file order. Each worker gets [general] plus its sections (it relocalises addresses to its
-    /// own subnet when none are given). Returns per host the INI text.
+    /// round-robin in file order; `[decky.service]` persona sections follow their decky. [general] loses
+    /// interface/net/gateway: each worker relocalises to its own interface and subnet (addresses given with `ip =`
+    /// must lie in the worker's subnet, or that worker refuses them with the reason). Returns per host the INI
+    /// text and its decky names.
     public func plan(ini: String, hosts: [SwarmHostRecord]) throws -> [(SwarmHostRecord, String, [String])] {
         let live = hosts.filter { SwarmHostRecord.admitted.contains($0.status) && !$0.address.isEmpty }
         guard !live.isEmpty else { throw Failure("no enrolled worker to deploy to") }
         var general: [String] = []
         var sections: [(name: String, lines: [String], host: String?)] = []
+        var inGeneral = false
         for raw in ini.split(separator: "\n", omittingEmptySubsequences: false) {
             let line = raw.trimmingCharacters(in: .whitespaces)
             if line.hasPrefix("[") && line.hasSuffix("]") {
                 let name = String(line.dropFirst().dropLast()).trimmingCharacters(in: .whitespaces)
-                if name.lowercased() == "general" { sections.append(("general", [String(raw)], nil)) } else { sections.append((name, [String(raw)], nil)) }
+                inGeneral = name.lowercased() == "general"
+                if inGeneral { general.append(String(raw)) } else { sections.append((name, [String(raw)], nil)) }
                 continue
             }
-            if sections.isEmpty { general.append(String(raw)); continue }
-            let parts = line.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
-            if parts.count == 2, parts[0].lowercased() == "host", sections.last!.name != "general" {
-                sections[sections.count - 1].host = parts[1]
+            let parts = line.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+            if inGeneral || sections.isEmpty {
+                if parts.count == 2, ["interface", "net", "subnet", "gw", "gateway"].contains(parts[0]) { continue }
+                general.append(String(raw))
+                continue
+            }
+            if parts.count == 2, parts[0] == "host" {
+                sections[sections.count - 1].host = line.split(separator: "=", maxSplits: 1)[1].trimmingCharacters(in: .whitespaces)
                 continue   // `host` is the master's key; the worker never sees it
             }
             sections[sections.count - 1].lines.append(String(raw))
         }
-        let header = (general + sections.filter { $0.name == "general" }.flatMap(\.lines)).joined(separator: "\n")
         var buckets: [String: (SwarmHostRecord, [String], [String])] = [:]
+        var placed: [String: String] = [:]   // decky -> host uuid
         var rr = 0
-        for s in sections where s.name != "general" {
+        for s in sections {
             let target: SwarmHostRecord
+            if let dot = s.name.lastIndex(of: "."), let owner = placed[String(s.name[..<dot])] {
+                target = live.first { $0.uuid == owner }!
+                buckets[target.uuid]!.1.append(contentsOf: s.lines)
+                continue
+            }
             if let want = s.host {
                 guard let h = live.first(where: { $0.name == want || $0.uuid == want }) else { throw Failure("[\(s.name)]: host \(want) is not an enrolled worker") }
                 target = h
@@ -154,7 +167,9 @@ public struct SwarmOperations: Sendable {
             b.1.append(contentsOf: s.lines)
             b.2.append(s.name)
             buckets[target.uuid] = b
+            placed[s.name] = target.uuid
         }
+        let header = general.joined(separator: "\n")
         return live.compactMap { h in buckets[h.uuid].map { ($0.0, header + "\n" + $0.1.joined(separator: "\n") + "\n", $0.2) } }
     }
 

@@ -120,14 +120,17 @@ struct Deploy: ParsableCommand {
 /// Plans `req` against the recorded fleet (every problem at once, exit 64), records and creates the deckies,
 /// and announces the new ones. `dryRun` prints the plan instead. Shared by `deploy` and `up --demo`.
 func deployFleet(_ req: DeployRequest, fleet: DeckyFleet, prefix: String, dryRun: Bool = false,
-                 cmd: String) throws -> (FleetNetwork, DeckyRuntime.Outcome?) {
+                 cmd: String, problems report: ((String) -> Void)? = nil) throws -> (FleetNetwork, DeckyRuntime.Outcome?) {
     let existing = (try? fleet.entries().entries.map(\.spec)) ?? []
     let existingNet = try? fleet.network()
     let planned: (FleetNetwork, [DeckySpec])
     do {
         planned = try DeckyPlanner.plan(req, host: HostFacts.probe(), existing: existing, existingNetwork: existingNet ?? nil)
     } catch {
-        for p in error.problems { stderrLine("decnet \(cmd): \(p)") }
+        for p in error.problems {
+            stderrLine("decnet \(cmd): \(p)")
+            report?(p)
+        }
         throw ExitCode(64)
     }
     let (net, specs) = planned

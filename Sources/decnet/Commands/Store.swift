@@ -78,6 +78,9 @@ struct Store: ParsableCommand {
         @Flag(name: .long, help: "Print `committed N` after every commit.")
         var progress = false
 
+        @Option(name: .long, help: "Events per second (paced; 0 = as fast as the writer takes them). A steady producer for the swarm's shipping tests.")
+        var rate: Double = 0
+
         func run() throws {
             let store = try openStore(db)
             let load = SyntheticLoad(sessionLength: sessionLength)
@@ -91,6 +94,15 @@ struct Store: ParsableCommand {
             chunk.logs.reserveCapacity(batch)
             var lastReported = 0
             for i in 0..<events {
+                if rate > 0 {
+                    // Paced: event i is due at t0 + i/rate; submit what is due every 10 ms.
+                    let due = t0 + Double(i) / rate
+                    let now = monotonicSeconds()
+                    if due > now {
+                        if !chunk.logs.isEmpty { writer.submit(chunk); chunk = StoreBatch() }
+                        pauseThread(seconds: due - now)
+                    }
+                }
                 chunk.logs.append(load.row(i, start: start))
                 if chunk.logs.count == batch || i == events - 1 {
                     // Block-free producer: if the writer is behind, wait for it rather than drop (a benchmark).

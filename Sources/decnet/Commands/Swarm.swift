@@ -53,6 +53,7 @@ struct SwarmCtl: ParsableCommand {
     @Option(name: .long, help: "HOST:PORT to listen on.") var bind: String = "0.0.0.0:8770"
     @Option(name: .long, help: "The https://HOST:PORT workers use to reach this master (default from --bind).") var advertise: String?
     @Option(name: .long, help: "Heartbeat interval handed to workers, seconds.") var heartbeatInterval: Double = 30
+    @Option(name: .long, help: "Seconds a renewed worker's previous certificate stays pinned.") var renewalGrace: Double = 3600
     @Option(name: .long, help: "Write the bound port to this file once listening (tests).") var portFile: String?
 
     func run() throws {
@@ -71,6 +72,9 @@ struct SwarmCtl: ParsableCommand {
         var settings = SwarmSettings()
         settings.advertisedURL = advertise ?? ""
         settings.heartbeatInterval = heartbeatInterval
+        settings.renewalGrace = renewalGrace
+        settings.staleAfter = 2.5 * heartbeatInterval
+        settings.unreachableAfter = 4 * heartbeatInterval
         let controller = try SwarmController(store: store, authority: authority, settings: settings)
         let portFile = self.portFile
         let svc = try controller.service(host: host, port: port) { bound in
@@ -324,7 +328,16 @@ struct Agent: ParsableCommand {
             deploy: { ini in
                 var req = DeployRequest()
                 req.ini = (ini, "master")
-                let (_, outcome) = try deployFleet(req, fleet: fleet, prefix: prefix, cmd: "agent")
+                // Relocalised: the master's INI carries no interface; deckies go on this worker's default-route
+                // interface and subnet (spec §5.5), or the one recorded by an earlier deploy here.
+                if (try? fleet.network()) ?? nil == nil {
+                    req.interface = HostFacts.probe().defaultGateway.keys.sorted().first
+                }
+                let problems = ProblemList()
+                let outcome: DeckyRuntime.Outcome?
+                do { (_, outcome) = try deployFleet(req, fleet: fleet, prefix: prefix, cmd: "agent", problems: problems.add) } catch {
+                    throw SwarmHTTPError(problems.all.isEmpty ? "\(error)" : problems.all.joined(separator: "; "))
+                }
                 if let o = outcome, !o.failed.isEmpty { throw SwarmHTTPError(o.failed.map { "\($0.0): \($0.1)" }.joined(separator: "; ")) }
                 return (try fleet.entries().entries.map(\.spec.name))
             },
@@ -380,4 +393,11 @@ final class GroupStopper: @unchecked Sendable {
         guard let s = lock.withLock({ shutdown }) else { return }
         Task { await s() }
     }
+}
+
+final class ProblemList: @unchecked Sendable {
+    private let lock = NSLock()
+    private var items: [String] = []
+    func add(_ s: String) { lock.withLock { items.append(s) } }
+    var all: [String] { lock.withLock { items } }
 }

@@ -1,0 +1,165 @@
+#!/usr/bin/env bash
+# swarm.sh: a master and two workers, each in its own network namespace on a test LAN (a bridge inside a
+# LAN namespace), plus an attacker. Real processes only: `decnet swarmctl` on the master, `decnet join` and
+# `decnet agent` on the workers, curl/openssl/nmap/OpenSSH as clients. Checks issue 18's acceptance:
+# join (token reuse, a MITM master with another CA, the worker key never on the master), dispatch of 6 deckies
+# 3+3 and the attacker's events at the master with the worker's identity, pinning in the handshake (evict,
+# worker->worker, unknown master), lossless shipping across a cut link and kill -9 of the master, decommission
+# (online and offline), renewal (rekey; the old pin refused after the grace window), and bad input.
+source "$(dirname "$0")/lib.sh"
+SECONDS=0
+LAN=${PFX}lan
+M=$NET.2; W1=$NET.3; W2=$NET.4; X=$NET.9
+ip netns add "$LAN"
+ip -n "$LAN" link add br0 type bridge
+ip -n "$LAN" addr add "$NET.1/24" dev br0
+ip -n "$LAN" link set br0 up
+ip -n "$LAN" link set lo up
+# plug(NS, ADDR, NIC): namespace NS with NIC (a veth to the LAN bridge) carrying ADDR/24, default route via .1
+plug() {
+  ip netns add "$1"
+  ip link add "$3" type veth peer name "${3}p"
+  ip link set "$3" netns "$1"
+  ip link set "${3}p" netns "$LAN"
+  ip -n "$LAN" link set "${3}p" master br0 up
+  ip -n "$1" addr add "$2/24" dev "$3"
+  ip -n "$1" link set "$3" up
+  ip -n "$1" link set lo up
+  ip -n "$1" route add default via "$NET.1"
+  ip netns exec "$1" sysctl -qw "net.ipv6.conf.$3.disable_ipv6=1" || true
+}
+plug "${PFX}m" "$M" "${PFX}mn"
+plug "${PFX}w1" "$W1" "${PFX}1n"
+plug "${PFX}w2" "$W2" "${PFX}2n"
+plug "${PFX}x" "$X" "${PFX}xn"
+# inns NS CMD...: CMD in namespace NS with that namespace's /sys, but the host's mounts otherwise (so the
+# namespaces a worker creates for its deckies appear under /run/netns like anyone else's).
+inns() {
+  local ns=$1; shift
+  nsenter --net="/run/netns/$ns" unshare --mount --propagation unchanged \
+    sh -c 'mount --make-rprivate /sys && mount -t sysfs none /sys && exec "$@"' sh "$@"
+}
+MDB=$WORK/master.db; MCA=$WORK/master-ca
+MOPT=(--db "$MDB" --ca-dir "$MCA")
+start_master() {
+  inns "${PFX}m" "$DECNET" swarmctl "${MOPT[@]}" --bind "$M:8770" --heartbeat-interval 1 --renewal-grace 3 >>"$WORK/master.out" 2>>"$WORK/master.err" &
+  MPID=$!; PIDS+=("$MPID")
+  for _ in $(seq 100); do ip netns exec "${PFX}m" curl -sk -m 1 "https://$M:8770/health" >/dev/null 2>&1 && return 0; sleep 0.1; done
+  echo "swarmctl did not start"; cat "$WORK/master.err"; return 1
+}
+start_master
+msql() { sqlite3 "$MDB" "$1"; }
+# master-side commands run in the master's namespace: only addresses inside the test's namespaces are contacted
+mctl() { ip netns exec "${PFX}m" "$DECNET" swarm "$@" "${MOPT[@]}"; }
+
+echo "-- join: two workers with tokens; the key is made on the worker"
+T1=$(mctl token create --name w1 --ttl 10m)
+T2=$(mctl token create --name w2 --ttl 10m)
+inns "${PFX}w1" "$DECNET" join "https://$M:8770" "$T1" --name w1 --agent-dir "$WORK/w1/agent"
+inns "${PFX}w2" "$DECNET" join "https://$M:8770" "$T2" --name w2 --agent-dir "$WORK/w2/agent"
+[ "$(stat -c %a "$WORK/w1/agent")" = 700 ] && [ "$(stat -c %a "$WORK/w1/agent/worker.key")" = 600 ]
+echo "-- a reused token -> 401"
+if inns "${PFX}w1" "$DECNET" join "https://$M:8770" "$T1" --name w1b --agent-dir "$WORK/w1b" 2>"$WORK/reuse.err"; then echo "token reuse accepted"; exit 1; fi
+grep -q "join refused (401): token already used" "$WORK/reuse.err" || { cat "$WORK/reuse.err"; exit 1; }
+echo "-- the worker's private key never existed on the master"
+for w in w1 w2; do
+  body=$(sed -n 2p "$WORK/$w/agent/worker.key")
+  ! grep -rqF "$body" "$MCA" "$MDB" "$WORK/master.out" "$WORK/master.err" || { echo "$w's key found on the master"; exit 1; }
+done
+[ -z "$(find "$MCA" -name 'worker*')" ]
+echo "-- a MITM master with another CA: the worker aborts in the handshake, before sending its proof"
+MITM_DB=$WORK/mitm.db
+inns "${PFX}m" "$DECNET" swarmctl --db "$MITM_DB" --ca-dir "$WORK/mitm-ca" --bind "$M:8771" >"$WORK/mitm.out" 2>"$WORK/mitm.err" &
+PIDS+=($!)
+for _ in $(seq 100); do ip netns exec "${PFX}m" curl -sk -m 1 "https://$M:8771/health" >/dev/null 2>&1 && break; sleep 0.1; done
+T3=$(mctl token create --name w3 --ttl 10m)
+if inns "${PFX}w1" "$DECNET" join "https://$M:8771" "$T3" --name w3 --agent-dir "$WORK/w3" 2>"$WORK/mitm-join.err"; then echo "joined a MITM"; exit 1; fi
+grep -q "did not prove the CA named in the token (nothing secret was sent)" "$WORK/mitm-join.err" || { cat "$WORK/mitm-join.err"; exit 1; }
+[ "$(sqlite3 "$MITM_DB" "select count(*) from logs where service = 'swarm'")" = 0 ]   # no join request reached it
+[ ! -e "$WORK/w3/worker.key" ]
+# and the token is still unused at the real master
+[ "$(msql "select used_at is null from swarm_tokens where name = 'w3'")" = 1 ]
+
+echo "-- agents"
+start_agent() {   # start_agent w1|w2 ADDR
+  inns "${PFX}$1" env DECNET_DECOY_LOG_FILE="$WORK/$1/logs/decoys.log" DECNET_INGEST_LOG_FILE="$WORK/$1/logs/decnet.log" \
+    DECNET_ARTIFACTS_DIR="$WORK/$1/art" "$DECNET" agent --agent-dir "$WORK/$1/agent" --db "$WORK/$1/store.db" \
+    --netns-prefix "${PFX}${1:1}-" ${AGENT_ARGS:-} >>"$WORK/$1.out" 2>>"$WORK/$1.err" &
+  eval "${1^^}PID=$!"; PIDS+=($!)
+  wait_for "$WORK/$1.out" "listening on" 100
+}
+start_agent w1; start_agent w2
+U1=$(msql "select uuid from swarm_hosts where name = 'w1'"); U2=$(msql "select uuid from swarm_hosts where name = 'w2'")
+for _ in $(seq 50); do [ "$(msql "select count(*) from swarm_hosts where status = 'active'")" = 2 ] && break; sleep 0.1; done
+[ "$(msql "select count(*) from swarm_hosts where status = 'active'")" = 2 ] || { mctl hosts; exit 1; }
+
+echo "-- pinning: the master's certificate may call an agent; another worker's, or another master's, may not"
+MC=(--cert "$MCA/master.crt" --key "$MCA/master.key")
+[ "$(ip netns exec "${PFX}m" curl -sk "${MC[@]}" -o /dev/null -w '%{http_code}' "https://$W1:8765/health")" = 200 ]
+if ip netns exec "${PFX}w2" curl -sk -m 5 --cert "$WORK/w2/agent/worker.crt" --key "$WORK/w2/agent/worker.key" "https://$W1:8765/health"; then
+  echo "w2's certificate was accepted by w1's agent"; exit 1; fi
+if ip netns exec "${PFX}m" curl -sk -m 5 --cert "$WORK/mitm-ca/master.crt" --key "$WORK/mitm-ca/master.key" "https://$W1:8765/health"; then
+  echo "an unknown master's certificate was accepted by w1's agent"; exit 1; fi
+if ip netns exec "${PFX}m" curl -sk -m 5 "https://$W1:8765/health"; then echo "no certificate accepted by the agent"; exit 1; fi
+
+echo "-- dispatch: 6 deckies -> 3 per worker; the attacker scans one on w2 and logs into its SSH decoy"
+cat >"$WORK/fleet.ini" <<INI
+[general]
+interface = eth-of-the-master
+
+[d1]
+ip = $NET.21
+services = ssh,http
+[d2]
+ip = $NET.22
+services = ssh,http
+[d3]
+ip = $NET.23
+services = http
+[d4]
+ip = $NET.24
+services = http
+[d5]
+ip = $NET.25
+services = http
+[d6]
+ip = $NET.26
+services = telnet
+INI
+mctl deploy --config "$WORK/fleet.ini" | tee "$WORK/dispatch.out"
+grep -q "^w1: ok d1,d3,d5 " "$WORK/dispatch.out" && grep -q "^w2: ok d2,d4,d6 " "$WORK/dispatch.out"
+[ "$(ip netns list | grep -c "^${PFX}1-")" = 3 ] && [ "$(ip netns list | grep -c "^${PFX}2-")" = 3 ]
+[ "$(msql "select count(*) from decky_shards where host_uuid = '$U1' and state = 'running'")" = 3 ]
+wait_for "$WORK/w2.err" "serving 3 decky" 100
+for _ in $(seq 50); do ip netns exec "${PFX}x" curl -s -m 1 -o /dev/null "http://$NET.22/" && break; sleep 0.1; done
+ip netns exec "${PFX}x" nmap -sT -Pn -p 22,80,443 --max-retries 1 "$NET.22" >"$WORK/nmap.out"
+grep -q "22/tcp *open" "$WORK/nmap.out" || { cat "$WORK/nmap.out"; exit 1; }
+ip netns exec "${PFX}x" sshpass -p admin ssh -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o ConnectTimeout=5 \
+  "root@$NET.22" 'id; uname -a' >"$WORK/ssh.out" 2>&1 || true
+T0=$(date +%s.%N)   # the login is over: from here its events must reach the master within 5 s
+ip netns exec "${PFX}x" curl -s -m 3 -o /dev/null "http://$NET.21/wp-login.php" || true
+for _ in $(seq 100); do
+  n=$(msql "select count(*) from logs where origin_host = '$U2' and attacker_ip = '$X' and decky = 'd2' and event_type like '%login%'")
+  [ "$n" -gt 0 ] && break; sleep 0.05
+done
+T1S=$(date +%s.%N)
+[ "$n" -gt 0 ] || { echo "the SSH login on w2's decky did not reach the master"; msql "select origin_host, decky, event_type from logs where attacker_ip = '$X' limit 20"; exit 1; }
+python3 -c "import sys; d=float(sys.argv[2])-float(sys.argv[1]); print(f'   the SSH login was at the master {d:.2f} s after the session ended'); assert d < 5" "$T0" "$T1S"
+for _ in $(seq 100); do [ "$(msql "select count(*) from logs where origin_host = '$U1' and attacker_ip = '$X' and decky = 'd1'")" -gt 0 ] && break; sleep 0.05; done
+[ "$(msql "select count(distinct origin_host) from logs where attacker_ip = '$X' and origin_host is not null")" = 2 ]
+
+echo "-- pinning: evict w1 -> its still-valid certificate fails the handshake on the master within 1 s"
+W1C=(--cert "$WORK/w1/agent/worker.crt" --key "$WORK/w1/agent/worker.key")
+[ "$(ip netns exec "${PFX}w1" curl -sk "${W1C[@]}" -o /dev/null -w '%{http_code}' -X POST -d '{}' "https://$M:8770/swarm/heartbeat")" = 400 ]
+mctl evict w1
+E0=$(date +%s.%N)
+for _ in $(seq 100); do
+  ip netns exec "${PFX}w1" curl -sk -m 1 "${W1C[@]}" -o /dev/null "https://$M:8770/health" || break; sleep 0.02
+done
+E1=$(date +%s.%N)
+python3 -c "import sys; d=float(sys.argv[2])-float(sys.argv[1]); print(f'   refused {d:.3f} s after the evict'); assert d <= 1.0" "$E0" "$E1"
+echo | ip netns exec "${PFX}w1" openssl s_client -connect "$M:8770" "${W1C[@]}" >"$WORK/sclient.out" 2>&1 || true
+if ip netns exec "${PFX}w1" curl -sk -m 2 "${W1C[@]}" "https://$M:8770/health"; then echo "evicted certificate accepted"; exit 1; fi
+grep -q "swarm: handshake refused: worker $U1 is not pinned" "$WORK/master.err"
+
+echo "swarm (part 1): ok in ${SECONDS}s"
