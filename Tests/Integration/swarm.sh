@@ -39,10 +39,16 @@ inns() {
   nsenter --net="/run/netns/$ns" unshare --mount --propagation unchanged \
     sh -c 'mount --make-rprivate /sys && mount -t sysfs none /sys && exec "$@"' sh "$@"
 }
+# the same for daemons started with `&`: the background subshell becomes the daemon, so $! is its pid
+inns_exec() {
+  local ns=$1; shift
+  exec nsenter --net="/run/netns/$ns" unshare --mount --propagation unchanged \
+    sh -c 'mount --make-rprivate /sys && mount -t sysfs none /sys && exec "$@"' sh "$@"
+}
 MDB=$WORK/master.db; MCA=$WORK/master-ca
 MOPT=(--db "$MDB" --ca-dir "$MCA")
 start_master() {
-  inns "${PFX}m" "$DECNET" swarmctl "${MOPT[@]}" --bind "$M:8770" --heartbeat-interval 1 --renewal-grace 3 >>"$WORK/master.out" 2>>"$WORK/master.err" &
+  inns_exec "${PFX}m" "$DECNET" swarmctl "${MOPT[@]}" --bind "$M:8770" --heartbeat-interval 1 --renewal-grace 3 >>"$WORK/master.out" 2>>"$WORK/master.err" &
   MPID=$!; PIDS+=("$MPID")
   for _ in $(seq 100); do ip netns exec "${PFX}m" curl -sk -m 1 "https://$M:8770/health" >/dev/null 2>&1 && return 0; sleep 0.1; done
   echo "swarmctl did not start"; cat "$WORK/master.err"; return 1
@@ -57,7 +63,8 @@ T1=$(mctl token create --name w1 --ttl 10m)
 T2=$(mctl token create --name w2 --ttl 10m)
 inns "${PFX}w1" "$DECNET" join "https://$M:8770" "$T1" --name w1 --agent-dir "$WORK/w1/agent"
 inns "${PFX}w2" "$DECNET" join "https://$M:8770" "$T2" --name w2 --agent-dir "$WORK/w2/agent"
-[ "$(stat -c %a "$WORK/w1/agent")" = 700 ] && [ "$(stat -c %a "$WORK/w1/agent/worker.key")" = 600 ]
+[ "$(stat -c %a "$WORK/w1/agent")" = 700 ]
+[ "$(stat -c %a "$WORK/w1/agent/worker.key")" = 600 ]
 echo "-- a reused token -> 401"
 if inns "${PFX}w1" "$DECNET" join "https://$M:8770" "$T1" --name w1b --agent-dir "$WORK/w1b" 2>"$WORK/reuse.err"; then echo "token reuse accepted"; exit 1; fi
 grep -q "join refused (401): token already used" "$WORK/reuse.err" || { cat "$WORK/reuse.err"; exit 1; }
@@ -69,7 +76,7 @@ done
 [ -z "$(find "$MCA" -name 'worker*')" ]
 echo "-- a MITM master with another CA: the worker aborts in the handshake, before sending its proof"
 MITM_DB=$WORK/mitm.db
-inns "${PFX}m" "$DECNET" swarmctl --db "$MITM_DB" --ca-dir "$WORK/mitm-ca" --bind "$M:8771" >"$WORK/mitm.out" 2>"$WORK/mitm.err" &
+inns_exec "${PFX}m" "$DECNET" swarmctl --db "$MITM_DB" --ca-dir "$WORK/mitm-ca" --bind "$M:8771" >"$WORK/mitm.out" 2>"$WORK/mitm.err" &
 PIDS+=($!)
 for _ in $(seq 100); do ip netns exec "${PFX}m" curl -sk -m 1 "https://$M:8771/health" >/dev/null 2>&1 && break; sleep 0.1; done
 T3=$(mctl token create --name w3 --ttl 10m)
@@ -82,9 +89,9 @@ grep -q "did not prove the CA named in the token (nothing secret was sent)" "$WO
 
 echo "-- agents"
 start_agent() {   # start_agent w1|w2 ADDR
-  inns "${PFX}$1" env DECNET_DECOY_LOG_FILE="$WORK/$1/logs/decoys.log" DECNET_INGEST_LOG_FILE="$WORK/$1/logs/decnet.log" \
+  inns_exec "${PFX}$1" env DECNET_DECOY_LOG_FILE="$WORK/$1/logs/decoys.log" DECNET_INGEST_LOG_FILE="$WORK/$1/logs/decnet.log" \
     DECNET_ARTIFACTS_DIR="$WORK/$1/art" "$DECNET" agent --agent-dir "$WORK/$1/agent" --db "$WORK/$1/store.db" \
-    --netns-prefix "${PFX}${1:1}-" ${AGENT_ARGS:-} >>"$WORK/$1.out" 2>>"$WORK/$1.err" &
+    --netns-prefix "${PFX}${1:1}-" ${AGENT_ARGS:-} >"$WORK/$1.out" 2>>"$WORK/$1.err" &
   eval "${1^^}PID=$!"; PIDS+=($!)
   wait_for "$WORK/$1.out" "listening on" 100
 }
@@ -128,7 +135,8 @@ services = telnet
 INI
 mctl deploy --config "$WORK/fleet.ini" | tee "$WORK/dispatch.out"
 grep -q "^w1: ok d1,d3,d5 " "$WORK/dispatch.out" && grep -q "^w2: ok d2,d4,d6 " "$WORK/dispatch.out"
-[ "$(ip netns list | grep -c "^${PFX}1-")" = 3 ] && [ "$(ip netns list | grep -c "^${PFX}2-")" = 3 ]
+[ "$(ip netns list | grep -c "^${PFX}1-")" = 3 ]
+[ "$(ip netns list | grep -c "^${PFX}2-")" = 3 ]
 [ "$(msql "select count(*) from decky_shards where host_uuid = '$U1' and state = 'running'")" = 3 ]
 wait_for "$WORK/w2.err" "serving 3 decky" 100
 for _ in $(seq 50); do ip netns exec "${PFX}x" curl -s -m 1 -o /dev/null "http://$NET.22/" && break; sleep 0.1; done
@@ -162,4 +170,131 @@ echo | ip netns exec "${PFX}w1" openssl s_client -connect "$M:8770" "${W1C[@]}" 
 if ip netns exec "${PFX}w1" curl -sk -m 2 "${W1C[@]}" "https://$M:8770/health"; then echo "evicted certificate accepted"; exit 1; fi
 grep -q "swarm: handshake refused: worker $U1 is not pinned" "$WORK/master.err"
 
-echo "swarm (part 1): ok in ${SECONDS}s"
+
+echo "-- bad input: each refused with a clear error and an audit event; nothing else in the master's store changes"
+snapshot() { msql "select uuid, status, cert_fingerprint, heartbeat_seq, committed_seq from swarm_hosts order by uuid;
+  select id, used_at from swarm_tokens order by id; select count(*) from decky_shards; select count(*) from logs where service != 'swarm'"; }
+W2C=(--cert "$WORK/w2/agent/worker.crt" --key "$WORK/w2/agent/worker.key")
+kill -STOP "$W2PID"   # a quiet worker while the store is compared (its heartbeats and shipping would change it)
+sleep 0.5
+before=$(snapshot); audits0=$(msql "select count(*) from logs where service = 'swarm'")
+T4=$(mctl token create --name w4 --ttl 10m); TID=$(echo "$T4" | cut -d. -f3); SEC=$(echo "$T4" | cut -d. -f4)
+before=$(snapshot)
+mcurl() { ip netns exec "${PFX}m" curl -sk -m 5 -o "$WORK/bad.out" -w '%{http_code}' "$@"; }
+expect() { local want=$1; shift; local got; got=$(mcurl "$@"); [ "$got" = "$want" ] || { echo "expected $want, got $got for $*"; cat "$WORK/bad.out"; exit 1; }; }
+J="https://$M:8770/swarm/join"
+expect 400 -X POST --data-binary 'not json' "$J"
+expect 400 -X POST -d "{\"token_id\":\"$TID\",\"secret\":\"$SEC\",\"name\":\"w4\",\"csr\":\"AAAA\"}" "$J"   # malformed CSR
+expect 400 -X POST -d "{\"token_id\":\"$TID\",\"secret\":\"$SEC\",\"name\":\"w4\",\"csr\":\"$(head -c 3000 /dev/urandom | base64 -w0)\"}" "$J"
+expect 400 -X POST -d "{\"token_id\":\"zz\",\"secret\":\"$SEC\",\"name\":\"w4\",\"csr\":\"AAAA\"}" "$J"   # token of the wrong shape
+head -c 40000 /dev/urandom >"$WORK/big.bin"
+expect 400 -X POST --data-binary @"$WORK/big.bin" "$J"                                                           # oversized garbage
+grep -q '"detail"' "$WORK/bad.out"
+# a regressing heartbeat sequence from a pinned worker
+BOOT=$(cat /proc/sys/kernel/random/boot_id)
+expect 409 "${W2C[@]}" -X POST -d "{\"seq\":1,\"boot_id\":\"$BOOT\",\"version\":\"x\"}" "https://$M:8770/swarm/heartbeat"
+grep -q "does not follow" "$WORK/bad.out"
+expect 400 "${W2C[@]}" -X POST -d '{"events":[{"seq":5,"ts":1},{"seq":4,"ts":1}]}' "https://$M:8770/swarm/events"
+if inns "${PFX}w1" "$DECNET" join "https://$M:8770" "decnet1.abc.def.ghi" --name w9 --agent-dir "$WORK/w9" 2>"$WORK/badtoken.err"; then exit 1; fi
+grep -q "join token: " "$WORK/badtoken.err"
+after=$(snapshot)
+[ "$before" = "$after" ] || { echo "bad input changed the master's store"; diff <(echo "$before") <(echo "$after"); exit 1; }
+audits1=$(msql "select count(*) from logs where service = 'swarm' and event_type like 'swarm.%.refused'")
+[ "$audits1" -ge 7 ] || { echo "only $audits1 refusal audit events"; msql "select event_type, fields from logs where service = 'swarm'"; exit 1; }
+kill -CONT "$W2PID"
+
+echo "-- lossless shipping: 2,000 events/s on w2, its link to the master cut for 60 s, then restored"
+N=150000
+"$DECNET" store bench --db "$WORK/w2/store.db" --events $N --rate 2000 --batch 200 >"$WORK/bench.out" 2>&1 &
+BENCH=$!; PIDS+=("$BENCH")
+sleep 5
+ip -n "${PFX}w2" link set "${PFX}2n" down
+sleep 60
+[ "$(msql "select status from swarm_hosts where uuid = '$U2'")" = unreachable ] || { echo "w2 not unreachable during the cut"; mctl hosts; exit 1; }
+ip -n "${PFX}w2" link set "${PFX}2n" up
+ip -n "${PFX}w2" route add default via "$NET.1" 2>/dev/null || true
+wait "$BENCH"
+converge() {   # waits until the master has committed everything in w2's outbox
+  local newest
+  newest=$(sqlite3 "$WORK/w2/store.db" "select max(id) from logs")
+  for _ in $(seq 600); do [ "$(msql "select committed_seq from swarm_hosts where uuid = '$U2'")" = "$newest" ] && return 0; sleep 0.1; done
+  echo "shipping did not converge: worker newest $newest, master $(msql "select committed_seq from swarm_hosts where uuid = '$U2'")"; return 1
+}
+same_rows() {
+  local w m d
+  w=$(sqlite3 "$WORK/w2/store.db" "select count(*) from logs")
+  m=$(msql "select count(*) from logs where origin_host = '$U2'")
+  d=$(msql "select count(*) - count(distinct origin_seq) from logs where origin_host = '$U2'")
+  echo "   worker outbox rows $w, master rows $m, duplicates $d"
+  [ "$w" = "$m" ] || return 1
+  [ "$d" = 0 ]
+}
+converge; same_rows
+[ "$(msql "select status from swarm_hosts where uuid = '$U2'")" = active ]
+
+echo "-- the same with kill -9 of the master every 10 s"
+"$DECNET" store bench --db "$WORK/w2/store.db" --events 60000 --rate 2000 --batch 200 >"$WORK/bench2.out" 2>&1 &
+BENCH=$!; PIDS+=("$BENCH")
+for _ in 1 2 3; do sleep 10; kill -9 "$MPID"; wait "$MPID" 2>/dev/null || true; start_master; done
+wait "$BENCH"
+converge; same_rows
+
+echo "-- renewal: with the clock past two thirds of the lifetime, w2 rekeys; the old pin is refused after the grace window"
+cp "$WORK/w2/agent/worker.crt" "$WORK/w2-old.crt"; cp "$WORK/w2/agent/worker.key" "$WORK/w2-old.key"
+OLDFP=$(msql "select cert_fingerprint from swarm_hosts where uuid = '$U2'")
+kill "$W2PID"; wait "$W2PID" 2>/dev/null || true
+AGENT_ARGS="--renew-clock-offset $((50 * 86400))" start_agent w2   # past 2/3 of 60 days plus the 5 % jitter
+for _ in $(seq 100); do [ "$(msql "select cert_fingerprint from swarm_hosts where uuid = '$U2'")" != "$OLDFP" ] && break; sleep 0.1; done
+NEWFP=$(msql "select cert_fingerprint from swarm_hosts where uuid = '$U2'")
+[ "$NEWFP" != "$OLDFP" ]
+[ "$(msql "select previous_fingerprint from swarm_hosts where uuid = '$U2'")" = "$OLDFP" ]
+[ "$(openssl x509 -in "$WORK/w2/agent/worker.crt" -outform der | sha256sum | cut -c1-64)" = "$NEWFP" ]
+if cmp -s "$WORK/w2/agent/worker.key" "$WORK/w2-old.key"; then echo "renewed over the old key"; exit 1; fi   # a new key
+OLDC=(--cert "$WORK/w2-old.crt" --key "$WORK/w2-old.key")
+sleep 4   # the grace window is 3 s here
+if ip netns exec "${PFX}w2" curl -sk -m 2 "${OLDC[@]}" "https://$M:8770/health"; then echo "the old pin is still accepted after the grace window"; exit 1; fi
+[ "$(ip netns exec "${PFX}w2" curl -sk -m 2 "${W2C[@]}" -o /dev/null -w '%{http_code}' "https://$M:8770/health")" = 200 ]
+
+echo "-- ban vs evict: an evicted name may join again with a new token, a banned one may not"
+kill "$W1PID"; wait "$W1PID" 2>/dev/null || true
+T5=$(mctl token create --name w1 --ttl 10m)
+inns "${PFX}w1" "$DECNET" join "https://$M:8770" "$T5" --name w1 --agent-dir "$WORK/w1/agent" >/dev/null
+U1=$(msql "select uuid from swarm_hosts where name = 'w1' and status = 'enrolled'")
+mkdir -p "$WORK/w2/units"; echo "[Unit]" >"$WORK/w2/units/decnet-agent.service"
+T6=$(mctl token create --name w7 --ttl 10m)
+inns "${PFX}w1" "$DECNET" join "https://$M:8770" "$T6" --name w7 --agent-dir "$WORK/w7" >/dev/null
+mctl ban w7 >/dev/null
+T7=$(mctl token create --name w7 --ttl 10m)
+if inns "${PFX}w1" "$DECNET" join "https://$M:8770" "$T7" --name w7 --agent-dir "$WORK/w7b" 2>"$WORK/ban.err"; then echo "a banned name joined again"; exit 1; fi
+grep -q "join refused (403): the host named w7 is banned" "$WORK/ban.err"
+
+echo "-- decommission of an online worker: nothing of it left on it (namespaces, links, key, units, state); logs kept"
+kill "$W2PID"; wait "$W2PID" 2>/dev/null || true
+AGENT_ARGS="--units-dir $WORK/w2/units" start_agent w2
+mctl decommission w2 | tee "$WORK/decom2.out"
+grep -q "self-destruct accepted" "$WORK/decom2.out"
+for _ in $(seq 100); do kill -0 "$W2PID" 2>/dev/null || break; sleep 0.1; done
+! kill -0 "$W2PID" 2>/dev/null || { echo "w2's agent still running after its self-destruct"; exit 1; }
+[ "$(ip netns list | grep -c "^${PFX}2-" || true)" = 0 ]
+[ "$(ip -n "${PFX}w2" -o link | grep -vc -e ' lo:' -e "${PFX}2n" || true)" = 0 ]
+[ ! -e "$WORK/w2/agent" ]
+[ ! -e "$WORK/w2/store.db" ]
+[ ! -e "$WORK/w2/units/decnet-agent.service" ]
+[ -s "$WORK/w2/logs/decoys.log" ]
+[ "$(msql "select count(*) from decky_shards where host_uuid = '$U2'")" = 0 ]
+[ "$(msql "select status from swarm_hosts where uuid = '$U2'")" = decommissioned ]
+
+echo "-- decommission of an offline worker: refused when it comes back, then self-destructs on the signed command"
+mctl decommission w1 | tee "$WORK/decom1.out"
+grep -q "self-destruct pending" "$WORK/decom1.out"
+sleep 1   # a CLI's decision reaches the listener's pin table within 250 ms
+start_agent w1
+W1C=(--cert "$WORK/w1/agent/worker.crt" --key "$WORK/w1/agent/worker.key")
+if ip netns exec "${PFX}w1" curl -sk -m 2 "${W1C[@]}" "https://$M:8770/health"; then echo "a decommissioned worker was let back in"; exit 1; fi
+for _ in $(seq 200); do kill -0 "$W1PID" 2>/dev/null || break; sleep 0.1; done
+! kill -0 "$W1PID" 2>/dev/null || { echo "w1 did not self-destruct after coming back"; exit 1; }
+[ ! -e "$WORK/w1/agent" ]
+[ "$(ip netns list | grep -c "^${PFX}1-" || true)" = 0 ]
+msql "select count(*) from logs where event_type = 'swarm.host.self_destruct_sent'" | grep -qx 2
+
+echo "swarm: ok in ${SECONDS}s"

@@ -290,20 +290,23 @@ struct Agent: ParsableCommand {
     @OptionGroup var fleetOptions: FleetOptions
     @Option(name: .long, help: "Write the bound port to this file once listening (tests).") var portFile: String?
     @Option(name: .long, help: "Seconds added to the clock for certificate renewal (tests).") var renewClockOffset: Double = 0
+    @Option(name: .long, help: "Where this host's decnet-* units live (removed by a self-destruct).") var unitsDir: String = "/etc/systemd/system"
 
     func run() throws {
         signal(SIGPIPE, SIG_IGN)
         ProcessLimits.raiseDescriptorLimit()
-        let files = SwarmAgentFiles(directory: agentDir)
+        let files = SwarmAgentFiles(directory: agentDir), unitsDir = self.unitsDir
         let settings: SwarmAgentFiles.Settings
         do { settings = try files.loadSettings() } catch {
             stderrLine("decnet agent: \(error)")
             throw ExitCode(78)
         }
         let (host, port) = try splitBind(bind ?? "0.0.0.0:\(settings.agentPort)", "agent")
-        let (fleet, prefix) = try fleetOptions.open("agent")
         let dbPath = fleetOptions.db ?? defaultDatabasePath()
-        let store = try openStore(dbPath)
+        makeParentDirectory(dbPath)
+        let store = try openStore(dbPath)   // one store: the outbox, the fleet and the decoys' writer share it
+        let fleet = DeckyFleet(store: store, lockPath: dbPath + ".fleet.lock")
+        let prefix = fleetOptions.netnsPrefix ?? DecnetConfiguration.current.netnsPrefix ?? (try? fleet.prefix()) ?? nil ?? "decnet-"
         let conf = DecnetConfiguration.current
 
         // The decoys of deckies deployed here write to this store (the outbox) through the batch writer.
@@ -352,9 +355,9 @@ struct Agent: ParsableCommand {
                 // Deckies, keys, units and state go; logs stay (spec §5.9, revoked before this was sent).
                 _ = try? teardownFleet(fleet: fleet, prefix: prefix, id: nil)
                 _ = runProgram(["rm", "-rf", "--one-file-system", files.directory])
-                for unit in (try? FileManager.default.contentsOfDirectory(atPath: "/etc/systemd/system")) ?? [] where unit.hasPrefix("decnet-") {
-                    _ = runProgram(["systemctl", "disable", unit])
-                    unlink("/etc/systemd/system/" + unit)
+                for unit in (try? FileManager.default.contentsOfDirectory(atPath: unitsDir)) ?? [] where unit.hasPrefix("decnet-") {
+                    if unitsDir == "/etc/systemd/system" { _ = runProgram(["systemctl", "disable", unit]) }
+                    unlink(unitsDir + "/" + unit)
                 }
                 for suffix in ["", "-wal", "-shm", ".fleet.lock"] { unlink(dbPath + suffix) }
                 stderrLine("decnet agent: self-destructed (deckies, keys, units and state removed; logs kept)")

@@ -1,6 +1,7 @@
 // SQLiteStore.swift: the SQLite backend of the store contracts (GRDB pool, WAL), opening, writes, retention.
 import GRDB
 import GRDBSQLite
+import NIOConcurrencyHelpers
 
 #if canImport(Glibc)
 import Glibc
@@ -86,6 +87,8 @@ public final class SQLiteStore: EventRepository, @unchecked Sendable {
             }
         }
         pool = opened!
+        var st = stat()
+        if stat(path, &st) == 0 { _ = SQLiteStore.openedFiles.withLockedValue { $0.insert([UInt64(st.st_dev), UInt64(st.st_ino)]) } }
         do {
             // Fails fast on a damaged file whose header looked right.
             _ = try pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM sqlite_master") }
@@ -94,6 +97,9 @@ public final class SQLiteStore: EventRepository, @unchecked Sendable {
         }
         try migrate()
     }
+
+    /// (device, inode) of every database file this process has opened: see checkExistingFile.
+    static let openedFiles = NIOLockedValueBox<Set<[UInt64]>>([])
 
     /// Creates an empty database with the physical layout WAL mode can no longer change: 16 KiB pages
     /// (shallower index trees, fewer splits: measured +20% ingest here) and incremental auto-vacuum (lets
@@ -133,6 +139,11 @@ public final class SQLiteStore: EventRepository, @unchecked Sendable {
             throw StoreError.notADatabase(path: path, reason: "not a regular file")
         }
         if st.st_size == 0 { return true }
+        // Never open and close a raw descriptor on a database this process already has open: close() drops
+        // every POSIX lock the process holds on the file, SQLite's included, and the next process to close its
+        // connection then thinks it is the last one and resets the WAL under our readers ("database disk image
+        // is malformed"; found by swarm.sh with the agent's second open of its store and `store bench`).
+        if SQLiteStore.openedFiles.withLockedValue({ $0.contains([UInt64(st.st_dev), UInt64(st.st_ino)]) }) { return true }
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw StoreError.unreadable(path: path, reason: String(cString: strerror(errno))) }
         defer { close(fd) }
