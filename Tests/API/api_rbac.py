@@ -140,6 +140,16 @@ def main():
         ("DELETE", "/config/users/{user_uuid}", None, None, {A: 401, VW: 403, AD: 200}),
         ("PUT", "/config/users/{user_uuid}/role", None, {"role": "admin"}, {A: 401, VW: 403, AD: 200}),
         ("PUT", "/config/users/{user_uuid}/reset-password", None, {"new_password": "reset-password-1"}, {A: 401, VW: 403, AD: 200}),
+        ("GET", "/swarm/hosts", "/swarm/hosts", None, {A: 401, VW: 200, AD: 200}),
+        ("GET", "/swarm/hosts/{host_uuid}", "/swarm/hosts/no-such-host", None, {A: 401, VW: 404, AD: 404}),
+        ("GET", "/swarm/deckies", "/swarm/deckies", None, {A: 401, VW: 200, AD: 200}),
+        ("GET", "/swarm/tokens", "/swarm/tokens", None, {A: 401, VW: 403, AD: 200}),
+        ("POST", "/swarm/tokens", "/swarm/tokens", {"name": "rbac-worker", "ttl_seconds": 600}, {A: 401, VW: 403, AD: 201}),
+        ("POST", "/swarm/hosts/{host_uuid}/evict", "/swarm/hosts/no-such-host/evict", None, {A: 401, VW: 403, AD: 404}),
+        ("POST", "/swarm/hosts/{host_uuid}/ban", "/swarm/hosts/no-such-host/ban", None, {A: 401, VW: 403, AD: 404}),
+        ("DELETE", "/swarm/hosts/{host_uuid}", "/swarm/hosts/no-such-host", None, {A: 401, VW: 403, AD: 404}),
+        ("POST", "/swarm/hosts/{host_uuid}/teardown", "/swarm/hosts/no-such-host/teardown", None, {A: 401, VW: 403, AD: 404}),
+        ("POST", "/swarm/deploy", "/swarm/deploy", {"ini_content": "[d1]\nservices = ssh\n"}, {A: 401, VW: 403, AD: 409}),
     ]
 
     # Every documented operation has a row.

@@ -39,7 +39,7 @@ python3 Benchmarks/api/seed.py --ours "$T/api.db" --attackers 500 --events 50000
 start_api() { # name, extra env...
   local name=$1; shift
   env "$@" DECNET_JWT_SECRET="$SECRET" DECNET_ADMIN_PASSWORD=initial-admin-pw \
-    "$BIN" api --db "$T/${DB_NAME:-$name}.db" --bind 127.0.0.1:0 --port-file "$T/$name.port" > "$T/$name.log" 2>&1 &
+    "$BIN" api --db "$T/${DB_NAME:-$name}.db" --bind 127.0.0.1:0 --port-file "$T/$name.port" --swarm-ca-dir "$T/swarm-$name" > "$T/$name.log" 2>&1 &
   PIDS+=($!)
   for _ in $(seq 100); do [ -s "$T/$name.port" ] && break; sleep 0.1; done
   [ -s "$T/$name.port" ] || { echo "api: $name did not start"; cat "$T/$name.log"; exit 1; }

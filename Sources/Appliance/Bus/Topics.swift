@@ -91,6 +91,11 @@ public enum Topic {
     public static func deckyTraffic(_ id: String) throws(TopicError) -> String { try decky(id, Leaf.traffic) }
     public static func deckyLifecycle(_ id: String) throws(TopicError) -> String { try decky(id, Leaf.lifecycle) }
 
+    // swarm.*
+    /// `swarm.host.<host_uuid>.state`: a swarm host's status changed (enrolled, active, stale, unreachable, evicted,
+    /// banned, decommissioned).
+    public static func swarmHostState(_ id: String) throws(TopicError) -> String { "swarm.host.\(try segment(id)).state" }
+
     // topology.*
     public static func topologyMutation(_ id: String, _ state: String) throws(TopicError) -> String {
         "topology.\(try segment(id)).mutation.\(try segment(state))"

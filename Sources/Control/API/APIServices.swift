@@ -27,6 +27,8 @@ public struct APIConfiguration: Sendable {
     public var netnsPrefix: String = "decnet-"
     /// Where mutations made through the API log their RFC 5424 `decky_mutated` line (nil: store + bus only).
     public var mutationLogPath: String? = nil
+    /// The fleet CA when this API runs on the swarm master (tokens, decommission, dispatch need it).
+    public var swarmAuthority: SwarmAuthority? = nil
 
     public init(jwtSecret: String, fleetLockPath: String) {
         self.jwtSecret = jwtSecret
@@ -37,6 +39,7 @@ public struct APIConfiguration: Sendable {
 public final class APIServices: Sendable {
     public let store: any DecnetStore
     public let config: APIConfiguration
+    let swarm: SwarmOperations
     let signer: TokenSigner
     let tickets = TicketBook()
     let registry: WorkerRegistry
@@ -69,6 +72,7 @@ public final class APIServices: Sendable {
         self.signer = try TokenSigner(secret: config.jwtSecret)
         self.registry = registry
         self.bus = bus
+        swarm = SwarmOperations(store: store, authority: config.swarmAuthority)
         login = LoginLimiter(limit: config.loginLimit, window: 300, enabled: config.limiterEnabled)
         changePassword = RateLimiter(limit: 5, window: 60, enabled: config.limiterEnabled)
     }

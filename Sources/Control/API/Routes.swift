@@ -18,7 +18,7 @@ enum APIRoutes {
     /// Every resource's controller; the route table (RBAC, OpenAPI, dispatch) is built from them.
     static let controllers: [any APIController.Type] = [
         AuthController.self, EventsController.self, AttackersController.self, SystemController.self,
-        DeckiesController.self, ConfigController.self, UsersController.self,
+        DeckiesController.self, ConfigController.self, UsersController.self, SwarmAPIController.self,
     ]
 
     static var all: [Route] { controllers.flatMap { $0.routes } }

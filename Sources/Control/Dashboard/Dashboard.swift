@@ -253,13 +253,18 @@ enum Dashboard {
             if t["kind"]?.stringValue == "mutation" {
                 return "<tr class=\"mutation\"><td>\(h(t["timestamp"]?.stringValue ?? ""))</td><td>\(h(t["decky"]?.stringValue ?? ""))</td><td colspan=\"2\">mutation (\(h(t["trigger"]?.stringValue ?? ""))): \(h(strings(t["old_services"]).joined(separator: ","))) → \(h(strings(t["new_services"]).joined(separator: ",")))</td></tr>"
             }
-            return "<tr><td>\(h(t["timestamp"]?.stringValue ?? ""))</td><td>\(h(t["decky"]?.stringValue ?? ""))</td><td>\(h(t["service"]?.stringValue ?? ""))</td><td>\(h(t["event_type"]?.stringValue ?? ""))</td></tr>"
+            let host = t["host"]?.stringValue ?? ""
+            return "<tr><td>\(h(t["timestamp"]?.stringValue ?? ""))</td><td>\(h(t["decky"]?.stringValue ?? ""))\(host.isEmpty ? "" : " <span class=\"muted\">@\(h(host))</span>")</td><td>\(h(t["service"]?.stringValue ?? ""))</td><td>\(h(t["event_type"]?.stringValue ?? ""))</td></tr>"
         }.joined()
+        // The swarm workers the attacker's hops landed on, in order of first contact.
+        var hosts: [String] = []
+        for t in list("timeline") { if let n = t["host"]?.stringValue, !n.isEmpty, !hosts.contains(n) { hosts.append(n) } }
+        let hostsLine = hosts.isEmpty ? "" : " <span class=\"muted\" id=\"swarm-hosts\">across workers: \(h(hosts.joined(separator: " → ")))</span>"
         let body = """
             <h2 class="mono">\(h(a["ip"]?.stringValue ?? ""))</h2><table class="facts">\(facts)</table>
             <h2>Fingerprints</h2><table><thead><tr><th>kind</th><th>value</th><th>seen</th></tr></thead><tbody>\(prints)</tbody></table>
             <h2>Credentials</h2><table><thead><tr><th>service</th><th>decky</th><th>user</th><th>secret</th><th>attempts</th></tr></thead><tbody>\(creds)</tbody></table>
-            <h2>Traversal timeline <span class="muted">\(h(list("deckies").compactMap(\.stringValue).joined(separator: " → ")))</span></h2>
+            <h2>Traversal timeline <span class="muted">\(h(list("deckies").compactMap(\.stringValue).joined(separator: " → ")))</span>\(hostsLine)</h2>
             <table class="timeline"><thead><tr><th>time</th><th>decky</th><th>service</th><th>event</th></tr></thead><tbody>\(timeline)</tbody></table>
             <h2>Recent events</h2><table><thead><tr><th>time</th><th>decky</th><th>service</th><th>event</th><th>attacker</th></tr></thead><tbody>\(events)</tbody></table>
             """

@@ -73,11 +73,14 @@ public final class SwarmController: Sendable {
     public let pins: SwarmPinTable
     public let settings: SwarmSettings
     let logger = Logger.decnet("swarmctl")
+    let publish: (@Sendable (String, JSONValue, String) -> Void)?
 
-    public init(store: any DecnetStore, authority: SwarmAuthority, settings: SwarmSettings) throws {
+    public init(store: any DecnetStore, authority: SwarmAuthority, settings: SwarmSettings,
+                publish: (@Sendable (String, JSONValue, String) -> Void)? = nil) throws {
         self.store = store
         self.authority = authority
         self.settings = settings
+        self.publish = publish
         self.pins = SwarmPinTable()
         pins.load(try store.swarmHosts(), now: wallClockSeconds())
     }
@@ -283,9 +286,46 @@ public final class SwarmController: Sendable {
     /// hosts whose heartbeats stopped.
     func maintain() async {
         var tick = 0
+        var hostStates: [String: String] = [:], shardStates: [String: (String, String)] = [:]
+        var first = true
         while !Task.isCancelled {
             let now = wallClockSeconds()
-            if let hosts = try? store.swarmHosts() { pins.load(hosts, now: now) }
+            if let hosts = try? store.swarmHosts() {
+                pins.load(hosts, now: now)
+                // Bus: every host status change, whoever made it (this listener, a CLI, the API), within 250 ms.
+                for h in hosts where hostStates[h.uuid] != h.status {
+                    if !first, let publish, let topic = try? Topic.swarmHostState(h.uuid) {
+                        publish(topic, .object([("host_uuid", .string(h.uuid)), ("name", .string(h.name)), ("status", .string(h.status)),
+                                                ("previous_status", hostStates[h.uuid].map { .string($0) } ?? .null)]), "state")
+                    }
+                    hostStates[h.uuid] = h.status
+                }
+            }
+            if tick % 4 == 0, let shards = try? store.shards() {
+                var seen = Set<String>()
+                for sh in shards {
+                    let key = sh.hostUUID + ":" + sh.deckyName
+                    seen.insert(key)
+                    let before = shardStates[key]
+                    if before?.0 != sh.state {
+                        if !first, let publish, let topic = try? Topic.deckyState(key) {
+                            publish(topic, .object([("host_uuid", .string(sh.hostUUID)), ("name", .string(sh.deckyName)), ("state", .string(sh.state)),
+                                                    ("transition", .string(before == nil ? "inserted" : "state_changed")), ("source", .string("swarm")),
+                                                    ("previous_state", before.map { .string($0.0) } ?? .null)]), "state")
+                        }
+                        shardStates[key] = (sh.state, sh.hostUUID)
+                    }
+                }
+                for key in shardStates.keys where !seen.contains(key) {
+                    if let publish, let topic = try? Topic.deckyState(key), let (state, host) = shardStates[key] {
+                        publish(topic, .object([("host_uuid", .string(host)), ("name", .string(String(key.split(separator: ":").last ?? ""))),
+                                                ("state", .string("torn_down")), ("transition", .string("deleted")), ("source", .string("swarm")),
+                                                ("previous_state", .string(state))]), "state")
+                    }
+                    shardStates[key] = nil
+                }
+                first = false
+            }
             if tick % 20 == 0, let changed = try? store.ageSwarmHosts(now: now, stale: settings.staleAfter, unreachable: settings.unreachableAfter) {
                 for (uuid, status) in changed {
                     logger.notice("swarm: host \(uuid) is \(status)")

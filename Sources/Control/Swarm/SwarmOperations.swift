@@ -9,27 +9,37 @@ import NIOCore
 
 public struct SwarmOperations: Sendable {
     public let store: any DecnetStore
-    public let authority: SwarmAuthority
+    /// The fleet CA and master identity: nil where this box is not the master (reads and revocations still work).
+    let authorityIfMaster: SwarmAuthority?
     let logger = Logger.decnet("swarm")
 
-    public init(store: any DecnetStore, authority: SwarmAuthority) {
+    public init(store: any DecnetStore, authority: SwarmAuthority?) {
         self.store = store
-        self.authority = authority
+        self.authorityIfMaster = authority
+    }
+
+    var authority: SwarmAuthority {
+        get throws {
+            guard let a = authorityIfMaster else { throw Failure("this box is not a swarm master (no fleet CA configured)", notMaster: true) }
+            return a
+        }
     }
 
     public struct Failure: Error, CustomStringConvertible {
         public let description: String
         public let notFound: Bool
-        init(_ d: String, notFound: Bool = false) {
+        public let notMaster: Bool
+        init(_ d: String, notFound: Bool = false, notMaster: Bool = false) {
             description = d
             self.notFound = notFound
+            self.notMaster = notMaster
         }
     }
 
     /// A single-use token for a worker called `name`, valid for `ttl` seconds.
     public func createToken(name: String, ttl: Double, now: Double = wallClockSeconds()) throws -> SwarmJoinToken {
         guard SwarmController.namePattern(name) else { throw Failure("--name must match [a-z0-9][a-z0-9._-]{0,62}") }
-        let t = SwarmJoinToken.make(caHash: authority.caHash)
+        let t = SwarmJoinToken.make(caHash: try authority.caHash)
         try store.insertSwarmToken(SwarmTokenRecord(id: t.id, name: name, secretHash: t.secretHash, createdAt: now, expiresAt: now + ttl))
         try store.writeAudit(swarmAudit("swarm.token.created", peer: "", [("token_id", .string(t.id)), ("name", .string(name)), ("expires_at", .number(now + ttl))], severity: 6))
         return t
@@ -56,6 +66,7 @@ public struct SwarmOperations: Sendable {
     /// A client to a worker's agent: our master identity, the worker's pinned certificate only.
     public func agentClient(_ h: SwarmHostRecord, timeout: TimeAmount = .seconds(15)) throws -> SwarmHTTPSClient {
         let pins = Set([h.fingerprint] + (h.previousFingerprint.map { [$0] } ?? []))
+        let authority = try self.authority
         return try SwarmHTTPSClient(
             host: h.address, port: h.agentPort,
             tls: try SwarmTLS.clientConfiguration(certificatePEM: SwarmPKI.pem(authority.master), keyPEM: SwarmPKI.keyPEM(authority.masterKey)),
@@ -74,6 +85,7 @@ public struct SwarmOperations: Sendable {
     /// when it is reachable again), then the host's shards.
     public func decommission(_ ref: String, actor: String) async throws -> DecommissionResult {
         let h = try host(ref)
+        _ = try authority   // refuse before revoking when the self-destruct could not be signed here
         try store.setSwarmHostStatus(
             uuid: h.uuid, status: "decommissioned",
             audit: swarmAudit("swarm.host.decommissioned", peer: "", [("host_uuid", .string(h.uuid)), ("name", .string(h.name)), ("by", .string(actor))], severity: 4))
@@ -85,7 +97,7 @@ public struct SwarmOperations: Sendable {
 
     func sendSelfDestruct(_ h: SwarmHostRecord) async -> (Bool, String) {
         do {
-            let envelope = try SignedCommand.make(command: "self-destruct", hostUUID: h.uuid, authority: authority)
+            let envelope = try SignedCommand.make(command: "self-destruct", hostUUID: h.uuid, authority: try authority)
             let r = try await agentClient(h, timeout: .seconds(10)).post("/self-destruct", json: envelope)
             guard r.status == 202 else { return (false, "agent answered \(r.status): \(r.detail)") }
             try? store.setState("swarm.pending_destruct.\(h.uuid)", "0")

@@ -3,6 +3,11 @@
 import Appliance
 
 public enum SwarmViews {
+    static func strings(_ v: JSONValue?) -> [String] {
+        guard case .array(let a)? = v else { return [] }
+        return a.compactMap(\.stringValue)
+    }
+
     public static func host(_ h: SwarmHostRecord, now: Double) -> JSONValue {
         .object([
             ("uuid", .string(h.uuid)), ("name", .string(h.name)), ("address", .string(h.address)), ("agent_port", .number(Double(h.agentPort))),
@@ -19,7 +24,7 @@ public enum SwarmViews {
         return .object([
             ("decky_name", .string(s.deckyName)), ("host_uuid", .string(s.hostUUID)), ("host_name", .string(h?.name ?? "<unknown>")),
             ("host_status", .string(h?.status ?? "unknown")), ("decky_ip", .string(s.ip)),
-            ("services", (try? JSONValue.parse(s.services)) ?? .array([])), ("state", .string(s.state)),
+            ("services", .array(strings(try? JSONValue.parse(s.services)).map { .string($0) })), ("state", .string(s.state)),
             ("last_error", s.lastError.map { .string($0) } ?? .null), ("updated_at", .number(s.updatedAt)),
         ])
     }

@@ -40,6 +40,9 @@ struct APICommand: ParsableCommand {
     @Flag(name: .long, help: "Print the OpenAPI document and exit.")
     var printOpenapi = false
 
+    @Option(name: .long, help: "Fleet CA directory when this box is the swarm master (made when named and absent; default <state.directory>/swarm when it exists).")
+    var swarmCaDir: String?
+
     // The root command stays synchronous: daemons block SIGTERM/SIGINT before any thread exists (an async
     // root would start the concurrency runtime's threads first and a TERM could kill them unhandled).
     func run() throws {
@@ -55,12 +58,23 @@ struct APICommand: ParsableCommand {
         // Certificate files are read (and an auto pair made) while still privileged; the key stays in memory.
         let host = bind.lastIndex(of: ":").map { String(bind[..<$0]).trimmingCharacters(in: ["[", "]"]) } ?? bind
         let tlsConfig = try tlsConfiguration(dbPath: path, host: host)
+        // The fleet CA is read while still privileged (its directory is 0700); the keys stay in memory.
+        let swarmDefault = DecnetConfiguration.current.stateDirectory + "/swarm"
+        let authority: SwarmAuthority?
+        do {
+            if let dir = swarmCaDir { authority = try SwarmAuthority.loadOrCreate(directory: dir, names: []) }
+            else if access(swarmDefault + "/ca.crt", F_OK) == 0 { authority = try SwarmAuthority.loadOrCreate(directory: swarmDefault, names: []) }
+            else { authority = nil }
+        } catch {
+            stderrLine("decnet api: fleet CA: \(error)")
+            throw ExitCode(73)
+        }
         confineOrExit(.api, shared: [path, lock, path + ".jwt-secret"] + (DecnetConfiguration.current.explicitIngestLogFile.map { [$0] } ?? []), "api")
         let command = self
-        try runBlocking { try await command.serve(tls: tlsConfig?.0) }
+        try runBlocking { try await command.serve(tls: tlsConfig?.0, swarm: authority) }
     }
 
-    func serve(tls tlsConfig: TLSConfiguration?) async throws {
+    func serve(tls tlsConfig: TLSConfiguration?, swarm: SwarmAuthority?) async throws {
         guard let colon = bind.lastIndex(of: ":"), let port = CheckedInt.parse(bind[bind.index(after: colon)...], in: 0...65535) else {
             stderrLine("decnet api: --bind must be HOST:PORT, got \(bind.debugDescription)")
             throw ExitCode(64)
@@ -82,6 +96,7 @@ struct APICommand: ParsableCommand {
         config.developer = settings.developer
         if let p = settings.netnsPrefix { config.netnsPrefix = p }
         config.mutationLogPath = settings.explicitIngestLogFile
+        config.swarmAuthority = swarm
         if !config.limiterEnabled { stderrLine("decnet api: WARNING: rate limiting is disabled (DECNET_LIMITER_ENABLED=false)") }
 
         var bus: (any Bus)? = nil

@@ -75,13 +75,19 @@ struct SwarmCtl: ParsableCommand {
         settings.renewalGrace = renewalGrace
         settings.staleAfter = 2.5 * heartbeatInterval
         settings.unreachableAfter = 4 * heartbeatInterval
-        let controller = try SwarmController(store: store, authority: authority, settings: settings)
+        // swarm.host.<id>.state and decky.<host:name>.state go on the bus when a broker runs on this box.
+        let bus = connectedBusIfListening(clientName: "swarmctl")
+        let controller = try SwarmController(store: store, authority: authority, settings: settings, publish: publishFunction(bus))
         let portFile = self.portFile
         let svc = try controller.service(host: host, port: port) { bound in
             if let portFile { _ = writeWholeFile(portFile, Array("\(bound)\n".utf8)) }
             stdoutLine("decnet swarmctl: listening on \(host):\(bound), fleet \(authority.fleet), CA hash \(authority.caHash)")
         }
-        try runBlocking { try await DaemonGroup.run([svc], logger: Logger.decnet("swarmctl")) }
+        var services: [any Service] = []
+        if let bus { services.append(BusClientService(bus: bus)) }
+        services.append(svc)
+        let group = services
+        try runBlocking { try await DaemonGroup.run(group, logger: Logger.decnet("swarmctl")) }
     }
 }
 

@@ -274,8 +274,14 @@ extension SQLiteStore {
             // Timeline: the attacker's events (oldest 500) with the mutations of the deckies it touched during
             // its activity interleaved by time (kind hop / mutation).
             let first: Double = row[2], last: Double = row[3]
-            let hops = try Row.fetchAll(db, sql: "SELECT \(SQLiteStore.logColumns) FROM logs WHERE attacker_ip = ? ORDER BY timestamp, id LIMIT 500",
-                                        arguments: [ip]).map { (($0[1] as Double), SQLiteStore.logJSON($0)) }
+            // Each hop names the swarm worker it came from ("" for this box's own deckies): the traversal across hosts.
+            let hops = try Row.fetchAll(db, sql: """
+                SELECT \(SQLiteStore.logColumns), coalesce((SELECT name FROM swarm_hosts h WHERE h.uuid = logs.origin_host), '')
+                FROM logs WHERE attacker_ip = ? ORDER BY timestamp, id LIMIT 500
+                """, arguments: [ip]).map { row -> (Double, JSONValue) in
+                    guard case .object(let m) = SQLiteStore.logJSON(row) else { return ((row[1] as Double), .null) }
+                    return ((row[1] as Double), .object(m + [("host", .string(row[10]))]))
+                }
             let touched = Set(hops.compactMap { $0.1["decky"]?.stringValue }.filter { !$0.isEmpty })
             var muts: [(Double, JSONValue)] = []
             if !touched.isEmpty {
@@ -291,7 +297,7 @@ extension SQLiteStore {
                 let (t, r) = tr
                 var m: [(String, JSONValue)] = [("kind", .string(kind)), ("timestamp", r["timestamp"] ?? .null), ("decky", r["decky"] ?? .null)]
                 if kind == "hop" {
-                    m += [("service", r["service"] ?? .null), ("event_type", r["event_type"] ?? .null)]
+                    m += [("service", r["service"] ?? .null), ("event_type", r["event_type"] ?? .null), ("host", r["host"] ?? .string(""))]
                 } else {
                     m += [("old_services", r["fields"]?["old_services"] ?? .array([])), ("new_services", r["fields"]?["new_services"] ?? .array([])),
                           ("trigger", r["fields"]?["trigger"] ?? .null)]
