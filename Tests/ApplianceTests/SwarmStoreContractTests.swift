@@ -53,12 +53,12 @@ import Testing
         try store.insertSwarmToken(Self.token("a"))
         let h = Self.host("w1", fp: "f1")
         try store.enrollSwarmHost(tokenID: "a", now: 1500, proofOK: { _ in true }, host: h)
-        #expect(try store.swarmHeartbeat(uuid: h.uuid, seq: 1, bootID: "boot-A", version: "v", now: 1600) == .accepted)
-        #expect(try store.swarmHeartbeat(uuid: h.uuid, seq: 2, bootID: "boot-A", version: "v", now: 1601) == .accepted)
-        #expect(try store.swarmHeartbeat(uuid: h.uuid, seq: 2, bootID: "boot-A", version: "v", now: 1602) == .regressingSequence(last: 2))
-        #expect(try store.swarmHeartbeat(uuid: h.uuid, seq: 1, bootID: "boot-B", version: "v", now: 1603) == .accepted)   // a reboot
-        #expect(try store.swarmHeartbeat(uuid: h.uuid, seq: 3, bootID: "boot-A", version: "v", now: 1604) == .cloned(previousBoot: "boot-B"))
-        #expect(try store.swarmHeartbeat(uuid: "nobody", seq: 1, bootID: "x", version: "v", now: 1605) == .unknownHost)
+        #expect(try store.swarmHeartbeat(uuid: h.uuid, seq: 1, bootID: "boot-A", version: "v", outboxNewest: 0, now: 1600) == .accepted)
+        #expect(try store.swarmHeartbeat(uuid: h.uuid, seq: 2, bootID: "boot-A", version: "v", outboxNewest: 0, now: 1601) == .accepted)
+        #expect(try store.swarmHeartbeat(uuid: h.uuid, seq: 2, bootID: "boot-A", version: "v", outboxNewest: 0, now: 1602) == .regressingSequence(last: 2))
+        #expect(try store.swarmHeartbeat(uuid: h.uuid, seq: 1, bootID: "boot-B", version: "v", outboxNewest: 0, now: 1603) == .accepted)   // a reboot
+        #expect(try store.swarmHeartbeat(uuid: h.uuid, seq: 3, bootID: "boot-A", version: "v", outboxNewest: 0, now: 1604) == .cloned(previousBoot: "boot-B"))
+        #expect(try store.swarmHeartbeat(uuid: "nobody", seq: 1, bootID: "x", version: "v", outboxNewest: 0, now: 1605) == .unknownHost)
         #expect(try store.swarmHost(uuid: h.uuid)?.status == "active")
         #expect(try store.ageSwarmHosts(now: 1603 + 80, stale: 75, unreachable: 120).map(\.status) == ["stale"])
         #expect(try store.ageSwarmHosts(now: 1603 + 130, stale: 75, unreachable: 120).map(\.status) == ["unreachable"])

@@ -156,6 +156,58 @@ python3 -c "import sys; d=float(sys.argv[2])-float(sys.argv[1]); print(f'   the 
 for _ in $(seq 100); do [ "$(msql "select count(*) from logs where origin_host = '$U1' and attacker_ip = '$X' and decky = 'd1'")" -gt 0 ] && break; sleep 0.05; done
 [ "$(msql "select count(distinct origin_host) from logs where attacker_ip = '$X' and origin_host is not null")" = 2 ]
 
+echo "-- the master's API and dashboard: the attacker's traversal across both workers, the swarm page"
+"$DECNET" profiler --db "$MDB" --once >/dev/null 2>"$WORK/profiler.err"
+ip netns exec "${PFX}m" env DECNET_JWT_SECRET=integration-secret-0123456789abcdefghij DECNET_ADMIN_PASSWORD=initial-admin-pw \
+  "$DECNET" api --db "$MDB" --bind 127.0.0.1:0 --port-file "$WORK/api.port" --swarm-ca-dir "$MCA" 2>"$WORK/api.err" &
+PIDS+=($!)
+for _ in $(seq 100); do [ -s "$WORK/api.port" ] && break; sleep 0.1; done
+ip netns exec "${PFX}m" python3 - "$(tr -d '\n' <"$WORK/api.port")" "$X" <<'PY'
+import http.client, json, re, sys, urllib.parse
+port, attacker = int(sys.argv[1]), sys.argv[2]
+def call(method, path, body=None, headers=None, ctype="application/json"):
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    h = dict(headers or {})
+    if body is not None: h["Content-Type"] = ctype
+    c.request(method, path, body=body, headers=h)
+    r = c.getresponse(); data = r.read(); c.close()
+    return r.status, r, data
+s, _, d = call("POST", "/api/v1/auth/login", json.dumps({"username": "admin", "password": "initial-admin-pw"}))
+tok = json.loads(d)["access_token"]
+call("POST", "/api/v1/auth/change-password", json.dumps({"old_password": "initial-admin-pw", "new_password": "integration-admin-pw"}),
+     {"Authorization": "Bearer " + tok})
+s, _, d = call("POST", "/api/v1/auth/login", json.dumps({"username": "admin", "password": "integration-admin-pw"}))
+tok = json.loads(d)["access_token"]
+auth = {"Authorization": "Bearer " + tok}
+s, _, d = call("GET", "/api/v1/swarm/hosts", headers=auth)
+hosts = json.loads(d)
+assert s == 200 and sorted(h["name"] for h in hosts) == ["w1", "w2"] and all(h["status"] == "active" for h in hosts), hosts
+s, _, d = call("GET", "/api/v1/swarm/deckies", headers=auth)
+shards = json.loads(d)
+per = {}
+for x in shards: per.setdefault(x["host_name"], []).append(x["decky_name"])
+assert {k: sorted(v) for k, v in per.items()} == {"w1": ["d1", "d3", "d5"], "w2": ["d2", "d4", "d6"]}, per
+s, _, d = call("GET", "/api/v1/attackers?search=" + attacker, headers=auth)
+a = [x for x in json.loads(d)["data"] if x["ip"] == attacker][0]
+s, _, d = call("GET", "/api/v1/attackers/" + a["uuid"], headers=auth)
+detail = json.loads(d)
+hops = {t.get("host") for t in detail["timeline"] if t["kind"] == "hop"}
+assert {"w1", "w2"} <= hops, hops
+# the dashboard: log in with the page's CSRF token, then the attacker page and the swarm page
+s, r, page = call("GET", "/login")
+csrf = re.search(rb'name="csrf" value="([^"]+)"', page).group(1).decode()
+cookie = r.getheader("Set-Cookie").split(";")[0]
+s, r, _ = call("POST", "/login", f"username=admin&password=integration-admin-pw&csrf={csrf}".encode(),
+               {"Cookie": cookie, "Origin": f"http://127.0.0.1:{port}"}, "application/x-www-form-urlencoded")
+session = r.getheader("Set-Cookie").split(";")[0]
+s, _, page = call("GET", "/attackers/" + a["uuid"], headers={"Cookie": session})
+m = re.search(rb'id="swarm-hosts">across workers: ([^<]+)<', page)
+assert s == 200 and m and set(m.group(1).decode().replace("&#x2192;", "→").split(" → ")) == {"w1", "w2"}, (s, m and m.group(1))
+s, _, page = call("GET", "/swarm", headers={"Cookie": session})
+assert s == 200 and page.count(b'class="state-active"') == 2 and page.count(b'class="state-running"') == 6, page[:2000]
+print(f"   dashboard: attacker {attacker} crossed workers {m.group(1).decode()}; swarm page lists 2 active hosts, 6 running shards")
+PY
+
 echo "-- pinning: evict w1 -> its still-valid certificate fails the handshake on the master within 1 s"
 W1C=(--cert "$WORK/w1/agent/worker.crt" --key "$WORK/w1/agent/worker.key")
 [ "$(ip netns exec "${PFX}w1" curl -sk "${W1C[@]}" -o /dev/null -w '%{http_code}' -X POST -d '{}' "https://$M:8770/swarm/heartbeat")" = 400 ]

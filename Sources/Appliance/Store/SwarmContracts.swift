@@ -24,10 +24,13 @@ public struct SwarmHostRecord: Sendable, Equatable {
     public var committedSeq: Int64
     public var ingested: Int64
     public var version: String?
+    /// The newest event sequence in the worker's outbox at its last heartbeat (lag = this - committedSeq).
+    public var outboxNewest: Int64 = 0
 
     public init(uuid: String, name: String, address: String, agentPort: Int = 8765, status: String = "enrolled", fingerprint: String,
                 previousFingerprint: String? = nil, previousUntil: Double? = nil, bootID: String? = nil, heartbeatSeq: Int64 = 0,
-                lastHeartbeat: Double? = nil, enrolledAt: Double, committedSeq: Int64 = 0, ingested: Int64 = 0, version: String? = nil) {
+                lastHeartbeat: Double? = nil, enrolledAt: Double, committedSeq: Int64 = 0, ingested: Int64 = 0, version: String? = nil,
+                outboxNewest: Int64 = 0) {
         self.uuid = uuid
         self.name = name
         self.address = address
@@ -43,6 +46,7 @@ public struct SwarmHostRecord: Sendable, Equatable {
         self.committedSeq = committedSeq
         self.ingested = ingested
         self.version = version
+        self.outboxNewest = outboxNewest
     }
 
     /// States whose certificate may still complete a handshake with the master.
@@ -118,7 +122,7 @@ public protocol SwarmStoring: Sendable {
     /// Installs a renewed certificate; the old pin stays valid until `graceUntil`.
     func renewSwarmHost(uuid: String, fingerprint: String, graceUntil: Double) throws
     /// Records a heartbeat (status `active`, sequence, boot id) unless it regresses or looks cloned.
-    func swarmHeartbeat(uuid: String, seq: Int64, bootID: String, version: String, now: Double) throws -> SwarmHeartbeatOutcome
+    func swarmHeartbeat(uuid: String, seq: Int64, bootID: String, version: String, outboxNewest: Int64, now: Double) throws -> SwarmHeartbeatOutcome
     /// `active` hosts silent past `stale` seconds become `stale`, past `unreachable` `unreachable`. Returns changes.
     func ageSwarmHosts(now: Double, stale: Double, unreachable: Double) throws -> [(uuid: String, status: String)]
     /// Commits shipped events from `host`: rows whose sequence is above the committed one are inserted with

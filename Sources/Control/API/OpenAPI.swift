@@ -42,7 +42,7 @@ enum OpenAPIDocument {
                                Prop("status", .text(enumValues: ["enrolled", "active", "stale", "unreachable", "evicted", "banned", "decommissioned"])),
                                Prop("last_heartbeat", .nullable(.number)), Prop("heartbeat_age", .nullable(.number)),
                                Prop("client_cert_fingerprint", .text), Prop("enrolled_at", .number), Prop("version", nullableText),
-                               Prop("events_committed_seq", .int), Prop("events_ingested", .int)]),
+                               Prop("events_committed_seq", .int), Prop("events_ingested", .int), Prop("shipping_lag", .int)]),
             "SwarmShard": .obj([Prop("decky_name", .text), Prop("host_uuid", .text), Prop("host_name", .text), Prop("host_status", .text),
                                 Prop("decky_ip", .text), Prop("services", .array(.text)), Prop("state", .text), Prop("last_error", nullableText),
                                 Prop("updated_at", .number)]),

@@ -49,6 +49,7 @@ enum Dashboard {
         }
         router.get("/deckies") { request, _ in try await authed(request, api) { _ in try deckies(api) } }
         router.get("/workers") { request, _ in try await authed(request, api) { _ in workers(api) } }
+        router.get("/swarm") { request, _ in try await authed(request, api) { _ in try swarm(api) } }
     }
 
     // MARK: session
@@ -279,6 +280,26 @@ enum Dashboard {
         return page("Deckies", body: "<table><thead><tr><th>name</th><th>ip</th><th>mac</th><th>services</th><th>state</th><th>error</th></tr></thead><tbody>\(trs)</tbody></table>")
     }
 
+    /// Swarm hosts (status, last heartbeat, event shipping and its lag) and the decky shards they hold.
+    static func swarm(_ api: APIServices) throws -> Response {
+        let now = wallClockSeconds()
+        let hosts = try api.store.swarmHosts()
+        let byID = Dictionary(hosts.map { ($0.uuid, $0) }, uniquingKeysWith: { $1 })
+        let hrows = hosts.map { x -> String in
+            let hb = x.lastHeartbeat.map { "\(Int(max(0, now - $0))) s ago" } ?? "never"
+            return "<tr><td>\(h(x.name))</td><td class=\"mono\">\(h(x.uuid))</td><td>\(h(x.address)):\(x.agentPort)</td><td class=\"state-\(h(x.status))\">\(h(x.status))</td><td>\(hb)</td><td>\(h(x.version ?? ""))</td><td>\(x.ingested)</td><td>\(max(0, x.outboxNewest - x.committedSeq))</td></tr>"
+        }.joined()
+        let srows = try api.store.shards().map { x -> String in
+            let services = strings(try? JSONValue.parse(x.services))
+            return "<tr><td>\(h(x.deckyName))</td><td>\(h(byID[x.hostUUID]?.name ?? "<unknown>"))</td><td>\(h(x.ip))</td><td>\(h(services.joined(separator: ", ")))</td><td class=\"state-\(h(x.state))\">\(h(x.state))</td><td>\(h(x.lastError ?? ""))</td></tr>"
+        }.joined()
+        let body = """
+            <h2>Hosts</h2><table id="swarm-hosts"><thead><tr><th>name</th><th>uuid</th><th>agent</th><th>status</th><th>last heartbeat</th><th>version</th><th>events shipped</th><th>shipping lag</th></tr></thead><tbody>\(hrows)</tbody></table>
+            <h2>Decky shards</h2><table id="swarm-shards"><thead><tr><th>decky</th><th>host</th><th>ip</th><th>services</th><th>state</th><th>error</th></tr></thead><tbody>\(srows)</tbody></table>
+            """
+        return page("Swarm", body: body)
+    }
+
     static func workers(_ api: APIServices) -> Response {
         let trs = api.registry.snapshot().map { w in
             "<tr><td>\(h(w.name))</td><td class=\"state-\(w.status.rawValue)\">\(w.status.rawValue)</td><td>\(w.lastHeartbeatTS.map(isoTime) ?? "never")</td><td>\(w.installed ? "yes" : "no")</td></tr>"
@@ -321,7 +342,7 @@ enum Dashboard {
 
     static func page(_ title: String, nav: Bool = true, body: String, script: Bool = false, status: HTTPResponse.Status = .ok) -> Response {
         let menu = nav ? """
-            <nav><a class="brand" href="/">decnet</a><a href="/">Overview</a><a href="/attackers">Attackers</a><a href="/deckies">Deckies</a><a href="/workers">Workers</a>
+            <nav><a class="brand" href="/">decnet</a><a href="/">Overview</a><a href="/attackers">Attackers</a><a href="/deckies">Deckies</a><a href="/swarm">Swarm</a><a href="/workers">Workers</a>
             <form method="post" action="/logout"><input type="hidden" name="csrf" value="\(h(pageCSRF ?? ""))"><button>Log out</button></form></nav>
             """ : ""
         let html = """

@@ -250,7 +250,7 @@ public final class SwarmAgent: Sendable {
             try? store.setState("swarm.heartbeat.seq", String(seq))
             let body = JSONValue.object([
                 ("seq", .number(Double(seq))), ("boot_id", .string(bootID)), ("version", .string(decnetVersion)),
-                ("deckies", .array(actions.deckies())),
+                ("deckies", .array(actions.deckies())), ("outbox_newest", .number(Double((try? store.newestLogID()) ?? 0))),
             ])
             do {
                 let r = try await masterClient(timeout: .seconds(10)).post("/swarm/heartbeat", json: body)

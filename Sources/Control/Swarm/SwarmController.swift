@@ -186,7 +186,8 @@ public final class SwarmController: Sendable {
         guard let boot = body["boot_id"]?.stringValue, (1...64).contains(boot.utf8.count) else { return refuse(.badRequest, "boot_id must be 1..64 characters") }
         let version = String((body["version"]?.stringValue ?? "unknown").prefix(64))
         let outcome: SwarmHeartbeatOutcome
-        do { outcome = try store.swarmHeartbeat(uuid: id, seq: Int64(seqD), bootID: boot, version: version, now: wallClockSeconds()) } catch {
+        let newest = body["outbox_newest"]?.doubleValue.flatMap { $0 >= 0 && $0 < 9e15 ? Int64($0) : nil } ?? 0
+        do { outcome = try store.swarmHeartbeat(uuid: id, seq: Int64(seqD), bootID: boot, version: version, outboxNewest: newest, now: wallClockSeconds()) } catch {
             return detail(.serviceUnavailable, "store unavailable")
         }
         switch outcome {

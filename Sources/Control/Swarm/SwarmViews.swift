@@ -16,6 +16,7 @@ public enum SwarmViews {
             ("client_cert_fingerprint", .string(h.fingerprint)), ("enrolled_at", .number(h.enrolledAt)),
             ("version", h.version.map { .string($0) } ?? .null), ("events_committed_seq", .number(Double(h.committedSeq))),
             ("events_ingested", .number(Double(h.ingested))),
+            ("shipping_lag", .number(Double(max(0, h.outboxNewest - h.committedSeq)))),
         ])
     }
 

@@ -4,14 +4,14 @@ import GRDB
 extension SQLiteStore: SwarmStoring {
     static let hostColumns = """
         uuid, name, address, agent_port, status, cert_fingerprint, previous_fingerprint, previous_until, boot_id, \
-        heartbeat_seq, last_heartbeat, enrolled_at, committed_seq, ingested, version
+        heartbeat_seq, last_heartbeat, enrolled_at, committed_seq, ingested, version, outbox_newest
         """
 
     static func hostRow(_ r: Row) -> SwarmHostRecord {
         SwarmHostRecord(
             uuid: r[0], name: r[1], address: r[2], agentPort: r[3], status: r[4], fingerprint: r[5], previousFingerprint: r[6],
             previousUntil: r[7], bootID: r[8], heartbeatSeq: r[9], lastHeartbeat: r[10], enrolledAt: r[11], committedSeq: r[12],
-            ingested: r[13], version: r[14])
+            ingested: r[13], version: r[14], outboxNewest: r[15])
     }
 
     public func swarmHosts() throws -> [SwarmHostRecord] {
@@ -57,11 +57,11 @@ extension SQLiteStore: SwarmStoring {
                 try db.execute(sql: "DELETE FROM swarm_hosts WHERE name = ? AND status IN ('evicted', 'decommissioned')", arguments: [host.name])
                 try db.execute(sql: "UPDATE swarm_tokens SET used_at = ?, host_uuid = ? WHERE id = ?", arguments: [now, host.uuid, tokenID])
                 try db.execute(
-                    sql: "INSERT INTO swarm_hosts (\(SQLiteStore.hostColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    sql: "INSERT INTO swarm_hosts (\(SQLiteStore.hostColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     arguments: [
                         host.uuid, host.name, host.address, host.agentPort, host.status, host.fingerprint, host.previousFingerprint,
                         host.previousUntil, host.bootID, host.heartbeatSeq, host.lastHeartbeat, host.enrolledAt, host.committedSeq,
-                        host.ingested, host.version,
+                        host.ingested, host.version, host.outboxNewest,
                     ])
                 return nil
             }
@@ -90,7 +90,7 @@ extension SQLiteStore: SwarmStoring {
         }
     }
 
-    public func swarmHeartbeat(uuid: String, seq: Int64, bootID: String, version: String, now: Double) throws -> SwarmHeartbeatOutcome {
+    public func swarmHeartbeat(uuid: String, seq: Int64, bootID: String, version: String, outboxNewest: Int64, now: Double) throws -> SwarmHeartbeatOutcome {
         try pool.write { db in
             guard let r = try Row.fetchOne(db, sql: "SELECT boot_id, heartbeat_seq, previous_boot FROM swarm_hosts WHERE uuid = ?", arguments: [uuid]) else {
                 return .unknownHost
@@ -106,9 +106,9 @@ extension SQLiteStore: SwarmStoring {
             }
             try db.execute(
                 sql: """
-                    UPDATE swarm_hosts SET status = 'active', boot_id = ?, heartbeat_seq = ?, last_heartbeat = ?, version = ?
+                    UPDATE swarm_hosts SET status = 'active', boot_id = ?, heartbeat_seq = ?, last_heartbeat = ?, version = ?, outbox_newest = ?
                     WHERE uuid = ? AND status IN ('enrolled', 'active', 'stale', 'unreachable')
-                    """, arguments: [bootID, seq, now, version, uuid])
+                    """, arguments: [bootID, seq, now, version, outboxNewest, uuid])
             return .accepted
         }
     }

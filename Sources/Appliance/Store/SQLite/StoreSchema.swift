@@ -206,6 +206,10 @@ enum StoreSchema {
                 CREATE INDEX ix_decky_shards_host ON decky_shards (host_uuid);
                 """)
         }
+        // Shipping lag on the dashboard: the newest outbox sequence each worker reported in its heartbeat.
+        m.registerMigration("v3-swarm-outbox") { db in
+            try db.execute(sql: "ALTER TABLE swarm_hosts ADD COLUMN outbox_newest INTEGER NOT NULL DEFAULT 0")
+        }
         return m
     }
 }
