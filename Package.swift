@@ -64,9 +64,9 @@ let package = Package(
             linkerSettings: [.linkedLibrary("ssl"), .linkedLibrary("crypto"), .linkedLibrary("z")]
         ),
         // System calls that are not packet work: netns/setns sockets and sysctls, bcrypt, privileges
-        // (capabilities, user switch, seccomp). pcap only compiles the decoys' port-scan filter.
+        // (capabilities, user switch, seccomp), gzip of the swarm's shipped batches (zlib). pcap only compiles the decoys' port-scan filter.
         .target(name: "CDecnetSystem", path: "Sources/CSystem", cSettings: cFlags,
-                linkerSettings: [.linkedLibrary("seccomp"), .linkedLibrary("crypt"), .linkedLibrary("pcap")]),
+                linkerSettings: [.linkedLibrary("seccomp"), .linkedLibrary("crypt"), .linkedLibrary("pcap"), .linkedLibrary("z")]),
         .target(
             name: "Fingerprint",
             dependencies: ["CPacket", .product(name: "Crypto", package: "swift-crypto")],

@@ -201,4 +201,16 @@ import X509
         #expect(throws: SwarmOperations.Failure.self) { try ops.plan(ini: "[d1]\nhost = w9\n", hosts: [h("w1")]) }
         #expect(throws: SwarmOperations.Failure.self) { try ops.plan(ini: "[d1]\n", hosts: [h("w3", "banned")]) }
     }
+
+    @Test func shippedBatchesInflateWithinTheirBound() throws {
+        let text = Array(String(repeating: #"{"seq":1,"ts":1,"decky":"d1","service":"ssh","event_type":"login_attempt"},"#, count: 2000).utf8)
+        let packed = try #require(SwarmGzip.compress(text))
+        #expect(packed.count * 8 < text.count)
+        #expect(try SwarmGzip.inflate(packed, limit: text.count) == text)
+        #expect(throws: SwarmGzip.InflateError.tooLarge) { try SwarmGzip.inflate(packed, limit: text.count - 1) }       // a bomb stops at the bound
+        #expect(throws: SwarmGzip.InflateError.malformed) { try SwarmGzip.inflate(packed.dropLast(9), limit: 1 << 20) }  // truncated
+        #expect(throws: SwarmGzip.InflateError.malformed) { try SwarmGzip.inflate(Array("not gzip at all".utf8), limit: 1 << 20) }
+        #expect(throws: SwarmGzip.InflateError.malformed) { try SwarmGzip.inflate(packed + [1, 2, 3], limit: 1 << 20) }    // trailing bytes
+        #expect(throws: SwarmGzip.InflateError.malformed) { try SwarmGzip.inflate([UInt8](), limit: 16) }
+    }
 }

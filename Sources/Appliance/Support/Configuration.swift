@@ -140,6 +140,18 @@ public struct DecnetConfiguration: Sendable {
             key: "client.config_file", env: "DECNET_CLIENT_CONFIG", kind: .path, defaultValue: nil,
             help: "Where `decnet login` keeps url and token (default ~/.config/decnet/client.json)."),
         Setting(
+            key: "export.syslog", env: "DECNET_EXPORT_SYSLOG", kind: .text, defaultValue: nil,
+            help: "HOST:PORT of a SIEM: the master exports every event as RFC 5425 syslog over TLS (octet-counted)."),
+        Setting(
+            key: "export.syslog_ca", env: "DECNET_EXPORT_SYSLOG_CA", kind: .path, defaultValue: nil,
+            help: "PEM CA that signs the SIEM's certificate (default: the system trust store)."),
+        Setting(
+            key: "export.syslog_cert", env: "DECNET_EXPORT_SYSLOG_CERT", kind: .path, defaultValue: nil,
+            help: "PEM client certificate for a SIEM that requires mutual TLS (with export.syslog_key)."),
+        Setting(
+            key: "export.syslog_key", env: "DECNET_EXPORT_SYSLOG_KEY", kind: .path, defaultValue: nil,
+            help: "PEM private key of export.syslog_cert."),
+        Setting(
             key: "privileges.user", env: "DECNET_USER", kind: .text, defaultValue: "decnet",
             help: "Unprivileged user daemons switch to after setup."),
         Setting(

@@ -209,6 +209,7 @@ public final class SwarmAgent: Sendable {
     let bootID: String
     let nonces: SignedCommandNonces
     let stopRequested = NIOLockedValueBox(false)
+    let loggedRatio = NIOLockedValueBox(false)
 
     public init(files: SwarmAgentFiles, store: any DecnetStore, actions: SwarmAgentActions, options: SwarmAgentOptions = .init()) throws {
         identity = try SwarmWorkerIdentity(files: files)
@@ -297,7 +298,17 @@ public final class SwarmAgent: Sendable {
                 ])
             })
             do {
-                let resp = try await masterClient(timeout: .seconds(30)).post("/swarm/events", json: .object([("events", events)]))
+                let plain = Array(JSONValue.object([("events", events)]).serialized.utf8)
+                let resp: SwarmHTTPResponse
+                if let packed = SwarmGzip.compress(plain) {
+                    resp = try await masterClient(timeout: .seconds(30)).send("POST", "/swarm/events", body: packed, headers: [("Content-Encoding", "gzip")])
+                    if rows.count >= 1000, !loggedRatio.withLockedValue({ $0 }) {
+                        loggedRatio.withLockedValue { $0 = true }
+                        logger.info("agent: shipping batches gzip-compressed: \(rows.count) events, \(plain.count) -> \(packed.count) bytes")
+                    }
+                } else {
+                    resp = try await masterClient(timeout: .seconds(30)).send("POST", "/swarm/events", body: plain)
+                }
                 guard resp.status == 200, let c = resp.json?["committed"]?.doubleValue else {
                     throw SwarmHTTPError("master answered \(resp.status): \(resp.detail)")
                 }

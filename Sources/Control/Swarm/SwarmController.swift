@@ -215,7 +215,15 @@ public final class SwarmController: Sendable {
     func events(_ request: Request, _ context: SwarmContext) async -> Response {
         guard let p = await worker(context) else { return detail(.forbidden, "a pinned worker certificate is required") }
         let id = p.identity.id
-        guard let body = await readJSONBody(request, limit: 32 << 20), case .array(let list)? = body["events"], list.count <= 10_000 else {
+        // Batches arrive gzip-compressed (Content-Encoding: gzip, at most 8 MiB, inflating to at most 64 MiB) or plain.
+        var body: JSONValue? = nil
+        if request.headers[.contentEncoding]?.lowercased() == "gzip" {
+            if let buf = try? await request.body.collect(upTo: 8 << 20), let raw = try? SwarmGzip.inflate(buf.readableBytesView, limit: 64 << 20),
+               let v = try? JSONValue.parse(raw), v.isObject { body = v }
+        } else {
+            body = await readJSONBody(request, limit: 32 << 20)
+        }
+        guard let body, case .array(let list)? = body["events"], list.count <= 10_000 else {
             audit(swarmAudit("swarm.events.refused", peer: context.remoteIP, [("host_uuid", .string(id)), ("reason", .string("malformed batch"))]))
             return detail(.badRequest, "body must be {\"events\": [...]} with at most 10000 events")
         }

@@ -86,6 +86,16 @@ struct SwarmCtl: ParsableCommand {
         var services: [any Service] = []
         if let bus { services.append(BusClientService(bus: bus)) }
         services.append(svc)
+        do {
+            if let export = try SyslogExportConfiguration.from(DecnetConfiguration.current) {
+                let exporter = try SyslogExporter(config: export, store: store)
+                services.append(TaskService(name: "export.syslog") { await exporter.run() })
+                stdoutLine("decnet swarmctl: exporting events as RFC 5425 syslog to \(export.host):\(export.port)")
+            }
+        } catch {
+            stderrLine("decnet swarmctl: \(error)")
+            throw ExitCode(78)
+        }
         let group = services
         try runBlocking { try await DaemonGroup.run(group, logger: Logger.decnet("swarmctl")) }
     }
