@@ -149,6 +149,8 @@ def main():
         ("POST", "/swarm/hosts/{host_uuid}/ban", "/swarm/hosts/no-such-host/ban", None, {A: 401, VW: 403, AD: 404}),
         ("DELETE", "/swarm/hosts/{host_uuid}", "/swarm/hosts/no-such-host", None, {A: 401, VW: 403, AD: 404}),
         ("POST", "/swarm/hosts/{host_uuid}/teardown", "/swarm/hosts/no-such-host/teardown", None, {A: 401, VW: 403, AD: 404}),
+        ("POST", "/swarm/deckies/{decky_name}/mutate", "/swarm/deckies/no-such-decky/mutate", None, {A: 401, VW: 403, AD: 404}),
+        ("POST", "/swarm/check", "/swarm/check", None, {A: 401, VW: 403, AD: 200}),
         ("POST", "/swarm/deploy", "/swarm/deploy", {"ini_content": "[d1]\nservices = ssh\n"}, {A: 401, VW: 403, AD: 409}),
     ]
 

@@ -168,6 +168,13 @@ python3 -c "import sys; d=float(sys.argv[2])-float(sys.argv[1]); print(f'   the 
 for _ in $(seq 100); do [ "$(msql "select count(*) from logs where origin_host = '$U1' and attacker_ip = '$X' and decky = 'd1'")" -gt 0 ] && break; sleep 0.05; done
 [ "$(msql "select count(distinct origin_host) from logs where attacker_ip = '$X' and origin_host is not null")" = 2 ]
 
+echo "-- check and mutate through the workers' agents"
+mctl check | tee "$WORK/check.out"
+grep -q "^w1: reachable ok" "$WORK/check.out"
+grep -q "^w2: reachable ok" "$WORK/check.out"
+mctl mutate d4 | tee "$WORK/mutate.out"
+grep -q "^d4@w2: http -> " "$WORK/mutate.out"
+
 echo "-- the master's API and dashboard: the attacker's traversal across both workers, the swarm page"
 "$DECNET" profiler --db "$MDB" --once >/dev/null 2>"$WORK/profiler.err"
 ip netns exec "${PFX}m" env DECNET_JWT_SECRET=integration-secret-0123456789abcdefghij DECNET_ADMIN_PASSWORD=initial-admin-pw \
@@ -350,6 +357,14 @@ mctl ban w7 >/dev/null
 T7=$(mctl token create --name w7 --ttl 10m)
 if inns "${PFX}w1" "$DECNET" join "https://$M:8770" "$T7" --name w7 --agent-dir "$WORK/w7b" 2>"$WORK/ban.err"; then echo "a banned name joined again"; exit 1; fi
 grep -q "join refused (403): the host named w7 is banned" "$WORK/ban.err"
+
+echo "-- a cloned identity (w2's certificate heard from a second boot) raises swarm.identity.cloned; a forged command is refused"
+[ "$(ip netns exec "${PFX}w2" curl -sk "${W2C[@]}" -o /dev/null -w '%{http_code}' -X POST -d '{"seq":1,"boot_id":"another-machine"}' "https://$M:8770/swarm/heartbeat")" = 204 ]
+for _ in $(seq 50); do [ "$(msql "select count(*) from logs where event_type = 'swarm.identity.cloned'")" -gt 0 ] && break; sleep 0.1; done
+[ "$(msql "select count(*) from logs where event_type = 'swarm.identity.cloned' and fields like '%$U2%'")" -gt 0 ]
+[ "$(ip netns exec "${PFX}m" curl -sk "${MC[@]}" -o /dev/null -w '%{http_code}' -X POST -d '{"command":"self-destruct","host_uuid":"x"}' "https://$W2:8765/self-destruct")" = 403 ]
+for _ in $(seq 100); do [ "$(msql "select count(*) from logs where event_type = 'swarm.command.refused' and origin_host = '$U2'")" -gt 0 ] && break; sleep 0.1; done
+[ "$(msql "select count(*) from logs where event_type = 'swarm.command.refused' and origin_host = '$U2'")" -gt 0 ]
 
 echo "-- decommission of an online worker: nothing of it left on it (namespaces, links, key, units, state); logs kept"
 kill "$W2PID"; wait "$W2PID" 2>/dev/null || true

@@ -120,6 +120,34 @@ extension APIRoutes {
                                              status: .accepted)
                 },
                 Route(
+                    method: .post, path: "/swarm/deckies/{decky_name}/mutate", access: .admin, tag: "swarm",
+                    summary: "Rotate one swarm decky's services now, on the worker that holds it",
+                    pathParams: [deckyName],
+                    replies: ok(.obj([Prop("decky_name", .text), Prop("host_name", .text), Prop("old_services", .array(.text)),
+                                      Prop("new_services", .array(.text))])),
+                    errors: [404, 409]
+                ) { c in
+                    do {
+                        let (h, old, new) = try await c.api.swarm.mutate(decky: c.path["decky_name"]!)
+                        return JSONResponse.make(.object([("decky_name", .string(c.path["decky_name"]!)), ("host_name", .string(h.name)),
+                                                          ("old_services", .array(old.map { .string($0) })), ("new_services", .array(new.map { .string($0) }))]))
+                    } catch { throw fail(error) }
+                },
+                Route(
+                    method: .post, path: "/swarm/check", access: .admin, tag: "swarm", summary: "Probe every enrolled worker's agent over pinned mTLS",
+                    replies: ok(.obj([Prop("results", .array(.obj([Prop("host_uuid", .text), Prop("host_name", .text), Prop("reachable", .boolean),
+                                                                   Prop("detail", .text)])))])),
+                    errors: [409]
+                ) { c in
+                    do {
+                        let results = try await c.api.swarm.check()
+                        return JSONResponse.make(.object([("results", .array(results.map { r in
+                            .object([("host_uuid", .string(r.host.uuid)), ("host_name", .string(r.host.name)), ("reachable", .bool(r.reachable)),
+                                     ("detail", .string(r.reachable ? "ok" : "probe failed"))])
+                        }))]))
+                    } catch { throw fail(error) }
+                },
+                Route(
                     method: .post, path: "/swarm/deploy", access: .admin, tag: "swarm",
                     summary: "Dispatch a fleet INI's deckies to the workers (round-robin, or `host = NAME` in a section)",
                     body: .body([Prop("ini_content", .text(max: 512 << 10))]), bodyLimit: 8 << 20,

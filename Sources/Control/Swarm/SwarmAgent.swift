@@ -176,15 +176,19 @@ public struct SwarmAgentActions: Sendable {
     public var deploy: @Sendable (String) async throws -> [String]
     /// Removes every decky (nil) or one.
     public var teardown: @Sendable (String?) async throws -> Void
+    /// Rotates one decky's services now (operator trigger); returns (old, new) services.
+    public var mutate: @Sendable (String) async throws -> ([String], [String])
     /// The deckies to report in heartbeats: name, ip, services, state.
     public var deckies: @Sendable () -> [JSONValue]
     /// Self-destruct: remove deckies, keys, units and state (logs stay), then stop the process.
     public var selfDestruct: @Sendable () async -> Void
 
     public init(deploy: @escaping @Sendable (String) async throws -> [String], teardown: @escaping @Sendable (String?) async throws -> Void,
+                mutate: @escaping @Sendable (String) async throws -> ([String], [String]),
                 deckies: @escaping @Sendable () -> [JSONValue], selfDestruct: @escaping @Sendable () async -> Void) {
         self.deploy = deploy
         self.teardown = teardown
+        self.mutate = mutate
         self.deckies = deckies
         self.selfDestruct = selfDestruct
     }
@@ -385,13 +389,26 @@ public final class SwarmAgent: Sendable {
                 return jsonResponse(.ok, .object([("status", .string("torn_down"))]))
             } catch { return detail(.internalServerError, "\(error)") }
         }
+        router.post("/mutate") { [self] request, _ in
+            guard let body = await readJSONBody(request, limit: 16 << 10), let id = body["decky_id"]?.stringValue, (1...64).contains(id.utf8.count) else {
+                return detail(.badRequest, "body must be {\"decky_id\": \"NAME\"}")
+            }
+            do {
+                let (old, new) = try await actions.mutate(id)
+                return jsonResponse(.ok, .object([("decky_id", .string(id)), ("old_services", .array(old.map { .string($0) })),
+                                                  ("new_services", .array(new.map { .string($0) }))]))
+            } catch { return detail(.notFound, "\(error)") }
+        }
         router.post("/self-destruct") { [self] request, context in
             guard let body = await readJSONBody(request, limit: 16 << 10) else { return detail(.badRequest, "body must be a signed command") }
             do {
                 try SignedCommand.verify(body, command: "self-destruct", hostUUID: uuid, masterPins: masterPins, root: identity.root,
                                          nonces: nonces, now: wallClockSeconds())
             } catch {
+                // An audit event in this worker's store: it ships to the master like every other event.
                 logger.warning("agent: self-destruct refused from \(context.remoteIP): \(error)")
+                try? store.writeAudit(swarmAudit("swarm.command.refused", peer: context.remoteIP,
+                                                 [("host_uuid", .string(uuid)), ("command", .string("self-destruct")), ("reason", .string("\(error)"))]))
                 return detail(.forbidden, "\(error)")
             }
             logger.notice("agent: signed self-destruct accepted")

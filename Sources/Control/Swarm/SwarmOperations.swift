@@ -218,6 +218,42 @@ public struct SwarmOperations: Sendable {
         }
     }
 
+    /// `POST /mutate` on the agent holding `decky` (from the shards): its services rotate now.
+    public func mutate(decky: String) async throws -> (SwarmHostRecord, [String], [String]) {
+        guard let shard = try store.shards().first(where: { $0.deckyName == decky }) else { throw Failure("no swarm decky \(decky)", notFound: true) }
+        let h = try host(shard.hostUUID)
+        let r = try await agentClient(h).post("/mutate", json: .object([("decky_id", .string(decky))]))
+        guard r.status == 200, let j = r.json else { throw Failure("\(h.name): \(r.status) \(r.detail)") }
+        func list(_ k: String) -> [String] { if case .array(let a)? = j[k] { return a.compactMap(\.stringValue) }; return [] }
+        return (h, list("old_services"), list("new_services"))
+    }
+
+    public struct CheckResult: Sendable {
+        public var host: SwarmHostRecord
+        public var reachable: Bool
+        public var detail: String
+    }
+
+    /// Probes every admitted host's agent (`GET /health` over pinned mTLS); never leaks error internals to the
+    /// row, only whether the agent answered as itself.
+    public func check() async throws -> [CheckResult] {
+        let hosts = try store.swarmHosts().filter { SwarmHostRecord.admitted.contains($0.status) && !$0.address.isEmpty }
+        return await withTaskGroup(of: CheckResult.self) { group in
+            for h in hosts {
+                group.addTask {
+                    do {
+                        let r = try await agentClient(h, timeout: .seconds(5)).get("/health")
+                        let ok = r.status == 200 && r.json?["host_uuid"]?.stringValue == h.uuid
+                        return CheckResult(host: h, reachable: ok, detail: ok ? "ok" : "answered \(r.status)")
+                    } catch { return CheckResult(host: h, reachable: false, detail: "probe failed: \(error)") }
+                }
+            }
+            var out: [CheckResult] = []
+            for await r in group { out.append(r) }
+            return out.sorted { $0.host.name < $1.host.name }
+        }
+    }
+
     /// `POST /teardown` on one host's agent (all its deckies) and its shards removed on success.
     public func teardown(_ ref: String) async throws -> (Bool, String) {
         let h = try host(ref)

@@ -105,7 +105,7 @@ struct SwarmCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "swarm",
         abstract: "Operate the fleet from the master: join tokens, hosts, deploy, teardown, evict, ban, decommission.",
-        subcommands: [Token.self, Hosts.self, SwarmDeploy.self, SwarmTeardown.self, Evict.self, Ban.self, Decommission.self, Shards.self])
+        subcommands: [Token.self, Hosts.self, SwarmDeploy.self, SwarmTeardown.self, SwarmMutate.self, Check.self, Evict.self, Ban.self, Decommission.self, Shards.self])
 
     struct Token: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Join tokens.", subcommands: [Create.self, List.self])
@@ -225,6 +225,39 @@ struct SwarmCommand: ParsableCommand {
                 }
                 for r in results { print("\(r.host.name): \(r.ok ? "ok" : "FAILED") \(r.deckies.joined(separator: ",")) \(r.detail)") }
                 if results.contains(where: { !$0.ok }) { throw ExitCode(1) }
+            }
+        }
+    }
+
+    struct SwarmMutate: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "mutate", abstract: "Rotate one swarm decky's services now (on its worker).")
+        @OptionGroup var master: MasterOptions
+        @Argument(help: "Decky name.") var decky: String
+        func run() throws {
+            let (store, authority) = try master.open("swarm mutate")
+            let ops = SwarmOperations(store: store, authority: authority), decky = self.decky
+            try runBlocking {
+                do {
+                    let (h, old, new) = try await ops.mutate(decky: decky)
+                    print("\(decky)@\(h.name): \(old.joined(separator: ",")) -> \(new.joined(separator: ","))")
+                } catch {
+                    stderrLine("decnet swarm mutate: \(error)")
+                    throw ExitCode(1)
+                }
+            }
+        }
+    }
+
+    struct Check: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Probe every enrolled worker's agent over pinned mTLS.")
+        @OptionGroup var master: MasterOptions
+        func run() throws {
+            let (store, authority) = try master.open("swarm check")
+            let ops = SwarmOperations(store: store, authority: authority)
+            try runBlocking {
+                let results = try await ops.check()
+                for r in results { print("\(r.host.name): \(r.reachable ? "reachable" : "UNREACHABLE") \(r.detail)") }
+                if results.contains(where: { !$0.reachable }) { throw ExitCode(1) }
             }
         }
     }
@@ -361,6 +394,12 @@ struct Agent: ParsableCommand {
                 return (try fleet.entries().entries.map(\.spec.name))
             },
             teardown: { id in _ = try teardownFleet(fleet: fleet, prefix: prefix, id: id) },
+            mutate: { id in
+                let mutator = Mutator(fleet: fleet, logPath: conf.ingestLogFile)
+                let m = try mutator.mutate(id, trigger: .operator, actor: "master")
+                mutator.emit(m)
+                return (m.oldServices, m.newServices)
+            },
             deckies: {
                 ((try? fleet.entries().entries) ?? []).map { e in
                     .object([("name", .string(e.spec.name)), ("ip", .string(e.spec.ip.description)),
