@@ -27,7 +27,9 @@ import X509
 
     static func nio(_ c: Certificate) throws -> NIOSSLCertificate { try NIOSSLCertificate(bytes: SwarmPKI.der(c), format: .der) }
 
-    static func verdict(_ cb: @escaping @Sendable ([NIOSSLCertificate], EventLoopPromise<NIOSSLVerificationResult>) -> Void, _ chain: [NIOSSLCertificate]) throws
+    static func verdict(
+        _ cb: @escaping @Sendable ([NIOSSLCertificate], EventLoopPromise<NIOSSLVerificationResult>) -> Void, _ chain: [NIOSSLCertificate]
+    ) throws
         -> NIOSSLVerificationResult
     {
         let loop = EmbeddedEventLoop()
@@ -38,8 +40,10 @@ import X509
 
     @Test func identitiesComeFromTheSPIFFEURIOnly() throws {
         #expect(SwarmIdentity.parse(uri: "spiffe://decnet/abc/worker/1234") == SwarmIdentity(fleet: "abc", role: .worker, id: "1234"))
-        for bad in ["spiffe://decnet/abc/admin/1", "spiffe://decnet/abc/worker", "spiffe://other/abc/worker/1", "spiffe://decnet/a/b/worker/1",
-                    "spiffe://decnet/abc/worker/1/2", "spiffe://decnet//worker/1", "spiffe://decnet/abc/worker/a%2Fb"] {
+        for bad in [
+            "spiffe://decnet/abc/admin/1", "spiffe://decnet/abc/worker", "spiffe://other/abc/worker/1", "spiffe://decnet/a/b/worker/1",
+            "spiffe://decnet/abc/worker/1/2", "spiffe://decnet//worker/1", "spiffe://decnet/abc/worker/a%2Fb",
+        ] {
             #expect(SwarmIdentity.parse(uri: bad) == nil, "\(bad)")
         }
         let a = try Self.authority()
@@ -82,9 +86,11 @@ import X509
         #expect(try SwarmJoinToken.parse(t.description) == t)
         #expect(try SwarmJoinToken.parse(" \(t.description)\n") == t)
         let good = t.description.split(separator: ".").map(String.init)
-        for bad in ["", "decnet1", "decnet2.\(good[1]).\(good[2]).\(good[3])", "decnet1.\(good[1].uppercased()).\(good[2]).\(good[3])",
-                    "decnet1.\(good[1]).\(good[2]).\(good[3]).x", "decnet1.\(good[1]).zzzz.\(good[3])", "decnet1.\(good[1]).\(good[2]).short",
-                    "decnet1.\(good[1]).\(good[2]).\(good[3].dropLast())+", String(repeating: "x", count: 300)] {
+        for bad in [
+            "", "decnet1", "decnet2.\(good[1]).\(good[2]).\(good[3])", "decnet1.\(good[1].uppercased()).\(good[2]).\(good[3])",
+            "decnet1.\(good[1]).\(good[2]).\(good[3]).x", "decnet1.\(good[1]).zzzz.\(good[3])", "decnet1.\(good[1]).\(good[2]).short",
+            "decnet1.\(good[1]).\(good[2]).\(good[3].dropLast())+", String(repeating: "x", count: 300),
+        ] {
             #expect(throws: SwarmJoinToken.Malformed.self, "\(bad)") { try SwarmJoinToken.parse(bad) }
         }
         #expect(t.secretHash == SwarmJoinToken.hash(secret: t.secret))
@@ -105,20 +111,20 @@ import X509
         }
         let e = try SignedCommand.make(command: "self-destruct", hostUUID: "h1", authority: a, now: now)
         try verify(e)
-        #expect(throws: SignedCommand.Refused.self) { try verify(e) }                                   // replayed
+        #expect(throws: SignedCommand.Refused.self) { try verify(e) }  // replayed
         let e2 = try SignedCommand.make(command: "self-destruct", hostUUID: "h1", authority: a, now: now)
-        #expect(throws: SignedCommand.Refused.self) { try verify(e2, host: "h2") }                      // another host
-        #expect(throws: SignedCommand.Refused.self) { try verify(e2, at: now + 301) }                   // expired
-        #expect(throws: SignedCommand.Refused.self) { try verify(e2, pins: ["0000"]) }                  // not our master
+        #expect(throws: SignedCommand.Refused.self) { try verify(e2, host: "h2") }  // another host
+        #expect(throws: SignedCommand.Refused.self) { try verify(e2, at: now + 301) }  // expired
+        #expect(throws: SignedCommand.Refused.self) { try verify(e2, pins: ["0000"]) }  // not our master
         guard case .object(var m) = e2 else { Issue.record("not an object"); return }
-        if let i = m.firstIndex(where: { $0.0 == "expires_at" }) { m[i].1 = .number(now + 250) }        // tampered
+        if let i = m.firstIndex(where: { $0.0 == "expires_at" }) { m[i].1 = .number(now + 250) }  // tampered
         #expect(throws: SignedCommand.Refused.self) { try verify(.object(m)) }
         let long = try SignedCommand.make(command: "self-destruct", hostUUID: "h1", authority: a, now: now, lifetime: 3600)
-        #expect(throws: SignedCommand.Refused.self) { try verify(long) }                                // window too long
+        #expect(throws: SignedCommand.Refused.self) { try verify(long) }  // window too long
         let other = try Self.authority()
         let forged = try SignedCommand.make(command: "self-destruct", hostUUID: "h1", authority: other, now: now)
-        #expect(throws: SignedCommand.Refused.self) { try verify(forged, pins: pins.union([other.masterPin])) }   // other root
-        try verify(e2)   // the untouched one still verifies once
+        #expect(throws: SignedCommand.Refused.self) { try verify(forged, pins: pins.union([other.masterPin])) }  // other root
+        try verify(e2)  // the untouched one still verifies once
     }
 
     @Test func theMasterListenerAdmitsOnlyPinnedWorkers() throws {
@@ -126,7 +132,7 @@ import X509
         let pins = SwarmPinTable()
         let (leaf, _) = try Self.worker(a, id: "h1")
         let cb = SwarmTLS.masterCallback(authority: a, pins: pins, logger: .init(label: "test"))
-        #expect(try Self.verdict(cb, [try Self.nio(leaf)]) == .failed)                                   // unknown
+        #expect(try Self.verdict(cb, [try Self.nio(leaf)]) == .failed)  // unknown
         let h = SwarmHostRecord(uuid: "h1", name: "w1", address: "", fingerprint: SwarmPKI.fingerprint(leaf), enrolledAt: 0)
         pins.load([h], now: 0)
         #expect(try Self.verdict(cb, [try Self.nio(leaf)]) == .certificateVerified)
@@ -146,7 +152,7 @@ import X509
         #expect(try Self.verdict(cb, [try Self.nio(leaf)]) == .certificateVerified)
         pins.load([renewed], now: 150)
         #expect(try Self.verdict(cb, [try Self.nio(leaf)]) == .failed)
-        #expect(try Self.verdict(cb, [try Self.nio(a.master)]) == .certificateVerified)                  // the master itself
+        #expect(try Self.verdict(cb, [try Self.nio(a.master)]) == .certificateVerified)  // the master itself
         let other = try Self.authority()
         #expect(try Self.verdict(cb, [try Self.nio(other.master)]) == .failed)
     }
@@ -155,13 +161,13 @@ import X509
         let a = try Self.authority(), other = try Self.authority()
         let cb = SwarmTLS.pinnedCallback(root: a.root, pins: { [a.masterPin] }, role: .master)
         #expect(try Self.verdict(cb, [try Self.nio(a.master)]) == .certificateVerified)
-        #expect(try Self.verdict(cb, [try Self.nio(try Self.worker(a).0)]) == .failed)                   // a worker
+        #expect(try Self.verdict(cb, [try Self.nio(try Self.worker(a).0)]) == .failed)  // a worker
         #expect(try Self.verdict(cb, [try Self.nio(other.master)]) == .failed)
         let seen = NIOLockedValueBox<Certificate?>(nil)
         let join = SwarmTLS.joinCallback(caHash: a.caHash, sawRoot: seen)
-        #expect(try Self.verdict(join, [try Self.nio(other.master), try Self.nio(other.root)]) == .failed)     // MITM
-        #expect(try Self.verdict(join, [try Self.nio(other.master), try Self.nio(a.root)]) == .failed)         // our root, their leaf
-        #expect(try Self.verdict(join, [try Self.nio(try Self.worker(a).0), try Self.nio(a.root)]) == .failed) // not a master
+        #expect(try Self.verdict(join, [try Self.nio(other.master), try Self.nio(other.root)]) == .failed)  // MITM
+        #expect(try Self.verdict(join, [try Self.nio(other.master), try Self.nio(a.root)]) == .failed)  // our root, their leaf
+        #expect(try Self.verdict(join, [try Self.nio(try Self.worker(a).0), try Self.nio(a.root)]) == .failed)  // not a master
         #expect(seen.withLockedValue { $0 } == nil)
         #expect(try Self.verdict(join, [try Self.nio(a.master), try Self.nio(a.root)]) == .certificateVerified)
         #expect(seen.withLockedValue { $0 } == a.root)
@@ -207,10 +213,10 @@ import X509
         let packed = try #require(SwarmGzip.compress(text))
         #expect(packed.count * 8 < text.count)
         #expect(try SwarmGzip.inflate(packed, limit: text.count) == text)
-        #expect(throws: SwarmGzip.InflateError.tooLarge) { try SwarmGzip.inflate(packed, limit: text.count - 1) }       // a bomb stops at the bound
+        #expect(throws: SwarmGzip.InflateError.tooLarge) { try SwarmGzip.inflate(packed, limit: text.count - 1) }  // a bomb stops at the bound
         #expect(throws: SwarmGzip.InflateError.malformed) { try SwarmGzip.inflate(packed.dropLast(9), limit: 1 << 20) }  // truncated
         #expect(throws: SwarmGzip.InflateError.malformed) { try SwarmGzip.inflate(Array("not gzip at all".utf8), limit: 1 << 20) }
-        #expect(throws: SwarmGzip.InflateError.malformed) { try SwarmGzip.inflate(packed + [1, 2, 3], limit: 1 << 20) }    // trailing bytes
+        #expect(throws: SwarmGzip.InflateError.malformed) { try SwarmGzip.inflate(packed + [1, 2, 3], limit: 1 << 20) }  // trailing bytes
         #expect(throws: SwarmGzip.InflateError.malformed) { try SwarmGzip.inflate([UInt8](), limit: 16) }
     }
 }

@@ -27,10 +27,12 @@ public struct SwarmHostRecord: Sendable, Equatable {
     /// The newest event sequence in the worker's outbox at its last heartbeat (lag = this - committedSeq).
     public var outboxNewest: Int64 = 0
 
-    public init(uuid: String, name: String, address: String, agentPort: Int = 8765, status: String = "enrolled", fingerprint: String,
-                previousFingerprint: String? = nil, previousUntil: Double? = nil, bootID: String? = nil, heartbeatSeq: Int64 = 0,
-                lastHeartbeat: Double? = nil, enrolledAt: Double, committedSeq: Int64 = 0, ingested: Int64 = 0, version: String? = nil,
-                outboxNewest: Int64 = 0) {
+    public init(
+        uuid: String, name: String, address: String, agentPort: Int = 8765, status: String = "enrolled", fingerprint: String,
+        previousFingerprint: String? = nil, previousUntil: Double? = nil, bootID: String? = nil, heartbeatSeq: Int64 = 0,
+        lastHeartbeat: Double? = nil, enrolledAt: Double, committedSeq: Int64 = 0, ingested: Int64 = 0, version: String? = nil,
+        outboxNewest: Int64 = 0
+    ) {
         self.uuid = uuid
         self.name = name
         self.address = address

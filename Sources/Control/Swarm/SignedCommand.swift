@@ -19,12 +19,15 @@ public enum SignedCommand {
     }
 
     /// An envelope for `command` to `hostUUID`, valid for `lifetime` seconds.
-    public static func make(command: String, hostUUID: String, authority: SwarmAuthority, now: Double = wallClockSeconds(), lifetime: Double = 300)
+    public static func make(
+        command: String, hostUUID: String, authority: SwarmAuthority, now: Double = wallClockSeconds(), lifetime: Double = 300
+    )
         throws -> JSONValue
     {
         let nonce = SwarmPKI.hex(randomSecretBytes(16))
         let issued = Int64(now), expires = Int64(now + lifetime)
-        let sig = try authority.masterKey.signature(for: payload(command: command, hostUUID: hostUUID, nonce: nonce, issued: issued, expires: expires))
+        let sig = try authority.masterKey.signature(
+            for: payload(command: command, hostUUID: hostUUID, nonce: nonce, issued: issued, expires: expires))
         return .object([
             ("command", .string(command)), ("host_uuid", .string(hostUUID)), ("nonce", .string(nonce)),
             ("issued_at", .number(Double(issued))), ("expires_at", .number(Double(expires))),
@@ -33,12 +36,15 @@ public enum SignedCommand {
     }
 
     /// Verifies an envelope; throws with the reason. Records the nonce when accepted.
-    public static func verify(_ e: JSONValue, command: String, hostUUID: String, masterPins: Set<String>, root: Certificate,
-                              nonces: SignedCommandNonces, now: Double) throws
-    {
+    public static func verify(
+        _ e: JSONValue, command: String, hostUUID: String, masterPins: Set<String>, root: Certificate,
+        nonces: SignedCommandNonces, now: Double
+    ) throws {
         guard e["command"]?.stringValue == command else { throw Refused("not a \(command) command") }
         guard e["host_uuid"]?.stringValue == hostUUID else { throw Refused("addressed to another host") }
-        guard let nonce = e["nonce"]?.stringValue, nonce.utf8.count == 32, nonce.utf8.allSatisfy(SwarmJoinToken.isHex) else { throw Refused("bad nonce") }
+        guard let nonce = e["nonce"]?.stringValue, nonce.utf8.count == 32, nonce.utf8.allSatisfy(SwarmJoinToken.isHex) else {
+            throw Refused("bad nonce")
+        }
         guard let i = e["issued_at"]?.doubleValue, let x = e["expires_at"]?.doubleValue, i.isFinite, x.isFinite, abs(i) < 1e13, abs(x) < 1e13 else {
             throw Refused("bad issued_at/expires_at")
         }
@@ -47,11 +53,11 @@ public enum SignedCommand {
         guard Double(issued) <= now + 60 else { throw Refused("issued in the future") }
         guard now <= Double(expires) else { throw Refused("expired") }
         guard let signerPEM = e["signer"]?.stringValue, let signer = try? SwarmPKI.parseCertificate(pem: signerPEM),
-              masterPins.contains(SwarmPKI.fingerprint(signer)), SwarmIdentity.of(signer)?.role == .master, SwarmPKI.isIssued(signer, by: root)
+            masterPins.contains(SwarmPKI.fingerprint(signer)), SwarmIdentity.of(signer)?.role == .master, SwarmPKI.isIssued(signer, by: root)
         else { throw Refused("not signed by the pinned master") }
         guard let sigB64 = e["signature"]?.stringValue, let sigDER = Base64.decode(sigB64),
-              let sig = try? P256.Signing.ECDSASignature(derRepresentation: sigDER), let key = P256.Signing.PublicKey(signer.publicKey),
-              key.isValidSignature(sig, for: payload(command: command, hostUUID: hostUUID, nonce: nonce, issued: issued, expires: expires))
+            let sig = try? P256.Signing.ECDSASignature(derRepresentation: sigDER), let key = P256.Signing.PublicKey(signer.publicKey),
+            key.isValidSignature(sig, for: payload(command: command, hostUUID: hostUUID, nonce: nonce, issued: issued, expires: expires))
         else { throw Refused("bad signature") }
         guard nonces.claim(nonce, until: Double(expires), now: now) else { throw Refused("replayed (nonce already used)") }
     }

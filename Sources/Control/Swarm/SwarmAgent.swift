@@ -48,7 +48,8 @@ public struct SwarmAgentFiles: Sendable {
 
         public init?(json j: JSONValue) {
             guard let u = j["host_uuid"]?.stringValue, let n = j["name"]?.stringValue, let f = j["fleet"]?.stringValue,
-                  let m = j["master_url"]?.stringValue, case .array(let pins)? = j["master_pins"] else { return nil }
+                let m = j["master_url"]?.stringValue, case .array(let pins)? = j["master_pins"]
+            else { return nil }
             hostUUID = u
             name = n
             fleet = f
@@ -58,7 +59,8 @@ public struct SwarmAgentFiles: Sendable {
             agentPort = Int(j["agent_port"]?.doubleValue ?? 8765)
         }
 
-        public init(hostUUID: String, name: String, fleet: String, masterURL: String, masterPins: [String], heartbeatInterval: Double, agentPort: Int) {
+        public init(hostUUID: String, name: String, fleet: String, masterURL: String, masterPins: [String], heartbeatInterval: Double, agentPort: Int)
+        {
             self.hostUUID = hostUUID
             self.name = name
             self.fleet = fleet
@@ -90,7 +92,9 @@ public struct SwarmAgentFiles: Sendable {
 public enum SwarmJoin {
     /// `decnet join URL TOKEN`: returns the installed settings. Nothing secret is sent unless the server's root
     /// hashes to the token's CA hash (checked in the TLS handshake); the key is made here and never sent.
-    public static func join(url: String, token: SwarmJoinToken, name: String, agentPort: Int, files: SwarmAgentFiles) async throws
+    public static func join(
+        url: String, token: SwarmJoinToken, name: String, agentPort: Int, files: SwarmAgentFiles
+    ) async throws
         -> SwarmAgentFiles.Settings
     {
         guard let (host, port) = SwarmHTTPSClient.split(url: url, defaultPort: 8770) else {
@@ -118,12 +122,14 @@ public enum SwarmJoin {
         ])
         let r = try await client.post("/swarm/join", json: body)
         guard r.status == 201, let j = r.json, let certPEM = j["certificate"]?.stringValue, let uuid = j["host_uuid"]?.stringValue,
-              let pin = j["master_pin"]?.stringValue, let fleet = j["fleet"]?.stringValue else {
+            let pin = j["master_pin"]?.stringValue, let fleet = j["fleet"]?.stringValue
+        else {
             throw SwarmPKI.Failure("join refused (\(r.status)): \(r.detail)")
         }
         let cert = try SwarmPKI.parseCertificate(pem: certPEM)
         guard SwarmPKI.isIssued(cert, by: root), SwarmIdentity.of(cert) == SwarmIdentity(fleet: fleet, role: .worker, id: uuid),
-              P256.Signing.PublicKey(cert.publicKey)?.rawRepresentation == key.publicKey.rawRepresentation else {
+            P256.Signing.PublicKey(cert.publicKey)?.rawRepresentation == key.publicKey.rawRepresentation
+        else {
             throw SwarmPKI.Failure("the master returned a certificate that is not ours")
         }
         let advertised = j["master_url"]?.stringValue ?? ""
@@ -183,9 +189,11 @@ public struct SwarmAgentActions: Sendable {
     /// Self-destruct: remove deckies, keys, units and state (logs stay), then stop the process.
     public var selfDestruct: @Sendable () async -> Void
 
-    public init(deploy: @escaping @Sendable (String) async throws -> [String], teardown: @escaping @Sendable (String?) async throws -> Void,
-                mutate: @escaping @Sendable (String) async throws -> ([String], [String]),
-                deckies: @escaping @Sendable () -> [JSONValue], selfDestruct: @escaping @Sendable () async -> Void) {
+    public init(
+        deploy: @escaping @Sendable (String) async throws -> [String], teardown: @escaping @Sendable (String?) async throws -> Void,
+        mutate: @escaping @Sendable (String) async throws -> ([String], [String]),
+        deckies: @escaping @Sendable () -> [JSONValue], selfDestruct: @escaping @Sendable () async -> Void
+    ) {
         self.deploy = deploy
         self.teardown = teardown
         self.mutate = mutate
@@ -221,7 +229,9 @@ public final class SwarmAgent: Sendable {
         self.store = store
         self.actions = actions
         self.options = options
-        let boot = readFile("/proc/sys/kernel/random/boot_id", limit: 64).map { String(decoding: $0, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) }
+        let boot = readFile("/proc/sys/kernel/random/boot_id", limit: 64).map {
+            String(decoding: $0, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        }
         bootID = boot ?? UUID().uuidString.lowercased()
         nonces = SignedCommandNonces(path: files.noncesPath)
     }
@@ -294,18 +304,22 @@ public final class SwarmAgent: Sendable {
                 try? await Task.sleep(for: .milliseconds(200))
                 continue
             }
-            let events = JSONValue.array(rows.map { r in
-                .object([
-                    ("seq", .number(Double(r.id ?? 0))), ("ts", .number(r.timestamp)), ("decky", .string(r.decky)), ("service", .string(r.service)),
-                    ("event_type", .string(r.eventType)), ("attacker_ip", .string(r.attackerIP)), ("severity", .number(Double(r.severity))),
-                    ("raw", .string(r.rawLine)), ("fields", (try? JSONValue.parse(r.fields)) ?? .object([])), ("msg", r.msg.map { .string($0) } ?? .null),
-                ])
-            })
+            let events = JSONValue.array(
+                rows.map { r in
+                    .object([
+                        ("seq", .number(Double(r.id ?? 0))), ("ts", .number(r.timestamp)), ("decky", .string(r.decky)),
+                        ("service", .string(r.service)),
+                        ("event_type", .string(r.eventType)), ("attacker_ip", .string(r.attackerIP)), ("severity", .number(Double(r.severity))),
+                        ("raw", .string(r.rawLine)), ("fields", (try? JSONValue.parse(r.fields)) ?? .object([])),
+                        ("msg", r.msg.map { .string($0) } ?? .null),
+                    ])
+                })
             do {
                 let plain = Array(JSONValue.object([("events", events)]).serialized.utf8)
                 let resp: SwarmHTTPResponse
                 if let packed = SwarmGzip.compress(plain) {
-                    resp = try await masterClient(timeout: .seconds(30)).send("POST", "/swarm/events", body: packed, headers: [("Content-Encoding", "gzip")])
+                    resp = try await masterClient(timeout: .seconds(30)).send(
+                        "POST", "/swarm/events", body: packed, headers: [("Content-Encoding", "gzip")])
                     if rows.count >= 1000, !loggedRatio.withLockedValue({ $0 }) {
                         loggedRatio.withLockedValue { $0 = true }
                         logger.info("agent: shipping batches gzip-compressed: \(rows.count) events, \(plain.count) -> \(packed.count) bytes")
@@ -340,10 +354,13 @@ public final class SwarmAgent: Sendable {
                     let key = P256.Signing.PrivateKey()
                     let csr = try SwarmPKI.makeCSR(key: key, name: settings.name)
                     let r = try await masterClient().post("/swarm/renew", json: .object([("csr", .string(Base64.encode(SwarmPKI.csrDER(csr))))]))
-                    guard r.status == 200, let pem = r.json?["certificate"]?.stringValue else { throw SwarmHTTPError("renew refused (\(r.status)): \(r.detail)") }
+                    guard r.status == 200, let pem = r.json?["certificate"]?.stringValue else {
+                        throw SwarmHTTPError("renew refused (\(r.status)): \(r.detail)")
+                    }
                     let new = try SwarmPKI.parseCertificate(pem: pem)
                     guard SwarmPKI.isIssued(new, by: identity.root), SwarmIdentity.of(new)?.id == settings.hostUUID,
-                          P256.Signing.PublicKey(new.publicKey)?.rawRepresentation == key.publicKey.rawRepresentation else {
+                        P256.Signing.PublicKey(new.publicKey)?.rawRepresentation == key.publicKey.rawRepresentation
+                    else {
                         throw SwarmHTTPError("the renewed certificate is not ours")
                     }
                     try identity.replace(certificatePEM: pem, key: key)
@@ -367,11 +384,18 @@ public final class SwarmAgent: Sendable {
         router.get("/status") { [self] _, _ in
             let acked = (try? store.state("swarm.outbox.acked")).flatMap { $0 } ?? "0"
             let dropped = (try? store.state("swarm.outbox.dropped")).flatMap { $0 } ?? "0"
-            return jsonResponse(.ok, .object([
-                ("host_uuid", .string(uuid)), ("version", .string(decnetVersion)), ("deckies", .array(actions.deckies())),
-                ("outbox", .object([("acked", .number(Double(acked) ?? 0)), ("newest", .number(Double((try? store.newestLogID()) ?? 0))),
-                                    ("dropped", .number(Double(dropped) ?? 0))])),
-            ]))
+            return jsonResponse(
+                .ok,
+                .object([
+                    ("host_uuid", .string(uuid)), ("version", .string(decnetVersion)), ("deckies", .array(actions.deckies())),
+                    (
+                        "outbox",
+                        .object([
+                            ("acked", .number(Double(acked) ?? 0)), ("newest", .number(Double((try? store.newestLogID()) ?? 0))),
+                            ("dropped", .number(Double(dropped) ?? 0)),
+                        ])
+                    ),
+                ]))
         }
         router.post("/deploy") { [self] request, _ in
             guard let body = await readJSONBody(request, limit: 1 << 20), let ini = body["ini"]?.stringValue else {
@@ -390,25 +414,33 @@ public final class SwarmAgent: Sendable {
             } catch { return detail(.internalServerError, "\(error)") }
         }
         router.post("/mutate") { [self] request, _ in
-            guard let body = await readJSONBody(request, limit: 16 << 10), let id = body["decky_id"]?.stringValue, (1...64).contains(id.utf8.count) else {
+            guard let body = await readJSONBody(request, limit: 16 << 10), let id = body["decky_id"]?.stringValue, (1...64).contains(id.utf8.count)
+            else {
                 return detail(.badRequest, "body must be {\"decky_id\": \"NAME\"}")
             }
             do {
                 let (old, new) = try await actions.mutate(id)
-                return jsonResponse(.ok, .object([("decky_id", .string(id)), ("old_services", .array(old.map { .string($0) })),
-                                                  ("new_services", .array(new.map { .string($0) }))]))
+                return jsonResponse(
+                    .ok,
+                    .object([
+                        ("decky_id", .string(id)), ("old_services", .array(old.map { .string($0) })),
+                        ("new_services", .array(new.map { .string($0) })),
+                    ]))
             } catch { return detail(.notFound, "\(error)") }
         }
         router.post("/self-destruct") { [self] request, context in
             guard let body = await readJSONBody(request, limit: 16 << 10) else { return detail(.badRequest, "body must be a signed command") }
             do {
-                try SignedCommand.verify(body, command: "self-destruct", hostUUID: uuid, masterPins: masterPins, root: identity.root,
-                                         nonces: nonces, now: wallClockSeconds())
+                try SignedCommand.verify(
+                    body, command: "self-destruct", hostUUID: uuid, masterPins: masterPins, root: identity.root,
+                    nonces: nonces, now: wallClockSeconds())
             } catch {
                 // An audit event in this worker's store: it ships to the master like every other event.
                 logger.warning("agent: self-destruct refused from \(context.remoteIP): \(error)")
-                try? store.writeAudit(swarmAudit("swarm.command.refused", peer: context.remoteIP,
-                                                 [("host_uuid", .string(uuid)), ("command", .string("self-destruct")), ("reason", .string("\(error)"))]))
+                try? store.writeAudit(
+                    swarmAudit(
+                        "swarm.command.refused", peer: context.remoteIP,
+                        [("host_uuid", .string(uuid)), ("command", .string("self-destruct")), ("reason", .string("\(error)"))]))
                 return detail(.forbidden, "\(error)")
             }
             logger.notice("agent: signed self-destruct accepted")
@@ -424,17 +456,22 @@ public final class SwarmAgent: Sendable {
 
     /// The agent as one service: the HTTPS listener (client certificate required: the pinned master only),
     /// heartbeats, shipping, renewal. `onStop` ends the process's service group (after a self-destruct).
-    public func service(host: String, port: Int, onStop: @escaping @Sendable () -> Void, onBound: @escaping @Sendable (Int) -> Void = { _ in }) throws
+    public func service(
+        host: String, port: Int, onStop: @escaping @Sendable () -> Void, onBound: @escaping @Sendable (Int) -> Void = { _ in }
+    ) throws
         -> some Service
     {
         let c = identity.current
-        let tls = try SwarmTLS.serverConfiguration(certificatePEM: c.certificatePEM, rootPEM: SwarmPKI.pem(identity.root), keyPEM: c.keyPEM,
-                                                   requireClientCertificate: true)
+        let tls = try SwarmTLS.serverConfiguration(
+            certificatePEM: c.certificatePEM, rootPEM: SwarmPKI.pem(identity.root), keyPEM: c.keyPEM,
+            requireClientCertificate: true)
         let pins = masterPins
         let app = Application(
             router: router(onStop: onStop),
-            server: try .tls(.http1(configuration: .init(idleTimeout: .seconds(60))), configuration: TLSChannelConfiguration(
-                tlsConfiguration: tls, customVerificationCallback: SwarmTLS.pinnedCallback(root: identity.root, pins: { pins }, role: .master))),
+            server: try .tls(
+                .http1(configuration: .init(idleTimeout: .seconds(60))),
+                configuration: TLSChannelConfiguration(
+                    tlsConfiguration: tls, customVerificationCallback: SwarmTLS.pinnedCallback(root: identity.root, pins: { pins }, role: .master))),
             configuration: .init(address: .hostname(host, port: port), serverName: "decnet-agent", backlog: 256),
             onServerRunning: { channel in onBound(channel.localAddress?.port ?? port) },
             logger: Logger.decnet("agent.http"))

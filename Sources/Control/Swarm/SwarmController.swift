@@ -32,7 +32,8 @@ public struct SwarmContext: RequestContext {
     /// The peer's fleet identity from its (already verified) certificate, nil without one.
     public func peer() async -> SwarmPeer? {
         guard let c = try? await channel.nioSSL_peerCertificate().get(), let der = try? c.toDERBytes(),
-              let cert = try? Certificate(derEncoded: der), let id = SwarmIdentity.of(cert) else { return nil }
+            let cert = try? Certificate(derEncoded: der), let id = SwarmIdentity.of(cert)
+        else { return nil }
         return SwarmPeer(identity: id, fingerprint: SwarmPKI.fingerprint(der: der))
     }
 }
@@ -61,10 +62,13 @@ func readJSONBody(_ request: Request, limit: Int) async -> JSONValue? {
 }
 
 /// The audit event for swarm decisions: service `swarm`, the decision as event type, the peer as source.
-public func swarmAudit(_ type: String, peer: String, _ fields: [(String, JSONValue)], severity: Int = 4, now: Double = wallClockSeconds()) -> LogRecord {
+public func swarmAudit(
+    _ type: String, peer: String, _ fields: [(String, JSONValue)], severity: Int = 4, now: Double = wallClockSeconds()
+) -> LogRecord {
     let f = JSONValue.object(fields)
-    return LogRecord(timestamp: now, decky: "", service: "swarm", eventType: type, attackerIP: peer, severity: severity,
-                     rawLine: "\(type) \(f.serialized)", fields: f.serialized, msg: type)
+    return LogRecord(
+        timestamp: now, decky: "", service: "swarm", eventType: type, attackerIP: peer, severity: severity,
+        rawLine: "\(type) \(f.serialized)", fields: f.serialized, msg: type)
 }
 
 public final class SwarmController: Sendable {
@@ -75,8 +79,10 @@ public final class SwarmController: Sendable {
     let logger = Logger.decnet("swarmctl")
     let publish: (@Sendable (String, JSONValue, String) -> Void)?
 
-    public init(store: any DecnetStore, authority: SwarmAuthority, settings: SwarmSettings,
-                publish: (@Sendable (String, JSONValue, String) -> Void)? = nil) throws {
+    public init(
+        store: any DecnetStore, authority: SwarmAuthority, settings: SwarmSettings,
+        publish: (@Sendable (String, JSONValue, String) -> Void)? = nil
+    ) throws {
         self.store = store
         self.authority = authority
         self.settings = settings
@@ -92,7 +98,8 @@ public final class SwarmController: Sendable {
     /// The caller's identity, checked against the pin table again (a connection may outlive an eviction).
     func worker(_ context: SwarmContext) async -> SwarmPeer? {
         guard let p = await context.peer(), p.identity.role == .worker, p.identity.fleet == authority.fleet,
-              pins.host(for: p.fingerprint) == p.identity.id else { return nil }
+            pins.host(for: p.fingerprint) == p.identity.id
+        else { return nil }
         return p
     }
 
@@ -127,7 +134,9 @@ public final class SwarmController: Sendable {
             audit(swarmAudit("swarm.join.refused", peer: ip, [("reason", .string(reason))] + extra))
             return detail(s, reason)
         }
-        guard let body = await readJSONBody(request, limit: 16 << 10) else { return refuse(.badRequest, "body must be a JSON object of at most 16 KiB") }
+        guard let body = await readJSONBody(request, limit: 16 << 10) else {
+            return refuse(.badRequest, "body must be a JSON object of at most 16 KiB")
+        }
         guard let tokenID = body["token_id"]?.stringValue, tokenID.utf8.count == 16, tokenID.utf8.allSatisfy(SwarmJoinToken.isHex) else {
             return refuse(.badRequest, "token_id must be 16 hex digits")
         }
@@ -149,7 +158,8 @@ public final class SwarmController: Sendable {
             return refuse(.badRequest, "cannot issue a certificate for this request")
         }
         let now = wallClockSeconds()
-        let host = SwarmHostRecord(uuid: uuid, name: name, address: ip, agentPort: agentPort, fingerprint: SwarmPKI.fingerprint(cert), enrolledAt: now)
+        let host = SwarmHostRecord(
+            uuid: uuid, name: name, address: ip, agentPort: agentPort, fingerprint: SwarmPKI.fingerprint(cert), enrolledAt: now)
         let secretHash = SwarmJoinToken.hash(secret: secret)
         do {
             try store.enrollSwarmHost(tokenID: tokenID, now: now, proofOK: { SwarmJoinToken.sameDigest($0.secretHash, secretHash) }, host: host)
@@ -163,14 +173,19 @@ public final class SwarmController: Sendable {
             }
         }
         pins.load((try? store.swarmHosts()) ?? [], now: now)
-        audit(swarmAudit("swarm.host.enrolled", peer: ip, [("host_uuid", .string(uuid)), ("name", .string(name)), ("fingerprint", .string(host.fingerprint))], severity: 5))
+        audit(
+            swarmAudit(
+                "swarm.host.enrolled", peer: ip, [("host_uuid", .string(uuid)), ("name", .string(name)), ("fingerprint", .string(host.fingerprint))],
+                severity: 5))
         logger.info("swarm: \(name) (\(uuid)) joined from \(ip)")
-        return jsonResponse(.created, .object([
-            ("host_uuid", .string(uuid)), ("name", .string(name)), ("fleet", .string(authority.fleet)),
-            ("certificate", .string(SwarmPKI.pem(cert))), ("ca", .string(SwarmPKI.pem(authority.root))),
-            ("master_pin", .string(authority.masterPin)), ("master_url", .string(settings.advertisedURL)),
-            ("heartbeat_interval", .number(settings.heartbeatInterval)), ("agent_port", .number(Double(agentPort))),
-        ]))
+        return jsonResponse(
+            .created,
+            .object([
+                ("host_uuid", .string(uuid)), ("name", .string(name)), ("fleet", .string(authority.fleet)),
+                ("certificate", .string(SwarmPKI.pem(cert))), ("ca", .string(SwarmPKI.pem(authority.root))),
+                ("master_pin", .string(authority.masterPin)), ("master_url", .string(settings.advertisedURL)),
+                ("heartbeat_interval", .number(settings.heartbeatInterval)), ("agent_port", .number(Double(agentPort))),
+            ]))
     }
 
     // POST /swarm/heartbeat {seq, boot_id, version, deckies?: [{name, ip, services, state}]}
@@ -181,13 +196,22 @@ public final class SwarmController: Sendable {
             audit(swarmAudit("swarm.heartbeat.refused", peer: ip, [("host_uuid", .string(id)), ("reason", .string(reason))]))
             return detail(s, reason)
         }
-        guard let body = await readJSONBody(request, limit: 1 << 20) else { return refuse(.badRequest, "body must be a JSON object of at most 1 MiB") }
-        guard let seqD = body["seq"]?.doubleValue, seqD >= 1, seqD < 9e15, seqD == seqD.rounded() else { return refuse(.badRequest, "seq must be a positive integer") }
-        guard let boot = body["boot_id"]?.stringValue, (1...64).contains(boot.utf8.count) else { return refuse(.badRequest, "boot_id must be 1..64 characters") }
+        guard let body = await readJSONBody(request, limit: 1 << 20) else {
+            return refuse(.badRequest, "body must be a JSON object of at most 1 MiB")
+        }
+        guard let seqD = body["seq"]?.doubleValue, seqD >= 1, seqD < 9e15, seqD == seqD.rounded() else {
+            return refuse(.badRequest, "seq must be a positive integer")
+        }
+        guard let boot = body["boot_id"]?.stringValue, (1...64).contains(boot.utf8.count) else {
+            return refuse(.badRequest, "boot_id must be 1..64 characters")
+        }
         let version = String((body["version"]?.stringValue ?? "unknown").prefix(64))
         let outcome: SwarmHeartbeatOutcome
         let newest = body["outbox_newest"]?.doubleValue.flatMap { $0 >= 0 && $0 < 9e15 ? Int64($0) : nil } ?? 0
-        do { outcome = try store.swarmHeartbeat(uuid: id, seq: Int64(seqD), bootID: boot, version: version, outboxNewest: newest, now: wallClockSeconds()) } catch {
+        do {
+            outcome = try store.swarmHeartbeat(
+                uuid: id, seq: Int64(seqD), bootID: boot, version: version, outboxNewest: newest, now: wallClockSeconds())
+        } catch {
             return detail(.serviceUnavailable, "store unavailable")
         }
         switch outcome {
@@ -195,7 +219,10 @@ public final class SwarmController: Sendable {
         case .unknownHost: return refuse(.notFound, "unknown host")
         case .regressingSequence(let last): return refuse(.conflict, "sequence \(Int64(seqD)) does not follow \(last)")
         case .cloned(let previous):
-            audit(swarmAudit("swarm.identity.cloned", peer: ip, [("host_uuid", .string(id)), ("boot_id", .string(boot)), ("previous_boot", .string(previous))], severity: 2))
+            audit(
+                swarmAudit(
+                    "swarm.identity.cloned", peer: ip,
+                    [("host_uuid", .string(id)), ("boot_id", .string(boot)), ("previous_boot", .string(previous))], severity: 2))
             return detail(.conflict, "this certificate is in use by another machine")
         }
         if case .array(let deckies)? = body["deckies"] {
@@ -203,8 +230,10 @@ public final class SwarmController: Sendable {
             for d in deckies.prefix(1024) {
                 guard let name = d["name"]?.stringValue, (1...64).contains(name.utf8.count) else { continue }
                 let services = d["services"].map { $0.serialized } ?? "[]"
-                try? store.upsertShard(SwarmShardRecord(deckyName: name, hostUUID: id, ip: d["ip"]?.stringValue ?? "", services: services,
-                                                        state: d["state"]?.stringValue ?? "running", updatedAt: now))
+                try? store.upsertShard(
+                    SwarmShardRecord(
+                        deckyName: name, hostUUID: id, ip: d["ip"]?.stringValue ?? "", services: services,
+                        state: d["state"]?.stringValue ?? "running", updatedAt: now))
             }
         }
         return Response(status: .noContent)
@@ -219,7 +248,10 @@ public final class SwarmController: Sendable {
         var body: JSONValue? = nil
         if request.headers[.contentEncoding]?.lowercased() == "gzip" {
             if let buf = try? await request.body.collect(upTo: 8 << 20), let raw = try? SwarmGzip.inflate(buf.readableBytesView, limit: 64 << 20),
-               let v = try? JSONValue.parse(raw), v.isObject { body = v }
+                let v = try? JSONValue.parse(raw), v.isObject
+            {
+                body = v
+            }
         } else {
             body = await readJSONBody(request, limit: 32 << 20)
         }
@@ -232,16 +264,24 @@ public final class SwarmController: Sendable {
         var last: Int64 = 0
         for e in list {
             guard let s = e["seq"]?.doubleValue, s >= 1, s < 9e15, s == s.rounded(), Int64(s) > last,
-                  let ts = e["ts"]?.doubleValue, ts.isFinite else {
-                audit(swarmAudit("swarm.events.refused", peer: context.remoteIP, [("host_uuid", .string(id)), ("reason", .string("bad or unordered seq/ts"))]))
+                let ts = e["ts"]?.doubleValue, ts.isFinite
+            else {
+                audit(
+                    swarmAudit(
+                        "swarm.events.refused", peer: context.remoteIP, [("host_uuid", .string(id)), ("reason", .string("bad or unordered seq/ts"))]))
                 return detail(.badRequest, "every event needs an increasing integer seq and a numeric ts")
             }
             last = Int64(s)
             func str(_ k: String, _ cap: Int) -> String { String((e[k]?.stringValue ?? "").prefix(cap)) }
             let fields = e["fields"].map { $0.isObject ? $0.serialized : "{}" } ?? "{}"
-            rows.append((last, LogRecord(timestamp: ts, decky: str("decky", 128), service: str("service", 64), eventType: str("event_type", 128),
-                                         attackerIP: str("attacker_ip", 64), severity: Int(e["severity"]?.doubleValue ?? 6),
-                                         rawLine: str("raw", 65536), fields: fields, msg: e["msg"]?.stringValue.map { String($0.prefix(4096)) })))
+            rows.append(
+                (
+                    last,
+                    LogRecord(
+                        timestamp: ts, decky: str("decky", 128), service: str("service", 64), eventType: str("event_type", 128),
+                        attackerIP: str("attacker_ip", 64), severity: Int(e["severity"]?.doubleValue ?? 6),
+                        rawLine: str("raw", 65536), fields: fields, msg: e["msg"]?.stringValue.map { String($0.prefix(4096)) })
+                ))
         }
         do {
             let committed = try store.ingestSwarmEvents(host: id, events: rows)
@@ -259,7 +299,8 @@ public final class SwarmController: Sendable {
         guard let body = await readJSONBody(request, limit: 16 << 10) else { return detail(.badRequest, "body must be a JSON object") }
         let csr: CertificateSigningRequest
         do { (csr, _) = try SwarmPKI.parseCSR(derBase64: body["csr"]?.stringValue ?? "") } catch {
-            audit(swarmAudit("swarm.renew.refused", peer: context.remoteIP, [("host_uuid", .string(p.identity.id)), ("reason", .string("\(error)"))]))
+            audit(
+                swarmAudit("swarm.renew.refused", peer: context.remoteIP, [("host_uuid", .string(p.identity.id)), ("reason", .string("\(error)"))]))
             return detail(.badRequest, "\(error)")
         }
         guard let host = try? store.swarmHost(uuid: p.identity.id) else { return detail(.notFound, "unknown host") }
@@ -268,7 +309,9 @@ public final class SwarmController: Sendable {
             let fp = SwarmPKI.fingerprint(cert)
             try store.renewSwarmHost(uuid: host.uuid, fingerprint: fp, graceUntil: wallClockSeconds() + settings.renewalGrace)
             pins.load(try store.swarmHosts(), now: wallClockSeconds())
-            audit(swarmAudit("swarm.host.renewed", peer: context.remoteIP, [("host_uuid", .string(host.uuid)), ("fingerprint", .string(fp))], severity: 6))
+            audit(
+                swarmAudit(
+                    "swarm.host.renewed", peer: context.remoteIP, [("host_uuid", .string(host.uuid)), ("fingerprint", .string(fp))], severity: 6))
             return jsonResponse(.ok, .object([("certificate", .string(SwarmPKI.pem(cert)))]))
         } catch {
             return detail(.serviceUnavailable, "cannot renew now")
@@ -283,8 +326,10 @@ public final class SwarmController: Sendable {
         let http: HTTPServerBuilder = .http1(configuration: .init(idleTimeout: .seconds(60)))
         let app = Application(
             router: router(),
-            server: try .tls(http, configuration: TLSChannelConfiguration(
-                tlsConfiguration: tls, customVerificationCallback: SwarmTLS.masterCallback(authority: authority, pins: pins, logger: logger))),
+            server: try .tls(
+                http,
+                configuration: TLSChannelConfiguration(
+                    tlsConfiguration: tls, customVerificationCallback: SwarmTLS.masterCallback(authority: authority, pins: pins, logger: logger))),
             configuration: .init(address: .hostname(host, port: port), serverName: "decnet-swarmctl", backlog: 1024),
             onServerRunning: { channel in onBound(channel.localAddress?.port ?? port) },
             logger: Logger.decnet("swarmctl.http"))
@@ -304,8 +349,12 @@ public final class SwarmController: Sendable {
                 // Bus: every host status change, whoever made it (this listener, a CLI, the API), within 250 ms.
                 for h in hosts where hostStates[h.uuid] != h.status {
                     if !first, let publish, let topic = try? Topic.swarmHostState(h.uuid) {
-                        publish(topic, .object([("host_uuid", .string(h.uuid)), ("name", .string(h.name)), ("status", .string(h.status)),
-                                                ("previous_status", hostStates[h.uuid].map { .string($0) } ?? .null)]), "state")
+                        publish(
+                            topic,
+                            .object([
+                                ("host_uuid", .string(h.uuid)), ("name", .string(h.name)), ("status", .string(h.status)),
+                                ("previous_status", hostStates[h.uuid].map { .string($0) } ?? .null),
+                            ]), "state")
                     }
                     hostStates[h.uuid] = h.status
                 }
@@ -318,18 +367,26 @@ public final class SwarmController: Sendable {
                     let before = shardStates[key]
                     if before?.0 != sh.state {
                         if !first, let publish, let topic = try? Topic.deckyState(key) {
-                            publish(topic, .object([("host_uuid", .string(sh.hostUUID)), ("name", .string(sh.deckyName)), ("state", .string(sh.state)),
-                                                    ("transition", .string(before == nil ? "inserted" : "state_changed")), ("source", .string("swarm")),
-                                                    ("previous_state", before.map { .string($0.0) } ?? .null)]), "state")
+                            publish(
+                                topic,
+                                .object([
+                                    ("host_uuid", .string(sh.hostUUID)), ("name", .string(sh.deckyName)), ("state", .string(sh.state)),
+                                    ("transition", .string(before == nil ? "inserted" : "state_changed")), ("source", .string("swarm")),
+                                    ("previous_state", before.map { .string($0.0) } ?? .null),
+                                ]), "state")
                         }
                         shardStates[key] = (sh.state, sh.hostUUID)
                     }
                 }
                 for key in shardStates.keys where !seen.contains(key) {
                     if let publish, let topic = try? Topic.deckyState(key), let (state, host) = shardStates[key] {
-                        publish(topic, .object([("host_uuid", .string(host)), ("name", .string(String(key.split(separator: ":").last ?? ""))),
-                                                ("state", .string("torn_down")), ("transition", .string("deleted")), ("source", .string("swarm")),
-                                                ("previous_state", .string(state))]), "state")
+                        publish(
+                            topic,
+                            .object([
+                                ("host_uuid", .string(host)), ("name", .string(String(key.split(separator: ":").last ?? ""))),
+                                ("state", .string("torn_down")), ("transition", .string("deleted")), ("source", .string("swarm")),
+                                ("previous_state", .string(state)),
+                            ]), "state")
                     }
                     shardStates[key] = nil
                 }

@@ -6,7 +6,9 @@ import CDecnetSystem
 public enum SwarmGzip {
     public static func compress(_ bytes: [UInt8], level: Int32 = 6) -> [UInt8]? {
         var out = [UInt8](repeating: 0, count: bytes.count + bytes.count / 100 + 64)
-        let n = bytes.withUnsafeBufferPointer { i in out.withUnsafeMutableBufferPointer { o in cs_gzip(i.baseAddress, i.count, o.baseAddress, o.count, level) } }
+        let n = bytes.withUnsafeBufferPointer { i in
+            out.withUnsafeMutableBufferPointer { o in cs_gzip(i.baseAddress, i.count, o.baseAddress, o.count, level) }
+        }
         guard n >= 0 else { return nil }
         out.removeSubrange(Int(n)...)
         return out
@@ -18,7 +20,9 @@ public enum SwarmGzip {
     public static func inflate(_ bytes: some Collection<UInt8>, limit: Int) throws(InflateError) -> [UInt8] {
         let input = Array(bytes)
         var out = [UInt8](repeating: 0, count: limit)
-        let n = input.withUnsafeBufferPointer { i in out.withUnsafeMutableBufferPointer { o in cs_gunzip(i.baseAddress, i.count, o.baseAddress, o.count) } }
+        let n = input.withUnsafeBufferPointer { i in
+            out.withUnsafeMutableBufferPointer { o in cs_gunzip(i.baseAddress, i.count, o.baseAddress, o.count) }
+        }
         if n == -2 { throw .tooLarge }
         guard n >= 0 else { throw .malformed }
         out.removeSubrange(Int(n)...)

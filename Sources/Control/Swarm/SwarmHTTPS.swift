@@ -63,8 +63,10 @@ public struct SwarmHTTPSClient: Sendable {
         try await send("POST", path, body: Array(json.serialized.utf8))
     }
 
-    public func send(_ method: String, _ path: String, body: [UInt8]?, contentType: String = "application/json",
-                     headers extra: [(String, String)] = []) async throws -> SwarmHTTPResponse {
+    public func send(
+        _ method: String, _ path: String, body: [UInt8]?, contentType: String = "application/json",
+        headers extra: [(String, String)] = []
+    ) async throws -> SwarmHTTPResponse {
         let promise = OnceResponse(MultiThreadedEventLoopGroup.singleton.next().makePromise(of: SwarmHTTPResponse.self))
         let context = self.context, verify = self.verify
         let bootstrap = ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)

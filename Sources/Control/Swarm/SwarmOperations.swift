@@ -41,7 +41,10 @@ public struct SwarmOperations: Sendable {
         guard SwarmController.namePattern(name) else { throw Failure("--name must match [a-z0-9][a-z0-9._-]{0,62}") }
         let t = SwarmJoinToken.make(caHash: try authority.caHash)
         try store.insertSwarmToken(SwarmTokenRecord(id: t.id, name: name, secretHash: t.secretHash, createdAt: now, expiresAt: now + ttl))
-        try store.writeAudit(swarmAudit("swarm.token.created", peer: "", [("token_id", .string(t.id)), ("name", .string(name)), ("expires_at", .number(now + ttl))], severity: 6))
+        try store.writeAudit(
+            swarmAudit(
+                "swarm.token.created", peer: "", [("token_id", .string(t.id)), ("name", .string(name)), ("expires_at", .number(now + ttl))],
+                severity: 6))
         return t
     }
 
@@ -59,7 +62,8 @@ public struct SwarmOperations: Sendable {
         let h = try host(ref)
         try store.setSwarmHostStatus(
             uuid: h.uuid, status: status,
-            audit: swarmAudit("swarm.host.\(status)", peer: "", [("host_uuid", .string(h.uuid)), ("name", .string(h.name)), ("by", .string(actor))], severity: 4))
+            audit: swarmAudit(
+                "swarm.host.\(status)", peer: "", [("host_uuid", .string(h.uuid)), ("name", .string(h.name)), ("by", .string(actor))], severity: 4))
         return h
     }
 
@@ -85,10 +89,12 @@ public struct SwarmOperations: Sendable {
     /// when it is reachable again), then the host's shards.
     public func decommission(_ ref: String, actor: String) async throws -> DecommissionResult {
         let h = try host(ref)
-        _ = try authority   // refuse before revoking when the self-destruct could not be signed here
+        _ = try authority  // refuse before revoking when the self-destruct could not be signed here
         try store.setSwarmHostStatus(
             uuid: h.uuid, status: "decommissioned",
-            audit: swarmAudit("swarm.host.decommissioned", peer: "", [("host_uuid", .string(h.uuid)), ("name", .string(h.name)), ("by", .string(actor))], severity: 4))
+            audit: swarmAudit(
+                "swarm.host.decommissioned", peer: "", [("host_uuid", .string(h.uuid)), ("name", .string(h.name)), ("by", .string(actor))],
+                severity: 4))
         try store.setState("swarm.pending_destruct.\(h.uuid)", "1")
         let (ok, why) = await sendSelfDestruct(h)
         let removed = (try? store.deleteShards(hostUUID: h.uuid)) ?? 0
@@ -114,7 +120,9 @@ public struct SwarmOperations: Sendable {
         for h in hosts where h.status == "decommissioned" {
             guard (try? store.state("swarm.pending_destruct.\(h.uuid)")) == "1" else { continue }
             let (ok, why) = await sendSelfDestruct(h)
-            if ok { logger.notice("swarm: decommissioned host \(h.name) accepted its self-destruct") } else {
+            if ok {
+                logger.notice("swarm: decommissioned host \(h.name) accepted its self-destruct")
+            } else {
                 logger.debug("swarm: self-destruct for \(h.name) still pending: \(why)")
             }
         }
@@ -154,12 +162,12 @@ public struct SwarmOperations: Sendable {
             }
             if parts.count == 2, parts[0] == "host" {
                 sections[sections.count - 1].host = line.split(separator: "=", maxSplits: 1)[1].trimmingCharacters(in: .whitespaces)
-                continue   // `host` is the master's key; the worker never sees it
+                continue  // `host` is the master's key; the worker never sees it
             }
             sections[sections.count - 1].lines.append(String(raw))
         }
         var buckets: [String: (SwarmHostRecord, [String], [String])] = [:]
-        var placed: [String: String] = [:]   // decky -> host uuid
+        var placed: [String: String] = [:]  // decky -> host uuid
         var rr = 0
         for s in sections {
             let target: SwarmHostRecord
@@ -169,7 +177,9 @@ public struct SwarmOperations: Sendable {
                 continue
             }
             if let want = s.host {
-                guard let h = live.first(where: { $0.name == want || $0.uuid == want }) else { throw Failure("[\(s.name)]: host \(want) is not an enrolled worker") }
+                guard let h = live.first(where: { $0.name == want || $0.uuid == want }) else {
+                    throw Failure("[\(s.name)]: host \(want) is not an enrolled worker")
+                }
                 target = h
             } else {
                 target = live[rr % live.count]
@@ -190,7 +200,9 @@ public struct SwarmOperations: Sendable {
         let parts = try plan(ini: ini, hosts: try store.swarmHosts())
         let now = wallClockSeconds()
         for (h, _, names) in parts {
-            for n in names { try? store.upsertShard(SwarmShardRecord(deckyName: n, hostUUID: h.uuid, ip: "", services: "[]", state: "pending", updatedAt: now)) }
+            for n in names {
+                try? store.upsertShard(SwarmShardRecord(deckyName: n, hostUUID: h.uuid, ip: "", services: "[]", state: "pending", updatedAt: now))
+            }
         }
         return await withTaskGroup(of: DispatchResult.self) { group in
             for (h, text, names) in parts {
@@ -199,14 +211,18 @@ public struct SwarmOperations: Sendable {
                         let r = try await agentClient(h, timeout: .seconds(120)).post("/deploy", json: .object([("ini", .string(text))]))
                         let ok = r.status == 202
                         for n in names {
-                            try? store.upsertShard(SwarmShardRecord(deckyName: n, hostUUID: h.uuid, ip: "", services: "[]", state: ok ? "running" : "failed",
-                                                                    lastError: ok ? nil : String(r.detail.prefix(512)), updatedAt: wallClockSeconds()))
+                            try? store.upsertShard(
+                                SwarmShardRecord(
+                                    deckyName: n, hostUUID: h.uuid, ip: "", services: "[]", state: ok ? "running" : "failed",
+                                    lastError: ok ? nil : String(r.detail.prefix(512)), updatedAt: wallClockSeconds()))
                         }
                         return DispatchResult(host: h, deckies: names, ok: ok, detail: ok ? "accepted" : "\(r.status): \(r.detail)")
                     } catch {
                         for n in names {
-                            try? store.upsertShard(SwarmShardRecord(deckyName: n, hostUUID: h.uuid, ip: "", services: "[]", state: "failed",
-                                                                    lastError: String("\(error)".prefix(512)), updatedAt: wallClockSeconds()))
+                            try? store.upsertShard(
+                                SwarmShardRecord(
+                                    deckyName: n, hostUUID: h.uuid, ip: "", services: "[]", state: "failed",
+                                    lastError: String("\(error)".prefix(512)), updatedAt: wallClockSeconds()))
                         }
                         return DispatchResult(host: h, deckies: names, ok: false, detail: "\(error)")
                     }

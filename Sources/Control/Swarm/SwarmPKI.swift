@@ -31,7 +31,8 @@ public struct SwarmIdentity: Sendable, Equatable {
         guard uri.hasPrefix(prefix) else { return nil }
         let parts = uri.dropFirst(prefix.count).split(separator: "/", omittingEmptySubsequences: false)
         guard parts.count == 3, let role = SwarmRole(rawValue: String(parts[1])),
-              SwarmPKI.isSafeName(parts[0]), SwarmPKI.isSafeName(parts[2]) else { return nil }
+            SwarmPKI.isSafeName(parts[0]), SwarmPKI.isSafeName(parts[2])
+        else { return nil }
         return SwarmIdentity(fleet: String(parts[0]), role: role, id: String(parts[2]))
     }
 
@@ -58,14 +59,15 @@ public enum SwarmPKI {
     }
 
     static func isSafeName(_ s: Substring) -> Bool {
-        !s.isEmpty && s.count <= 64 && s.utf8.allSatisfy { c in
-            (c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || c == 0x2d || c == 0x2e || c == 0x5f
-        }
+        !s.isEmpty && s.count <= 64
+            && s.utf8.allSatisfy { c in
+                (c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || c == 0x2d || c == 0x2e || c == 0x5f
+            }
     }
 
     public static func der(_ cert: Certificate) -> [UInt8] {
         var s = DER.Serializer()
-        try? s.serialize(cert)   // a Certificate we hold always serialises
+        try? s.serialize(cert)  // a Certificate we hold always serialises
         return s.serializedBytes
     }
 
@@ -116,7 +118,11 @@ public enum SwarmPKI {
     ) throws -> Certificate {
         var names: [GeneralName] = [.uniformResourceIdentifier(identity.uri)]
         for d in dnsNames where !d.isEmpty { names.append(.dnsName(d)) }
-        for i in ips { if let a = IPAddress(parsing: i) { names.append(.ipAddress(ASN1OctetString(contentBytes: (a.version == 4 ? Array(a.bytes.prefix(4)) : a.bytes)[...]))) } }
+        for i in ips {
+            if let a = IPAddress(parsing: i) {
+                names.append(.ipAddress(ASN1OctetString(contentBytes: (a.version == 4 ? Array(a.bytes.prefix(4)) : a.bytes)[...])))
+            }
+        }
         let subject = try DistinguishedName {
             OrganizationName("decnet")
             OrganizationalUnitName("swarm-\(identity.role.rawValue)")
@@ -214,8 +220,9 @@ public struct SwarmAuthority: Sendable {
             fleet = SwarmPKI.hex(randomSecretBytes(6))
             (root, rootKey) = try SwarmPKI.makeRoot(fleet: fleet, now: now)
             guard writeWholeFile(caKey, Array(SwarmPKI.keyPEM(rootKey).utf8), mode: 0o600),
-                  writeWholeFile(caCrt, Array(SwarmPKI.pem(root).utf8), mode: 0o644),
-                  writeWholeFile(fleetFile, Array((fleet + "\n").utf8), mode: 0o644) else {
+                writeWholeFile(caCrt, Array(SwarmPKI.pem(root).utf8), mode: 0o644),
+                writeWholeFile(fleetFile, Array((fleet + "\n").utf8), mode: 0o644)
+            else {
                 throw SwarmPKI.Failure("cannot write the fleet CA under \(directory)")
             }
         }
@@ -223,17 +230,20 @@ public struct SwarmAuthority: Sendable {
         let dns = names.filter { IPAddress(parsing: $0) == nil && !$0.isEmpty }
         let ips = names.filter { IPAddress(parsing: $0) != nil }
         if let cert = try? SwarmPKI.loadCertificate(mCrt), let key = try? SwarmPKI.loadKey(mKey),
-           SwarmIdentity.of(cert)?.role == .master, SwarmPKI.isIssued(cert, by: root, now: now),
-           now < SwarmPKI.renewalTime(notBefore: cert.notValidBefore, notAfter: cert.notValidAfter, jitter: 0),
-           Self.covers(cert, dns: dns, ips: ips) {
+            SwarmIdentity.of(cert)?.role == .master, SwarmPKI.isIssued(cert, by: root, now: now),
+            now < SwarmPKI.renewalTime(notBefore: cert.notValidBefore, notAfter: cert.notValidAfter, jitter: 0),
+            Self.covers(cert, dns: dns, ips: ips)
+        {
             return SwarmAuthority(directory: directory, fleet: fleet, root: root, rootKey: rootKey, master: cert, masterKey: key)
         }
         let key = P256.Signing.PrivateKey()
         let id = SwarmIdentity(fleet: fleet, role: .master, id: UUID().uuidString.lowercased())
-        let cert = try SwarmPKI.issueLeaf(identity: id, publicKey: .init(key.publicKey), root: root, rootKey: rootKey,
-                                          dnsNames: ["localhost"] + dns, ips: ["127.0.0.1"] + ips, now: now)
+        let cert = try SwarmPKI.issueLeaf(
+            identity: id, publicKey: .init(key.publicKey), root: root, rootKey: rootKey,
+            dnsNames: ["localhost"] + dns, ips: ["127.0.0.1"] + ips, now: now)
         guard writeWholeFile(mKey, Array(SwarmPKI.keyPEM(key).utf8), mode: 0o600),
-              writeWholeFile(mCrt, Array(SwarmPKI.pem(cert).utf8), mode: 0o644) else {
+            writeWholeFile(mCrt, Array(SwarmPKI.pem(cert).utf8), mode: 0o644)
+        else {
             throw SwarmPKI.Failure("cannot write the master identity under \(directory)")
         }
         return SwarmAuthority(directory: directory, fleet: fleet, root: root, rootKey: rootKey, master: cert, masterKey: key)
@@ -258,7 +268,9 @@ public struct SwarmAuthority: Sendable {
     }
 
     /// Signs a worker's CSR: the SAN carries the worker's identity, its name and address.
-    public func issueWorker(hostUUID: String, csr: CertificateSigningRequest, name: String, address: String?, now: Date = Date()) throws -> Certificate {
+    public func issueWorker(
+        hostUUID: String, csr: CertificateSigningRequest, name: String, address: String?, now: Date = Date()
+    ) throws -> Certificate {
         try SwarmPKI.issueLeaf(
             identity: SwarmIdentity(fleet: fleet, role: .worker, id: hostUUID), publicKey: csr.publicKey,
             root: root, rootKey: rootKey, dnsNames: [name], ips: address.map { [$0] } ?? [], now: now)

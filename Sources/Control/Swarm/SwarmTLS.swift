@@ -50,7 +50,9 @@ public enum SwarmTLS {
     }
 
     /// The master's listeners: a worker whose fingerprint is pinned to its own id, or the master itself.
-    public static func masterCallback(authority: SwarmAuthority, pins: SwarmPinTable, logger: Logger)
+    public static func masterCallback(
+        authority: SwarmAuthority, pins: SwarmPinTable, logger: Logger
+    )
         -> @Sendable ([NIOSSLCertificate], EventLoopPromise<NIOSSLVerificationResult>) -> Void
     {
         let root = authority.root, fleet = authority.fleet, masterPin = authority.masterPin
@@ -73,7 +75,9 @@ public enum SwarmTLS {
     }
 
     /// A worker's side: only the certificate pinned as the master's (role master, same fleet).
-    public static func pinnedCallback(root: Certificate, pins: @escaping @Sendable () -> Set<String>, role: SwarmRole)
+    public static func pinnedCallback(
+        root: Certificate, pins: @escaping @Sendable () -> Set<String>, role: SwarmRole
+    )
         -> @Sendable ([NIOSSLCertificate], EventLoopPromise<NIOSSLVerificationResult>) -> Void
     {
         { chain, promise in
@@ -87,7 +91,9 @@ public enum SwarmTLS {
 
     /// Joining: the server must send [leaf, root]; the root's key must hash to the token's CA hash and the leaf
     /// must be a master of that root. Checked in the handshake, so nothing is sent to a master with another CA.
-    public static func joinCallback(caHash: String, sawRoot: NIOLockedValueBox<Certificate?>)
+    public static func joinCallback(
+        caHash: String, sawRoot: NIOLockedValueBox<Certificate?>
+    )
         -> @Sendable ([NIOSSLCertificate], EventLoopPromise<NIOSSLVerificationResult>) -> Void
     {
         { chain, promise in
@@ -105,7 +111,9 @@ public enum SwarmTLS {
     }
 
     /// A server configuration presenting `certificate` (+ the root, so joiners can check it) with `key`.
-    public static func serverConfiguration(certificatePEM: String, rootPEM: String, keyPEM: String, requireClientCertificate: Bool) throws
+    public static func serverConfiguration(
+        certificatePEM: String, rootPEM: String, keyPEM: String, requireClientCertificate: Bool
+    ) throws
         -> TLSConfiguration
     {
         let leaf = try NIOSSLCertificate(bytes: Array(certificatePEM.utf8), format: .pem)

@@ -40,8 +40,12 @@ public struct SwarmJoinToken: Sendable, Equatable, CustomStringConvertible {
         guard parts.count == 4, parts[0] == prefix else {
             throw Malformed(description: "join token: expected decnet1.<ca-hash>.<id>.<secret>")
         }
-        guard parts[1].utf8.count == 64, parts[1].utf8.allSatisfy(isHex) else { throw Malformed(description: "join token: the CA hash must be 64 hex digits") }
-        guard parts[2].utf8.count == 16, parts[2].utf8.allSatisfy(isHex) else { throw Malformed(description: "join token: the id must be 16 hex digits") }
+        guard parts[1].utf8.count == 64, parts[1].utf8.allSatisfy(isHex) else {
+            throw Malformed(description: "join token: the CA hash must be 64 hex digits")
+        }
+        guard parts[2].utf8.count == 16, parts[2].utf8.allSatisfy(isHex) else {
+            throw Malformed(description: "join token: the id must be 16 hex digits")
+        }
         guard parts[3].utf8.count == 43, let raw = Base64URL.decode(parts[3]), raw.count == 32 else {
             throw Malformed(description: "join token: the secret must be 32 bytes of base64url")
         }

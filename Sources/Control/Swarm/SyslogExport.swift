@@ -28,7 +28,8 @@ public struct SyslogExportConfiguration: Sendable {
     public static func from(_ c: DecnetConfiguration) throws -> SyslogExportConfiguration? {
         guard let target = c.string("export.syslog") else { return nil }
         guard let colon = target.lastIndex(of: ":"), let port = Int(target[target.index(after: colon)...]), (1...65535).contains(port),
-              colon > target.startIndex else {
+            colon > target.startIndex
+        else {
             throw SwarmPKI.Failure("export.syslog must be HOST:PORT, got \(target)")
         }
         var e = SyslogExportConfiguration(host: String(target[..<colon]).trimmingCharacters(in: ["[", "]"]), port: port)
@@ -69,9 +70,12 @@ public final class SyslogExporter: Sendable {
         } else {
             var ts: [UInt8] = []
             appendUTCTime(ns: UInt64(max(0, r.timestamp) * 1e9), iso: true, into: &ts)
-            func sd(_ v: String) -> String { v.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"").replacingOccurrences(of: "]", with: "\\]") }
-            let pri = 16 * 8 + min(max(r.severity, 0), 7)   // local0
-            line = "<\(pri)>1 \(String(decoding: ts, as: UTF8.self)) \(r.decky.isEmpty ? hostname : r.decky) \(r.service.isEmpty ? "decnet" : r.service) - \(r.eventType.isEmpty ? "-" : r.eventType) "
+            func sd(_ v: String) -> String {
+                v.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"").replacingOccurrences(of: "]", with: "\\]")
+            }
+            let pri = 16 * 8 + min(max(r.severity, 0), 7)  // local0
+            line =
+                "<\(pri)>1 \(String(decoding: ts, as: UTF8.self)) \(r.decky.isEmpty ? hostname : r.decky) \(r.service.isEmpty ? "decnet" : r.service) - \(r.eventType.isEmpty ? "-" : r.eventType) "
                 + "[decnet@55555 id=\"\(r.id ?? 0)\" src_ip=\"\(sd(r.attackerIP))\"] \(r.msg ?? r.rawLine)"
         }
         while line.last == "\n" || line.last == "\r" { line.removeLast() }

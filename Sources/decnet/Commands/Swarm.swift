@@ -105,7 +105,10 @@ struct SwarmCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "swarm",
         abstract: "Operate the fleet from the master: join tokens, hosts, deploy, teardown, evict, ban, decommission.",
-        subcommands: [Token.self, Hosts.self, SwarmDeploy.self, SwarmTeardown.self, SwarmMutate.self, Check.self, Evict.self, Ban.self, Decommission.self, Shards.self])
+        subcommands: [
+            Token.self, Hosts.self, SwarmDeploy.self, SwarmTeardown.self, SwarmMutate.self, Check.self, Evict.self, Ban.self, Decommission.self,
+            Shards.self,
+        ])
 
     struct Token: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Join tokens.", subcommands: [Create.self, List.self])
@@ -155,14 +158,17 @@ struct SwarmCommand: ParsableCommand {
                     print(SwarmViews.host(h, now: now).serialized)
                 } else {
                     let hb = h.lastHeartbeat.map { "\(Int(now - $0)) s ago" } ?? "never"
-                    print("\(h.name)  \(h.uuid)  \(h.address):\(h.agentPort)  \(h.status)  heartbeat \(hb)  events \(h.ingested) (seq \(h.committedSeq))")
+                    print(
+                        "\(h.name)  \(h.uuid)  \(h.address):\(h.agentPort)  \(h.status)  heartbeat \(hb)  events \(h.ingested) (seq \(h.committedSeq))"
+                    )
                 }
             }
         }
     }
 
     struct Shards: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "deckies", abstract: "Decky shards: which worker holds which decky, and its state.")
+        static let configuration = CommandConfiguration(
+            commandName: "deckies", abstract: "Decky shards: which worker holds which decky, and its state.")
         @OptionGroup var master: MasterOptions
         func run() throws {
             let (store, _) = try master.open("swarm deckies")
@@ -195,7 +201,9 @@ struct SwarmCommand: ParsableCommand {
             try runBlocking {
                 do {
                     let r = try await ops.decommission(host, actor: "cli")
-                    print("decommissioned \(r.host.name) (\(r.host.uuid)): revoked; self-destruct \(r.selfDestructed ? "accepted" : "pending (\(r.detail))"); \(r.shardsRemoved) shard(s) removed")
+                    print(
+                        "decommissioned \(r.host.name) (\(r.host.uuid)): revoked; self-destruct \(r.selfDestructed ? "accepted" : "pending (\(r.detail))"); \(r.shardsRemoved) shard(s) removed"
+                    )
                 } catch {
                     stderrLine("decnet swarm decommission: \(error)")
                     throw ExitCode(1)
@@ -318,7 +326,9 @@ struct Join: ParsableCommand {
         try runBlocking {
             do {
                 let s = try await SwarmJoin.join(url: url, token: parsed, name: host, agentPort: port, files: files)
-                print("joined fleet \(s.fleet) as \(s.name) (\(s.hostUUID)); master pinned \(s.masterPins[0].prefix(16))...; run `decnet agent --agent-dir \(files.directory)`")
+                print(
+                    "joined fleet \(s.fleet) as \(s.name) (\(s.hostUUID)); master pinned \(s.masterPins[0].prefix(16))...; run `decnet agent --agent-dir \(files.directory)`"
+                )
             } catch {
                 stderrLine("decnet join: \(error)")
                 throw ExitCode(1)
@@ -353,7 +363,7 @@ struct Agent: ParsableCommand {
         let (host, port) = try splitBind(bind ?? "0.0.0.0:\(settings.agentPort)", "agent")
         let dbPath = fleetOptions.db ?? defaultDatabasePath()
         makeParentDirectory(dbPath)
-        let store = try openStore(dbPath)   // one store: the outbox, the fleet and the decoys' writer share it
+        let store = try openStore(dbPath)  // one store: the outbox, the fleet and the decoys' writer share it
         let fleet = DeckyFleet(store: store, lockPath: dbPath + ".fleet.lock")
         let prefix = fleetOptions.netnsPrefix ?? DecnetConfiguration.current.netnsPrefix ?? (try? fleet.prefix()) ?? nil ?? "decnet-"
         let conf = DecnetConfiguration.current
@@ -402,8 +412,10 @@ struct Agent: ParsableCommand {
             },
             deckies: {
                 ((try? fleet.entries().entries) ?? []).map { e in
-                    .object([("name", .string(e.spec.name)), ("ip", .string(e.spec.ip.description)),
-                             ("services", .array(e.spec.services.map { .string($0) })), ("state", .string(e.state))])
+                    .object([
+                        ("name", .string(e.spec.name)), ("ip", .string(e.spec.ip.description)),
+                        ("services", .array(e.spec.services.map { .string($0) })), ("state", .string(e.state)),
+                    ])
                 }
             },
             selfDestruct: {
@@ -434,7 +446,11 @@ struct Agent: ParsableCommand {
                 stop.set(shutdown)
                 return [
                     ThreadService(name: "store", run: { writer.waitUntilClosed() }, stop: { writer.close() }),
-                    ThreadService(name: "decoys", run: { decoys.run(); pipeline.close() }, stop: { decoys.stop() }),
+                    ThreadService(
+                        name: "decoys",
+                        run: {
+                            decoys.run(); pipeline.close()
+                        }, stop: { decoys.stop() }),
                     api,
                 ]
             }

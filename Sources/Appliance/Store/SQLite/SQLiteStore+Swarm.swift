@@ -15,7 +15,9 @@ extension SQLiteStore: SwarmStoring {
     }
 
     public func swarmHosts() throws -> [SwarmHostRecord] {
-        try pool.read { db in try Row.fetchAll(db, sql: "SELECT \(SQLiteStore.hostColumns) FROM swarm_hosts ORDER BY name, enrolled_at").map(SQLiteStore.hostRow) }
+        try pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT \(SQLiteStore.hostColumns) FROM swarm_hosts ORDER BY name, enrolled_at").map(SQLiteStore.hostRow)
+        }
     }
 
     public func swarmHost(uuid: String) throws -> SwarmHostRecord? {
@@ -34,7 +36,9 @@ extension SQLiteStore: SwarmStoring {
 
     public func swarmTokens() throws -> [SwarmTokenRecord] {
         try pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT id, name, secret_hash, created_at, expires_at, used_at, host_uuid FROM swarm_tokens ORDER BY created_at").map {
+            try Row.fetchAll(
+                db, sql: "SELECT id, name, secret_hash, created_at, expires_at, used_at, host_uuid FROM swarm_tokens ORDER BY created_at"
+            ).map {
                 SwarmTokenRecord(id: $0[0], name: $0[1], secretHash: $0[2], createdAt: $0[3], expiresAt: $0[4], usedAt: $0[5], hostUUID: $0[6])
             }
         }
@@ -44,8 +48,10 @@ extension SQLiteStore: SwarmStoring {
         let result: SwarmEnrollError?
         do {
             result = try pool.write { db -> SwarmEnrollError? in
-                guard let r = try Row.fetchOne(
-                    db, sql: "SELECT id, name, secret_hash, created_at, expires_at, used_at, host_uuid FROM swarm_tokens WHERE id = ?", arguments: [tokenID])
+                guard
+                    let r = try Row.fetchOne(
+                        db, sql: "SELECT id, name, secret_hash, created_at, expires_at, used_at, host_uuid FROM swarm_tokens WHERE id = ?",
+                        arguments: [tokenID])
                 else { return .unknownToken }
                 let t = SwarmTokenRecord(id: r[0], name: r[1], secretHash: r[2], createdAt: r[3], expiresAt: r[4], usedAt: r[5], hostUUID: r[6])
                 guard proofOK(t) else { return .badProof }
@@ -90,9 +96,12 @@ extension SQLiteStore: SwarmStoring {
         }
     }
 
-    public func swarmHeartbeat(uuid: String, seq: Int64, bootID: String, version: String, outboxNewest: Int64, now: Double) throws -> SwarmHeartbeatOutcome {
+    public func swarmHeartbeat(
+        uuid: String, seq: Int64, bootID: String, version: String, outboxNewest: Int64, now: Double
+    ) throws -> SwarmHeartbeatOutcome {
         try pool.write { db in
-            guard let r = try Row.fetchOne(db, sql: "SELECT boot_id, heartbeat_seq, previous_boot FROM swarm_hosts WHERE uuid = ?", arguments: [uuid]) else {
+            guard let r = try Row.fetchOne(db, sql: "SELECT boot_id, heartbeat_seq, previous_boot FROM swarm_hosts WHERE uuid = ?", arguments: [uuid])
+            else {
                 return .unknownHost
             }
             let boot: String? = r[0], last: Int64 = r[1], previous: String? = r[2]
@@ -131,25 +140,32 @@ extension SQLiteStore: SwarmStoring {
 
     public func ingestSwarmEvents(host: String, events: [(seq: Int64, record: LogRecord)]) throws -> Int64 {
         try pool.write { db in
-            guard var committed = try Int64.fetchOne(db, sql: "SELECT committed_seq FROM swarm_hosts WHERE uuid = ?", arguments: [host]) else { return -1 }
-            let st = try db.cachedStatement(sql: """
-                INSERT OR IGNORE INTO logs (timestamp, decky, service, event_type, attacker_ip, severity, raw_line, fields, msg, origin_host, origin_seq)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """)
+            guard var committed = try Int64.fetchOne(db, sql: "SELECT committed_seq FROM swarm_hosts WHERE uuid = ?", arguments: [host]) else {
+                return -1
+            }
+            let st = try db.cachedStatement(
+                sql: """
+                    INSERT OR IGNORE INTO logs (timestamp, decky, service, event_type, attacker_ip, severity, raw_line, fields, msg, origin_host, origin_seq)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """)
             var added: Int64 = 0
             for (seq, r) in events where seq > committed {
-                try st.execute(arguments: [r.timestamp, r.decky, r.service, r.eventType, r.attackerIP, r.severity, r.rawLine, r.fields, r.msg, host, seq])
+                try st.execute(arguments: [
+                    r.timestamp, r.decky, r.service, r.eventType, r.attackerIP, r.severity, r.rawLine, r.fields, r.msg, host, seq,
+                ])
                 added += Int64(db.changesCount)
                 committed = seq
             }
-            try db.execute(sql: "UPDATE swarm_hosts SET committed_seq = ?, ingested = ingested + ? WHERE uuid = ?", arguments: [committed, added, host])
+            try db.execute(
+                sql: "UPDATE swarm_hosts SET committed_seq = ?, ingested = ingested + ? WHERE uuid = ?", arguments: [committed, added, host])
             return committed
         }
     }
 
     static func insertAudit(_ db: Database, _ r: LogRecord) throws {
         try db.execute(
-            sql: "INSERT INTO logs (timestamp, decky, service, event_type, attacker_ip, severity, raw_line, fields, msg) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            sql:
+                "INSERT INTO logs (timestamp, decky, service, event_type, attacker_ip, severity, raw_line, fields, msg) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             arguments: [r.timestamp, r.decky, r.service, r.eventType, r.attackerIP, r.severity, r.rawLine, r.fields, r.msg])
     }
 
@@ -168,7 +184,9 @@ extension SQLiteStore: SwarmStoring {
 
     public func shards() throws -> [SwarmShardRecord] {
         try pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT decky_name, host_uuid, ip, services, state, last_error, updated_at FROM decky_shards ORDER BY decky_name").map {
+            try Row.fetchAll(
+                db, sql: "SELECT decky_name, host_uuid, ip, services, state, last_error, updated_at FROM decky_shards ORDER BY decky_name"
+            ).map {
                 SwarmShardRecord(deckyName: $0[0], hostUUID: $0[1], ip: $0[2], services: $0[3], state: $0[4], lastError: $0[5], updatedAt: $0[6])
             }
         }
