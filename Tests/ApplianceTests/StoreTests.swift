@@ -88,11 +88,11 @@ var decnetBinary: String { Corpus.repoRoot.appendingPathComponent(".build/debug/
          try Int.fetchOne(db, sql: "PRAGMA page_size"))
     }
     for t in ["logs", "bounty", "attackers", "attacker_fingerprints", "credentials", "artifacts", "deckies", "users",
-              "revoked_tokens", "state", "worker_heartbeats"] {
+              "revoked_tokens", "state", "worker_heartbeats", "swarm_hosts", "swarm_tokens", "decky_shards"] {
         #expect(tables.contains(t), "missing table \(t)")
     }
     #expect(mode == "wal")
-    #expect(migrations == ["v1-core"])
+    #expect(migrations == ["v1-core", "v2-swarm", "v3-swarm-outbox"])
     #expect(page == 16384)
     let mode660 = try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int
     #expect(mode660 == 0o660, "owner and the service group (root daemons join it), nobody else")
