@@ -83,6 +83,9 @@ nonisolated(unsafe) let fuzzHost = HostFacts(interfaces: ["br0"], networks: ["br
 
 nonisolated(unsafe) let allHarnesses: [FuzzHarness] = makeHarnesses()
 
+/// A fleet CA for the swarm harness (made once per process under /tmp).
+nonisolated(unsafe) let fuzzAuthority: SwarmAuthority = try! SwarmAuthority.loadOrCreate(directory: "/tmp/decnet-fuzz-swarm-\(getpid())", names: [])
+
 func makeHarnesses() -> [FuzzHarness] {
     var harnesses: [FuzzHarness] = DecoyRegistry.availableSlugs.map { slug in
     FuzzHarness(name: "decoy-\(slug)", seeds: (decoySeeds[slug] ?? ["\r\n"]).map { Array($0.utf8) }, run: { runDecoy(slug, $0) })
@@ -124,6 +127,26 @@ harnesses += [
                                           "\u{4}{\"deployment_limit\":9007199254740993}"].map { Array($0.utf8) }) { data in
         guard let first = data.first else { return }
         HostileInputProbe.body(target: Int(first), bytes: Array(data.dropFirst()))
+    },
+    // The swarm's unauthenticated or pre-pin inputs: join tokens, CSRs, gzip bodies, SPIFFE URIs, signed commands.
+    FuzzHarness(name: "swarm", seeds: ["\u{0}decnet1.\(String(repeating: "ab", count: 32)).0123456789abcdef.\(String(repeating: "A", count: 43))",
+                                       "\u{1}MIIBBjCBrgIBADAOMQwwCgYDVQQDDAN3MTE=", "\u{2}\u{1f}\u{8b}\u{8}\u{0}", "\u{3}spiffe://decnet/abc/worker/1",
+                                       "\u{4}{\"command\":\"self-destruct\",\"host_uuid\":\"h1\",\"nonce\":\"\(String(repeating: "0", count: 32))\",\"issued_at\":1,\"expires_at\":2}"]
+                                      .map { Array($0.utf8) }) { data in
+        guard let first = data.first else { return }
+        let rest = Array(data.dropFirst()), text = String(decoding: rest, as: UTF8.self)
+        switch first % 5 {
+        case 0: _ = try? SwarmJoinToken.parse(text)
+        case 1:
+            _ = try? SwarmPKI.parseCSR(derBase64: text)
+            _ = try? SwarmPKI.parseCSR(derBase64: Base64.encode(rest))
+        case 2: _ = try? SwarmGzip.inflate(rest, limit: 1 << 20)
+        case 3: _ = SwarmIdentity.parse(uri: text)
+        default:
+            guard let v = try? JSONValue.parse(rest) else { return }
+            _ = try? SignedCommand.verify(v, command: "self-destruct", hostUUID: "h1", masterPins: [fuzzAuthority.masterPin], root: fuzzAuthority.root,
+                                          nonces: SignedCommandNonces(path: fuzzAuthority.directory + "/nonces"), now: 1.5)
+        }
     },
     FuzzHarness(name: "dashboard", seeds: ["username=admin&password=x%41+b&csrf=abc", "offset=9223372036854775807", "::ffff:10.0.0.1"].map { Array($0.utf8) }) {
         HostileInputProbe.dashboard($0)
