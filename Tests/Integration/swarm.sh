@@ -72,9 +72,12 @@ mctl() { ip netns exec "${PFX}m" "$DECNET" swarm "$@" "${MOPT[@]}"; }
 
 echo "-- join: two workers with tokens; the key is made on the worker"
 T1=$(mctl token create --name w1 --ttl 10m)
-T2=$(mctl token create --name w2 --ttl 10m)
+# w2 joins from an offline bundle (token, master URL, root certificate; never a key)
+mctl token create --name w2 --ttl 10m --bundle "$WORK/w2.bundle" --url "https://$M:8770" >/dev/null
+[ "$(stat -c %a "$WORK/w2.bundle")" = 600 ]
+if grep -q "PRIVATE KEY" "$WORK/w2.bundle"; then echo "a key in the join bundle"; exit 1; fi
 inns "${PFX}w1" "$DECNET" join "https://$M:8770" "$T1" --name w1 --agent-dir "$WORK/w1/agent"
-inns "${PFX}w2" "$DECNET" join "https://$M:8770" "$T2" --name w2 --agent-dir "$WORK/w2/agent"
+inns "${PFX}w2" "$DECNET" join --bundle "$WORK/w2.bundle" --name w2 --agent-dir "$WORK/w2/agent"
 [ "$(stat -c %a "$WORK/w1/agent")" = 700 ]
 [ "$(stat -c %a "$WORK/w1/agent/worker.key")" = 600 ]
 echo "-- a reused token -> 401"

@@ -4,6 +4,7 @@
 import Appliance
 import Crypto
 import Foundation
+import X509
 
 public struct SwarmJoinToken: Sendable, Equatable, CustomStringConvertible {
     public var caHash: String
@@ -76,4 +77,35 @@ public func parseDuration(_ s: String) -> TimeInterval? {
     default: return nil
     }
     return seconds <= 7 * 86_400 ? TimeInterval(seconds) : nil
+}
+
+/// An offline join bundle for hosts that cannot fetch anything first: the token, the master's URL and the root
+/// certificate (public; its key hash must equal the token's). Never a private key.
+public struct SwarmJoinBundle: Sendable {
+    public var token: SwarmJoinToken
+    public var masterURL: String
+    public var rootPEM: String
+
+    public init(token: SwarmJoinToken, masterURL: String, root: Certificate) {
+        self.token = token
+        self.masterURL = masterURL
+        self.rootPEM = SwarmPKI.pem(root)
+    }
+
+    public var json: JSONValue {
+        .object([("format", .string("decnet-join-bundle/1")), ("token", .string(token.description)), ("master_url", .string(masterURL)),
+                 ("ca", .string(rootPEM))])
+    }
+
+    /// Parses and checks a bundle: a well-formed token whose CA hash is the bundled root's.
+    public init(json j: JSONValue) throws {
+        guard j["format"]?.stringValue == "decnet-join-bundle/1", let t = j["token"]?.stringValue, let u = j["master_url"]?.stringValue,
+              let ca = j["ca"]?.stringValue else { throw SwarmPKI.Failure("not a decnet join bundle") }
+        token = try SwarmJoinToken.parse(t)
+        masterURL = u
+        rootPEM = ca
+        let root = try SwarmPKI.parseCertificate(pem: ca)
+        guard SwarmJoinToken.sameDigest(SwarmPKI.caHash(root), token.caHash) else { throw SwarmPKI.Failure("the bundle's root does not match its token") }
+        guard !ca.contains("PRIVATE KEY") else { throw SwarmPKI.Failure("a join bundle never carries a key") }
+    }
 }

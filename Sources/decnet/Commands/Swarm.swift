@@ -118,16 +118,32 @@ struct SwarmCommand: ParsableCommand {
             @OptionGroup var master: MasterOptions
             @Option(name: .long, help: "The worker's name.") var name: String
             @Option(name: .long, help: "Lifetime: 90s, 30m, 2h, 1d (at most 7 days).") var ttl: String = "30m"
+            @Option(name: .long, help: "Also write an offline bundle here (token, master URL, root certificate; never a key), 0600.")
+            var bundle: String?
+            @Option(name: .long, help: "The master URL the bundle names (https://HOST:PORT).") var url: String?
 
             func run() throws {
                 guard let seconds = parseDuration(ttl) else {
                     stderrLine("decnet swarm token create: --ttl must be like 90s, 30m, 2h or 1d (at most 7d)")
                     throw ExitCode(64)
                 }
+                if bundle != nil, url.flatMap({ SwarmHTTPSClient.split(url: $0, defaultPort: 8770) }) == nil {
+                    stderrLine("decnet swarm token create: --bundle needs --url https://MASTER:PORT")
+                    throw ExitCode(64)
+                }
                 let (store, authority) = try master.open("swarm token create")
-                do { print(try SwarmOperations(store: store, authority: authority).createToken(name: name, ttl: seconds)) } catch {
+                let token: SwarmJoinToken
+                do { token = try SwarmOperations(store: store, authority: authority).createToken(name: name, ttl: seconds) } catch {
                     stderrLine("decnet swarm token create: \(error)")
                     throw ExitCode(64)
+                }
+                print(token)
+                if let bundle, let url {
+                    let b = SwarmJoinBundle(token: token, masterURL: url, root: authority.root)
+                    guard writeWholeFile(bundle, Array((b.json.serialized + "\n").utf8), mode: 0o600) else {
+                        stderrLine("decnet swarm token create: cannot write \(bundle)")
+                        throw ExitCode(73)
+                    }
                 }
             }
         }
@@ -305,15 +321,27 @@ struct Join: ParsableCommand {
             sent. The worker's key is made here (0600 under --agent-dir) and never leaves this machine. Then run
             `decnet agent`.
             """)
-    @Argument(help: "The master's swarm URL, https://HOST:PORT.") var url: String
-    @Argument(help: "The join token (decnet swarm token create).") var token: String
+    @Argument(help: "The master's swarm URL, https://HOST:PORT.") var url: String?
+    @Argument(help: "The join token (decnet swarm token create).") var token: String?
+    @Option(name: .long, help: "An offline bundle (decnet swarm token create --bundle) instead of URL and TOKEN.") var bundle: String?
     @Option(name: .long, help: "This worker's name (default: the token's name is the master's; this machine's hostname).") var name: String?
     @Option(name: .long, help: "Where the key, certificate and settings go.") var agentDir: String = "/etc/decnet/agent"
     @Option(name: .long, help: "The port the agent will listen on.") var agentPort: Int = 8765
 
     func run() throws {
-        let parsed: SwarmJoinToken
-        do { parsed = try SwarmJoinToken.parse(token) } catch {
+        let parsed: SwarmJoinToken, url: String
+        do {
+            if let bundle {
+                guard let b = readFile(bundle, limit: 64 << 10), let j = try? JSONValue.parse(b) else {
+                    throw SwarmPKI.Failure("cannot read the bundle \(bundle)")
+                }
+                let jb = try SwarmJoinBundle(json: j)
+                (parsed, url) = (jb.token, self.url ?? jb.masterURL)
+            } else {
+                guard let u = self.url, let t = token else { throw SwarmPKI.Failure("give URL and TOKEN, or --bundle FILE") }
+                (parsed, url) = (try SwarmJoinToken.parse(t), u)
+            }
+        } catch {
             stderrLine("decnet join: \(error)")
             throw ExitCode(64)
         }
@@ -322,7 +350,7 @@ struct Join: ParsableCommand {
             stderrLine("decnet join: --name must match [a-z0-9][a-z0-9._-]{0,62}")
             throw ExitCode(64)
         }
-        let files = SwarmAgentFiles(directory: agentDir), url = self.url, port = agentPort
+        let files = SwarmAgentFiles(directory: agentDir), port = agentPort
         try runBlocking {
             do {
                 let s = try await SwarmJoin.join(url: url, token: parsed, name: host, agentPort: port, files: files)
