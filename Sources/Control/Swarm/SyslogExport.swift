@@ -48,9 +48,14 @@ public final class SyslogExporter: Sendable {
     let logger = Logger.decnet("export.syslog")
     static let cursorKey = "export.syslog.cursor"
 
-    public init(config: SyslogExportConfiguration, store: any DecnetStore) throws {
+    public init(config: SyslogExportConfiguration, store: any DecnetStore, context: NIOSSLContext) {
         self.config = config
         self.store = store
+        self.context = context
+    }
+
+    /// The TLS context (reads the CA and client certificate files: done before the process drops privileges).
+    public static func context(for config: SyslogExportConfiguration) throws -> NIOSSLContext {
         var tls = TLSConfiguration.makeClientConfiguration()
         tls.minimumTLSVersion = .tlsv12
         tls.certificateVerification = .fullVerification
@@ -59,7 +64,7 @@ public final class SyslogExporter: Sendable {
             tls.certificateChain = try NIOSSLCertificate.fromPEMFile(cert).map { .certificate($0) }
             tls.privateKey = .privateKey(try NIOSSLPrivateKey(file: key, format: .pem))
         }
-        context = try NIOSSLContext(configuration: tls)
+        return try NIOSSLContext(configuration: tls)
     }
 
     /// One octet-counted frame: the event's RFC 5424 line (made from its columns when the stored line is not one).

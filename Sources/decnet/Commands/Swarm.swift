@@ -19,15 +19,20 @@ struct MasterOptions: ParsableArguments {
     @Option(name: .long, help: "Fleet CA directory (default <state.directory>/swarm; 0700, keys 0600).")
     var caDir: String?
 
-    func open(_ cmd: String, names: [String] = []) throws -> (any DecnetStore, SwarmAuthority) {
-        let path = db ?? defaultDatabasePath()
-        makeParentDirectory(path)
-        let store = try openStore(path)
+    var storePath: String { db ?? defaultDatabasePath() }
+
+    func authority(_ cmd: String, names: [String] = []) throws -> SwarmAuthority {
         let dir = caDir ?? DecnetConfiguration.current.stateDirectory + "/swarm"
-        do { return (store, try SwarmAuthority.loadOrCreate(directory: dir, names: names)) } catch {
+        do { return try SwarmAuthority.loadOrCreate(directory: dir, names: names) } catch {
             stderrLine("decnet \(cmd): \(error)")
             throw ExitCode(73)
         }
+    }
+
+    func open(_ cmd: String, names: [String] = []) throws -> (any DecnetStore, SwarmAuthority) {
+        let authority = try self.authority(cmd, names: names)
+        makeParentDirectory(storePath)
+        return (try openStore(storePath), authority)
     }
 }
 
@@ -68,7 +73,20 @@ struct SwarmCtl: ParsableCommand {
             advHost = h
         }
         signal(SIGPIPE, SIG_IGN)
-        let (store, authority) = try master.open("swarmctl", names: [advHost] + (host == "0.0.0.0" ? [] : [host]))
+        // Keys and certificates are read while privileged (the CA directory is 0700); then, before any thread
+        // exists, the listener drops every capability and takes the service user when there is one (it binds an
+        // unprivileged port and keeps only the store, which is handed over). The SIEM's files are read first too.
+        let authority = try master.authority("swarmctl", names: [advHost] + (host == "0.0.0.0" ? [] : [host]))
+        let export: SyslogExportConfiguration?
+        do { export = try SyslogExportConfiguration.from(DecnetConfiguration.current) } catch {
+            stderrLine("decnet swarmctl: \(error)")
+            throw ExitCode(78)
+        }
+        let exportContext = try export.map { try SyslogExporter.context(for: $0) }
+        let dbPath = master.storePath
+        makeParentDirectory(dbPath)
+        confineOrExit(.api, shared: [dbPath, dbPath + "-wal", dbPath + "-shm"], "swarmctl")
+        let store = try openStore(dbPath)
         var settings = SwarmSettings()
         settings.advertisedURL = advertise ?? ""
         settings.heartbeatInterval = heartbeatInterval
@@ -86,15 +104,10 @@ struct SwarmCtl: ParsableCommand {
         var services: [any Service] = []
         if let bus { services.append(BusClientService(bus: bus)) }
         services.append(svc)
-        do {
-            if let export = try SyslogExportConfiguration.from(DecnetConfiguration.current) {
-                let exporter = try SyslogExporter(config: export, store: store)
-                services.append(TaskService(name: "export.syslog") { await exporter.run() })
-                stdoutLine("decnet swarmctl: exporting events as RFC 5425 syslog to \(export.host):\(export.port)")
-            }
-        } catch {
-            stderrLine("decnet swarmctl: \(error)")
-            throw ExitCode(78)
+        if let export, let exportContext {
+            let exporter = SyslogExporter(config: export, store: store, context: exportContext)
+            services.append(TaskService(name: "export.syslog") { await exporter.run() })
+            stdoutLine("decnet swarmctl: exporting events as RFC 5425 syslog to \(export.host):\(export.port)")
         }
         let group = services
         try runBlocking { try await DaemonGroup.run(group, logger: Logger.decnet("swarmctl")) }
@@ -382,6 +395,12 @@ struct Agent: ParsableCommand {
     func run() throws {
         signal(SIGPIPE, SIG_IGN)
         ProcessLimits.raiseDescriptorLimit()
+        // Before any thread exists: what the decoys need (namespaces, links, low ports, raw sockets), no new
+        // privileges, the decoys' system-call allow-list; every other capability is dropped.
+        do { try Confinement.apply(.appliance) } catch {
+            stderrLine("decnet agent: cannot drop privileges: \(error)")
+            throw ExitCode(71)
+        }
         let files = SwarmAgentFiles(directory: agentDir), unitsDir = self.unitsDir
         let settings: SwarmAgentFiles.Settings
         do { settings = try files.loadSettings() } catch {
