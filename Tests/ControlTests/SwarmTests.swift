@@ -219,4 +219,30 @@ import X509
         #expect(throws: SwarmGzip.InflateError.malformed) { try SwarmGzip.inflate(packed + [1, 2, 3], limit: 1 << 20) }  // trailing bytes
         #expect(throws: SwarmGzip.InflateError.malformed) { try SwarmGzip.inflate([UInt8](), limit: 16) }
     }
+
+    @Test func theListenerPublishesHostAndShardStateChanges() async throws {
+        let a = try Self.authority()
+        let store = try Stores.open(path: a.directory + "/m.db")
+        let seen = NIOLockedValueBox<[(String, JSONValue)]>([])
+        let controller = try SwarmController(store: store, authority: a, settings: SwarmSettings()) { topic, payload, _ in
+            seen.withLockedValue { $0.append((topic, payload)) }
+        }
+        try store.insertSwarmToken(SwarmTokenRecord(id: "t", name: "w1", secretHash: "h", createdAt: 0, expiresAt: 9e12))
+        let h = SwarmHostRecord(uuid: "u1", name: "w1", address: "192.0.2.3", fingerprint: "f1", enrolledAt: 0)
+        try store.enrollSwarmHost(tokenID: "t", now: 1, proofOK: { _ in true }, host: h)
+        let task = Task { await controller.maintain() }
+        try await Task.sleep(for: .milliseconds(400))   // the first pass learns the current states silently
+        try store.upsertShard(SwarmShardRecord(deckyName: "d1", hostUUID: "u1", ip: "192.0.2.21", services: "[]", state: "running", updatedAt: 1))
+        try store.setSwarmHostStatus(uuid: "u1", status: "evicted", audit: nil)
+        for _ in 0..<40 where seen.withLockedValue({ $0.count }) < 2 { try await Task.sleep(for: .milliseconds(100)) }
+        task.cancel()
+        let events = seen.withLockedValue { $0 }
+        let host = events.first { $0.0 == "swarm.host.u1.state" }
+        #expect(host?.1["status"]?.stringValue == "evicted")
+        #expect(host?.1["previous_status"]?.stringValue == "enrolled")
+        let shard = events.first { $0.0 == "decky.u1:d1.state" }
+        #expect(shard?.1["state"]?.stringValue == "running")
+        #expect(shard?.1["transition"]?.stringValue == "inserted")
+        #expect(controller.pins.host(for: "f1") == nil)   // and the evicted pin is gone from the listener's table
+    }
 }
