@@ -24,6 +24,17 @@ extension APIRoutes {
             do { return SwarmViews.host(try c.api.swarm.host(ref), now: wallClockSeconds()) } catch { throw fail(error) }
         }
 
+        /// POST /swarm/hosts/{host_uuid}/<verb>: evict and ban differ only in the status they set.
+        static func revokeRoute(_ verb: String, status: String, summary: String) -> Route {
+            Route(
+                method: .post, path: "/swarm/hosts/{host_uuid}/\(verb)", access: .admin, tag: "swarm", summary: summary,
+                pathParams: [hostUUID], replies: ok(.ref("SwarmHost")), errors: [404]
+            ) { c in
+                do { _ = try c.api.swarm.revoke(c.path["host_uuid"]!, as: status, actor: c.me.username) } catch { throw fail(error) }
+                return JSONResponse.make(try hostJSON(c, c.path["host_uuid"]!))
+            }
+        }
+
         static var routes: [Route] {
             [
                 Route(
@@ -82,22 +93,8 @@ extension APIRoutes {
                             ]), status: .created)
                     } catch { throw fail(error) }
                 },
-                Route(
-                    method: .post, path: "/swarm/hosts/{host_uuid}/evict", access: .admin, tag: "swarm",
-                    summary: "Revoke a worker's certificate (it may join again with a new token)",
-                    pathParams: [hostUUID], replies: ok(.ref("SwarmHost")), errors: [404]
-                ) { c in
-                    do { _ = try c.api.swarm.revoke(c.path["host_uuid"]!, as: "evicted", actor: c.me.username) } catch { throw fail(error) }
-                    return JSONResponse.make(try hostJSON(c, c.path["host_uuid"]!))
-                },
-                Route(
-                    method: .post, path: "/swarm/hosts/{host_uuid}/ban", access: .admin, tag: "swarm",
-                    summary: "Revoke a worker's certificate and refuse its name for good",
-                    pathParams: [hostUUID], replies: ok(.ref("SwarmHost")), errors: [404]
-                ) { c in
-                    do { _ = try c.api.swarm.revoke(c.path["host_uuid"]!, as: "banned", actor: c.me.username) } catch { throw fail(error) }
-                    return JSONResponse.make(try hostJSON(c, c.path["host_uuid"]!))
-                },
+                revokeRoute("evict", status: "evicted", summary: "Revoke a worker's certificate (it may join again with a new token)"),
+                revokeRoute("ban", status: "banned", summary: "Revoke a worker's certificate and refuse its name for good"),
                 Route(
                     method: .delete, path: "/swarm/hosts/{host_uuid}", access: .admin, tag: "swarm",
                     summary: "Decommission: revoke first, then a signed self-destruct (best effort; retried while pending), then its shards",

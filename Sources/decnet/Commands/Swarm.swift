@@ -29,6 +29,12 @@ struct MasterOptions: ParsableArguments {
         }
     }
 
+    /// The operator commands' entry: the master's store and CA as SwarmOperations.
+    func operations(_ cmd: String) throws -> SwarmOperations {
+        let (store, authority) = try open(cmd)
+        return SwarmOperations(store: store, authority: authority)
+    }
+
     func open(_ cmd: String, names: [String] = []) throws -> (any DecnetStore, SwarmAuthority) {
         let authority = try self.authority(cmd, names: names)
         makeParentDirectory(storePath)
@@ -225,8 +231,7 @@ struct SwarmCommand: ParsableCommand {
         @OptionGroup var master: MasterOptions
         @Argument(help: "Host name or uuid.") var host: String
         func run() throws {
-            let (store, authority) = try master.open("swarm decommission")
-            let ops = SwarmOperations(store: store, authority: authority), host = self.host
+            let ops = try master.operations("swarm decommission"), host = self.host
             try runBlocking {
                 do {
                     let r = try await ops.decommission(host, actor: "cli")
@@ -252,8 +257,7 @@ struct SwarmCommand: ParsableCommand {
                 stderrLine("decnet swarm deploy: cannot read \(config)")
                 throw ExitCode(64)
             }
-            let (store, authority) = try master.open("swarm deploy")
-            let ops = SwarmOperations(store: store, authority: authority), text = String(decoding: b, as: UTF8.self)
+            let ops = try master.operations("swarm deploy"), text = String(decoding: b, as: UTF8.self)
             try runBlocking {
                 let results: [SwarmOperations.DispatchResult]
                 do { results = try await ops.dispatch(ini: text) } catch {
@@ -271,8 +275,7 @@ struct SwarmCommand: ParsableCommand {
         @OptionGroup var master: MasterOptions
         @Argument(help: "Decky name.") var decky: String
         func run() throws {
-            let (store, authority) = try master.open("swarm mutate")
-            let ops = SwarmOperations(store: store, authority: authority), decky = self.decky
+            let ops = try master.operations("swarm mutate"), decky = self.decky
             try runBlocking {
                 do {
                     let (h, old, new) = try await ops.mutate(decky: decky)
@@ -289,8 +292,7 @@ struct SwarmCommand: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Probe every enrolled worker's agent over pinned mTLS.")
         @OptionGroup var master: MasterOptions
         func run() throws {
-            let (store, authority) = try master.open("swarm check")
-            let ops = SwarmOperations(store: store, authority: authority)
+            let ops = try master.operations("swarm check")
             try runBlocking {
                 let results = try await ops.check()
                 for r in results { print("\(r.host.name): \(r.reachable ? "reachable" : "UNREACHABLE") \(r.detail)") }
@@ -304,8 +306,7 @@ struct SwarmCommand: ParsableCommand {
         @OptionGroup var master: MasterOptions
         @Argument(help: "Host name or uuid.") var host: String
         func run() throws {
-            let (store, authority) = try master.open("swarm teardown")
-            let ops = SwarmOperations(store: store, authority: authority), host = self.host
+            let ops = try master.operations("swarm teardown"), host = self.host
             try runBlocking {
                 let (ok, why) = try await ops.teardown(host)
                 print("\(host): \(why)")
